@@ -1,0 +1,74 @@
+// Reading inputs and printing results: the only place the CLI touches files and streams.
+
+import { readFileSync, writeFileSync, renameSync, openSync, fsyncSync, closeSync, unlinkSync } from 'node:fs';
+import { dirname, basename, join } from 'node:path';
+import { WardError } from '../errors.ts';
+import { lex, toBinaryString } from '../policy/lexer.ts';
+import { displayText } from '../policy/model.ts';
+import type { PolicyParseError } from '../policy/errors.ts';
+
+export const EXIT_OK = 0;
+export const EXIT_FAIL = 1;
+export const EXIT_USAGE = 2;
+
+/** A failure the CLI reports as "ward: CODE: message" with the given exit status. */
+export class CliError extends WardError {
+  readonly exitCode: number;
+  /** The message is already a complete report (e.g. file:line:col with a caret). */
+  readonly preformatted: boolean;
+  constructor(code: string, message: string, exitCode = EXIT_USAGE, preformatted = false) {
+    super(code, message);
+    this.exitCode = exitCode;
+    this.preformatted = preformatted;
+  }
+}
+
+export function displayName(file: string): string {
+  return file === '-' ? '<stdin>' : file;
+}
+
+export function readInput(file: string): Uint8Array {
+  try {
+    return readFileSync(file === '-' ? 0 : file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : code;
+    throw new CliError(code, `cannot read ${displayName(file)}: ${why}`);
+  }
+}
+
+/** Writes a file atomically: temp file in the same directory, fsync, rename, fsync directory. */
+export function writeFileAtomic(path: string, data: Uint8Array): void {
+  const tmp = join(dirname(path), `.${basename(path)}.ward-${process.pid}.tmp`);
+  try {
+    writeFileSync(tmp, data, { flag: 'wx', mode: 0o644 });
+    const fd = openSync(tmp, 'r');
+    fsyncSync(fd);
+    closeSync(fd);
+    renameSync(tmp, path);
+    const dir = openSync(dirname(path), 'r');
+    fsyncSync(dir);
+    closeSync(dir);
+  } catch (e) {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* already gone */
+    }
+    throw new CliError((e as NodeJS.ErrnoException).code ?? 'EIO', `cannot write ${path}: ${(e as Error).message}`, EXIT_FAIL);
+  }
+}
+
+/** "file:line:col: ERRNO: message", then the line and a caret under the column. */
+export function renderParseError(file: string, text: Uint8Array, err: PolicyParseError): string {
+  const head = `${displayName(file)}:${err.line}:${err.column}: ${err.code}: ${err.message}`;
+  const line = lex(toBinaryString(text)).lines.find((l) => l.number === err.line);
+  if (!line || line.raw.length === 0) return head;
+  const shown = displayText(line.raw);
+  const pad = displayText(line.raw.slice(0, Math.max(0, err.column - 1))).replace(/[^\t]/g, ' ');
+  return `${head}\n  ${shown}\n  ${pad}^`;
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value) + '\n');
+}

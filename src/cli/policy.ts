@@ -1,0 +1,134 @@
+// `ward policy …`: argument handling and output only; the work is in src/policy.
+
+import type { Command } from 'commander';
+import { contextFromJson } from '../policy/context.ts';
+import { CompiledPolicy } from '../policy/compiled.ts';
+import { formatPolicy } from '../policy/format.ts';
+import { defaultRuleText, kernelRuleText, OPS, versionString, type Policy } from '../policy/model.ts';
+import { parsePolicy } from '../policy/parser.ts';
+import type { Decision } from '../policy/evaluator.ts';
+import { CliError, EXIT_FAIL, EXIT_OK, EXIT_USAGE, displayName, printJson, readInput, renderParseError, writeFileAtomic } from './io.ts';
+
+interface JsonFlag {
+  json?: boolean;
+}
+
+function loadPolicy(file: string): Policy {
+  const text = readInput(file);
+  const r = parsePolicy(text);
+  if (!r.ok) throw new CliError(r.error.code, renderParseError(file, text, r.error), EXIT_USAGE, true);
+  return r.value;
+}
+
+function check(file: string, opts: JsonFlag & { kernel?: boolean }): number {
+  const text = readInput(file);
+  const r = parsePolicy(text);
+  if (opts.json) {
+    if (r.ok) printJson({ ok: true, name: r.value.name, version: versionString(r.value.version), rules: r.value.rules.length });
+    else printJson({ ok: false, ...r.error.toJSON() });
+  } else if (r.ok) {
+    process.stdout.write(`${displayName(file)}: ok: policy "${r.value.name}" version ${versionString(r.value.version)}, ${r.value.rules.length} rule${r.value.rules.length === 1 ? '' : 's'}\n`);
+  } else {
+    process.stderr.write(renderParseError(file, text, r.error) + '\n');
+  }
+  return r.ok ? EXIT_OK : EXIT_FAIL;
+}
+
+function fmt(file: string, opts: { write?: boolean; check?: boolean }): number {
+  const text = readInput(file);
+  const r = parsePolicy(text);
+  if (!r.ok) {
+    process.stderr.write(renderParseError(file, text, r.error) + '\n');
+    return EXIT_FAIL;
+  }
+  const out = formatPolicy(r.value);
+  const same = Buffer.compare(Buffer.from(out), Buffer.from(text)) === 0;
+  if (opts.check) {
+    if (!same) process.stderr.write(`${displayName(file)}: not in canonical form (run: ward policy fmt --write ${file})\n`);
+    return same ? EXIT_OK : EXIT_FAIL;
+  }
+  if (opts.write) {
+    if (file === '-') throw new CliError('EINVAL', '--write needs a file, not standard input');
+    if (!same) writeFileAtomic(file, out);
+    return EXIT_OK;
+  }
+  process.stdout.write(out);
+  return EXIT_OK;
+}
+
+export function decisionJson(d: Decision, op: string): Record<string, unknown> {
+  return {
+    op,
+    action: d.action,
+    match: d.match,
+    rule: d.rule ? kernelRuleText(d.rule) : d.default ? defaultRuleText(d.default) : null,
+    line: d.rule?.line ?? d.default?.line ?? null,
+  };
+}
+
+export function decisionText(d: Decision): string {
+  switch (d.match) {
+    case 'rule':
+      return `${d.action} by rule at line ${d.rule!.line}: ${kernelRuleText(d.rule!)}`;
+    case 'op_default':
+    case 'global_default':
+      return `${d.action} by ${d.match === 'op_default' ? 'op default' : 'global default'} at line ${d.default!.line}: ${defaultRuleText(d.default!)}`;
+    case 'unknown_op_allow':
+      return 'ALLOW: unknown op and no global DEFAULT';
+    case 'no_policy':
+      return 'ALLOW: no policy';
+  }
+}
+
+function evalCommand(file: string, opts: JsonFlag & { op: string; context?: string }): number {
+  if (!(OPS as readonly string[]).includes(opts.op)) {
+    throw new CliError('EINVAL', `unknown op "${opts.op}"; use one of ${OPS.join(', ')}`);
+  }
+  let doc: unknown = {};
+  if (opts.context !== undefined) {
+    try {
+      doc = JSON.parse(opts.context);
+    } catch (e) {
+      throw new CliError('EINVAL', `--context is not valid JSON: ${(e as Error).message}`);
+    }
+  }
+  const ctx = contextFromJson(doc);
+  if (!ctx.ok) throw new CliError(ctx.error.code, `--context: ${ctx.error.message}`);
+  const policy = loadPolicy(file);
+  const d = new CompiledPolicy(policy).decide(opts.op, ctx.value);
+  if (opts.json) printJson(decisionJson(d, opts.op));
+  else process.stdout.write(decisionText(d) + '\n');
+  return d.action === 'ALLOW' ? EXIT_OK : EXIT_FAIL;
+}
+
+export function registerPolicyCommands(program: Command, run: (fn: () => number) => void): void {
+  const policy = program
+    .command('policy')
+    .description('check, format and evaluate IPE policies')
+    .addHelpText('after', '\nPolicies use the IPE policy language exactly as Linux accepts it (see docs/policy.md).');
+
+  policy
+    .command('check')
+    .description('validate a policy; exit 0 if valid, 1 if not, 2 on usage errors')
+    .argument('<file>', 'policy file, or - for standard input')
+    .option('--json', 'print one JSON object')
+    .option('--kernel', 'accept exactly what the kernel accepts (the default: ward has no extra syntax)')
+    .action((file: string, opts: JsonFlag & { kernel?: boolean }) => run(() => check(file, opts)));
+
+  policy
+    .command('fmt')
+    .description('print the canonical form of a policy (comments kept)')
+    .argument('<file>', 'policy file, or - for standard input')
+    .option('-w, --write', 'rewrite the file in place (atomically)')
+    .option('--check', 'exit 1 if the file is not in canonical form')
+    .action((file: string, opts: { write?: boolean; check?: boolean }) => run(() => fmt(file, opts)));
+
+  policy
+    .command('eval')
+    .description('decide an operation for a file context; exit 0 on ALLOW, 1 on DENY, 2 on errors')
+    .argument('<file>', 'policy file, or - for standard input')
+    .requiredOption('--op <op>', `operation: ${OPS.join(', ')}`)
+    .option('--context <json>', 'file properties, e.g. \'{"boot_verified":true,"fsverity_digest":"sha256:…"}\'')
+    .option('--json', 'print one JSON object')
+    .action((file: string, opts: JsonFlag & { op: string; context?: string }) => run(() => evalCommand(file, opts)));
+}

@@ -1,0 +1,2 @@
+export * from './policy/index.ts';
+export { WardError, ERRNO, type Result } from './errors.ts';
