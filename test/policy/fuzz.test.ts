@@ -1,0 +1,47 @@
+// Fuzzing the parser (>= 100k cases per run): random bytes and mutations of valid policies
+// must only ever produce a policy or a typed PolicyParseError; accepted inputs must format
+// and re-parse to the same policy.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { formatPolicy, parsePolicy, policySemantics, PolicyParseError } from '../../src/policy/index.ts';
+import { mutatedPolicy } from '../helpers/policy-arbitraries.ts';
+
+const ERRNOS = new Set(['EBADMSG', 'EINVAL', 'ERANGE']);
+
+function checkOutcome(input: Uint8Array): void {
+  let r;
+  try {
+    r = parsePolicy(input);
+  } catch (e) {
+    assert.fail(`parsePolicy threw ${String(e)} for ${JSON.stringify(Buffer.from(input).toString('latin1'))}`);
+  }
+  if (!r.ok) {
+    assert.ok(r.error instanceof PolicyParseError);
+    assert.ok(ERRNOS.has(r.error.code), r.error.code);
+    assert.ok(Number.isInteger(r.error.line) && r.error.line >= 1);
+    assert.ok(Number.isInteger(r.error.column) && r.error.column >= 1);
+    assert.equal(typeof r.error.token, 'string');
+    assert.ok(r.error.message.length > 0);
+    return;
+  }
+  const formatted = formatPolicy(r.value);
+  const again = parsePolicy(formatted);
+  assert.ok(again.ok, 'the canonical form must parse');
+  assert.deepEqual(policySemantics(again.value), policySemantics(r.value));
+  assert.deepEqual(Buffer.from(formatPolicy(again.value)), Buffer.from(formatted), 'formatting is idempotent');
+}
+
+test('fuzz: random bytes never raise (60k cases)', () => {
+  const bytes = fc.oneof(
+    fc.uint8Array({ maxLength: 120 }),
+    fc.array(fc.constantFrom(...'policy_name=a policy_version=1.0.0\nDEFAULT op=EXECUTE action=ALLOW#\r\t\0\xA0:.'.split('')), { maxLength: 120 })
+      .map((a) => Buffer.from(a.join(''), 'latin1')),
+  );
+  fc.assert(fc.property(bytes, (b) => checkOutcome(b)), { numRuns: 60_000 });
+});
+
+test('fuzz: mutations of valid policies never raise, and accepted ones round-trip (50k cases)', () => {
+  fc.assert(fc.property(mutatedPolicy, (b) => checkOutcome(b)), { numRuns: 50_000 });
+});
