@@ -1,0 +1,46 @@
+// execveat(fd, "", argv, envp, AT_EMPTY_PATH | AT_EXECVE_CHECK) (Linux 6.14): asks the kernel
+// whether executing the file would be allowed, running nothing. Goes through the whole exec
+// permission path: mount noexec, file mode, LSMs and fanotify FAN_OPEN_EXEC_PERM listeners.
+
+import { errnoName } from '../errors.ts';
+import { SYS, lastErrno, syscall } from './ffi.ts';
+
+export const AT_FDCWD = -100;
+export const AT_SYMLINK_NOFOLLOW = 0x100;
+export const AT_EMPTY_PATH = 0x1000;
+export const AT_EXECVE_CHECK = 0x10000;
+
+export type ExecCheckResult = { allowed: true } | { allowed: false; errno: string };
+
+// A real argv: the kernel warns in its log about a NULL argv.
+const ARGV = ['ward-check', null];
+const ENVP = [null];
+
+function execveat(dirfd: number, path: string, flags: number): ExecCheckResult {
+  const r = syscall(SYS.execveat, 'int', dirfd, 'str', path, 'const char **', ARGV, 'const char **', ENVP, 'int', flags);
+  return r === 0 ? { allowed: true } : { allowed: false, errno: errnoName(lastErrno()) };
+}
+
+/** Checks an open fd (O_RDONLY or O_PATH). */
+export function execveCheckFd(fd: number): ExecCheckResult {
+  return execveat(fd, '', AT_EMPTY_PATH | AT_EXECVE_CHECK);
+}
+
+/** Checks a path; with nofollow a final symlink is refused (ELOOP) instead of followed. */
+export function execveCheckPath(path: string, nofollow = false): ExecCheckResult {
+  return execveat(AT_FDCWD, path, AT_EXECVE_CHECK | (nofollow ? AT_SYMLINK_NOFOLLOW : 0));
+}
+
+let supported: boolean | undefined;
+
+/**
+ * Kernels before 6.14 reject the unknown flag with EINVAL; a kernel that knows it reaches the
+ * fd lookup and answers EBADF for fd -1.
+ */
+export function execveCheckSupported(): boolean {
+  if (supported === undefined) {
+    const r = execveat(-1, '', AT_EMPTY_PATH | AT_EXECVE_CHECK);
+    supported = !r.allowed && r.errno === 'EBADF';
+  }
+  return supported;
+}

@@ -1,0 +1,69 @@
+// The one place ward talks to libc (through koffi). Every call is synchronous on the calling
+// thread — syscalls like prctl and landlock_restrict_self act on the thread that makes them.
+// Functions are declared lazily so a host without koffi's prebuilt binary fails only when a
+// kernel feature is actually used, with a clear error.
+
+import { createRequire } from 'node:module';
+import { errnoName } from '../errors.ts';
+import { KernelError } from './errors.ts';
+
+type Koffi = typeof import('koffi');
+type NativeFn = (...args: unknown[]) => number | bigint;
+
+let koffi: Koffi | undefined;
+let libc: ReturnType<Koffi['load']> | undefined;
+const fns = new Map<string, NativeFn>();
+
+export function ffi(): Koffi {
+  if (!koffi) {
+    try {
+      koffi = createRequire(import.meta.url)('koffi') as Koffi;
+    } catch (e) {
+      throw new KernelError('ENOSYS', 'koffi', `cannot load the koffi FFI module (${(e as Error).message}); run "npm ci" in ward's directory`);
+    }
+  }
+  return koffi;
+}
+
+function lib(): ReturnType<Koffi['load']> {
+  libc ??= ffi().load('libc.so.6');
+  return libc;
+}
+
+/** A libc function by C prototype, declared once. */
+export function fn(prototype: string): NativeFn {
+  let f = fns.get(prototype);
+  if (!f) {
+    f = lib().func(prototype) as unknown as NativeFn;
+    fns.set(prototype, f);
+  }
+  return f;
+}
+
+export function lastErrno(): number {
+  return ffi().errno();
+}
+
+/** Throws a KernelError for a -1 return, with the errno name. */
+export function check(ret: number | bigint, syscall: string, what?: string): number {
+  const n = Number(ret);
+  if (n === -1) {
+    const errno = lastErrno();
+    const name = errnoName(errno);
+    throw new KernelError(name, syscall, `${syscall}${what ? ` (${what})` : ''} failed: ${name}`);
+  }
+  return n;
+}
+
+/** x86_64 syscall numbers used through syscall(2) (arch/x86/entry/syscalls/syscall_64.tbl). */
+export const SYS = {
+  execveat: 322,
+  faccessat2: 439,
+  landlock_create_ruleset: 444,
+  landlock_add_rule: 445,
+  landlock_restrict_self: 446,
+} as const;
+
+export function syscall(nr: number, ...typedArgs: unknown[]): number {
+  return Number(fn('long syscall(long nr, ...)')(nr, ...typedArgs));
+}

@@ -1,0 +1,72 @@
+// Replacing the current process with another program, from the calling (main) thread.
+// Not process.execve: it aborts Node on failure (no error to report) and leaves SIGPIPE and
+// SIGXFSZ ignored in the new program (Node ignores them for itself), so a pipeline like
+// `ward exec -- yes | head` would not end the way it does without ward. Here: stdio is made
+// inheritable, Node's ignored signals go back to default, the signal mask is cleared, then
+// execve(2); on failure everything is restored and a KernelError is thrown.
+
+import { accessSync, constants, statSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { errnoName } from '../errors.ts';
+import { KernelError } from './errors.ts';
+import { fn, lastErrno } from './ffi.ts';
+
+const F_GETFD = 1;
+const F_SETFD = 2;
+const FD_CLOEXEC = 1;
+const SIGPIPE = 13;
+const SIGXFSZ = 25;
+const SIG_SETMASK = 2;
+
+function setSignal(sig: number, handler: 0 | 1): void {
+  // SIG_DFL = (void *)0, SIG_IGN = (void *)1
+  fn('intptr_t signal(int sig, intptr_t handler)')(sig, handler);
+}
+
+function clearSigmask(): Buffer {
+  const old = Buffer.alloc(128);
+  fn('int pthread_sigmask(int how, const uint8_t *set, _Out_ uint8_t *old)')(SIG_SETMASK, Buffer.alloc(128), old);
+  return old;
+}
+
+/** Finds CMD like execvp: as given when it has a '/', else the first executable in PATH. */
+export function resolveCommand(cmd: string, pathEnv = process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin'): string | undefined {
+  if (cmd.includes('/')) return cmd;
+  for (const dir of pathEnv.split(delimiter)) {
+    const candidate = join(dir || '.', cmd);
+    try {
+      if (!statSync(candidate).isFile()) continue;
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      /* next */
+    }
+  }
+  return undefined;
+}
+
+/** execve(path, argv, env). Returns only by throwing (the errno of the failed execve). */
+export function replaceProcess(path: string, argv: readonly string[], env: NodeJS.ProcessEnv = process.env): never {
+  const envp = Object.entries(env)
+    .filter((e): e is [string, string] => e[1] !== undefined)
+    .map(([k, v]) => `${k}=${v}`);
+  const fcntl = fn('int fcntl(int fd, int cmd, int arg)');
+  const restoreFlags: Array<[number, number]> = [];
+  for (const fd of [0, 1, 2]) {
+    const flags = Number(fcntl(fd, F_GETFD, 0));
+    if (flags >= 0 && flags & FD_CLOEXEC) {
+      fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC);
+      restoreFlags.push([fd, flags]);
+    }
+  }
+  setSignal(SIGPIPE, 0);
+  setSignal(SIGXFSZ, 0);
+  const oldMask = clearSigmask();
+  fn('int execve(const char *path, const char **argv, const char **envp)')(path, [...argv, null], [...envp, null]);
+  const errno = errnoName(lastErrno());
+  fn('int pthread_sigmask(int how, const uint8_t *set, _Out_ uint8_t *old)')(SIG_SETMASK, oldMask, Buffer.alloc(128));
+  setSignal(SIGPIPE, 1);
+  setSignal(SIGXFSZ, 1);
+  for (const [fd, flags] of restoreFlags) fcntl(fd, F_SETFD, flags);
+  throw new KernelError(errno, 'execve', `cannot execute ${path}: ${errno}`);
+}

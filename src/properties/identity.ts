@@ -1,0 +1,28 @@
+// A file's identity for caching: same (dev, ino, size, mtime, ctime) = same content, as far as
+// user space can tell. A writer that keeps all five unchanged is not detectable (see
+// docs/properties.md); the enforcer additionally refuses files open for writing where it can.
+
+import { fstatSync } from 'node:fs';
+
+export interface FileIdentity {
+  readonly dev: bigint;
+  readonly ino: bigint;
+  readonly size: bigint;
+  readonly mtimeNs: bigint;
+  readonly ctimeNs: bigint;
+  readonly mode: number;
+  readonly key: string;
+}
+
+export function identityOfFd(fd: number): FileIdentity {
+  const st = fstatSync(fd, { bigint: true });
+  return {
+    dev: st.dev,
+    ino: st.ino,
+    size: st.size,
+    mtimeNs: st.mtimeNs,
+    ctimeNs: st.ctimeNs,
+    mode: Number(st.mode),
+    key: `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`,
+  };
+}

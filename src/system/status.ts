@@ -1,0 +1,127 @@
+// The machine's capability matrix: what the kernel offers and what ward can do with it here.
+
+import { closeSync, existsSync, readFileSync } from 'node:fs';
+import { execveCheckSupported } from '../kernel/exec-check.ts';
+import { FAN_CLASS_CONTENT, FAN_CLOEXEC, fanotifyInit } from '../kernel/fanotify.ts';
+import { landlockAbi, landlockErrata } from '../kernel/landlock.ts';
+import { decodeExecBits, getSecurebits } from '../kernel/securebits.ts';
+import { machineProviders, propertyBackings } from '../properties/providers.ts';
+import { KernelError } from '../kernel/errors.ts';
+import { activeLsms } from '../kernel/lsm.ts';
+
+export interface StatusItem {
+  name: string;
+  value: string | number | boolean | null;
+  /** true: ward can use it fully here; false: missing or not usable; 'partial': usable with limits. */
+  usable: boolean | 'partial';
+  meaning: string;
+}
+
+function readText(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+function capEff(): bigint {
+  const line = readText('/proc/self/status')?.split('\n').find((l) => l.startsWith('CapEff:'));
+  return line ? BigInt('0x' + line.split(/\s+/)[1]) : 0n;
+}
+
+const CAP_SYS_ADMIN = 21n;
+const CAP_MAC_ADMIN = 33n;
+
+function fanotifyStatus(): StatusItem {
+  try {
+    closeSync(fanotifyInit(FAN_CLASS_CONTENT | FAN_CLOEXEC, 0));
+    return { name: 'fanotify permission events', value: true, usable: true, meaning: 'ward daemon can decide every exec (FAN_OPEN_EXEC_PERM) from user space' };
+  } catch (e) {
+    const code = e instanceof KernelError ? e.code : 'EIO';
+    if (code === 'EPERM') return { name: 'fanotify permission events', value: 'no privilege', usable: false, meaning: 'needs CAP_SYS_ADMIN: run ward daemon as root' };
+    return { name: 'fanotify permission events', value: code, usable: false, meaning: 'this kernel lacks fanotify permission events (CONFIG_FANOTIFY_ACCESS_PERMISSIONS): ward daemon cannot enforce' };
+  }
+}
+
+export function machineStatus(): StatusItem[] {
+  const abi = landlockAbi();
+  const errata = abi > 0 ? landlockErrata() : 0;
+  const bits = decodeExecBits(getSecurebits());
+  const providers = machineProviders();
+  const listed = activeLsms();
+  const lsms = Array.isArray(listed) ? listed : (readText('/sys/kernel/security/lsm')?.split(',') ?? []);
+  const ipeActive = lsms.includes('ipe');
+  const ipe = existsSync('/sys/kernel/security/ipe');
+  const caps = capEff();
+  const root = process.getuid?.() === 0;
+  const modulesDisabled = readText('/proc/sys/kernel/modules_disabled');
+  const modules = existsSync('/proc/modules');
+  const items: StatusItem[] = [
+    {
+      name: 'Landlock ABI',
+      value: abi,
+      usable: abi >= 1 ? (abi >= 6 ? true : 'partial') : false,
+      meaning: abi === 0 ? 'no Landlock: ward run cannot sandbox (strict mode refuses)' : `ward run can restrict ${abi >= 4 ? 'files and TCP ports' : 'files'}${abi >= 6 ? ', signals and abstract unix sockets' : ''}${abi >= 8 ? '; TSYNC restricts all threads' : '; restrict_self binds only the calling thread (ward restricts then execs)'}`,
+    },
+    { name: 'Landlock errata', value: `0x${errata.toString(16)}`, usable: true, meaning: 'fixed errata (bit N-1 = erratum N); used only to enable features, never to weaken a sandbox' },
+    {
+      name: 'AT_EXECVE_CHECK',
+      value: execveCheckSupported(),
+      usable: execveCheckSupported(),
+      meaning: execveCheckSupported() ? 'ward check / trustedFor ask the kernel (mechanism "kernel")' : 'trustedFor emulates the trusted_for policy in user space (mechanism "emulated")',
+    },
+    {
+      name: 'exec securebits',
+      value: `restrict_file=${bits.restrictFile ? 1 : 0}${bits.restrictFileLocked ? ' (locked)' : ''} deny_interactive=${bits.denyInteractive ? 1 : 0}${bits.denyInteractiveLocked ? ' (locked)' : ''}`,
+      usable: execveCheckSupported(),
+      meaning: 'set with ward exec; enlightened interpreters (ward node) enforce checks when they are on',
+    },
+    fanotifyStatus(),
+    {
+      name: 'kernel IPE',
+      value: ipeActive,
+      usable: ipeActive && ipe,
+      meaning: !ipeActive
+        ? 'not built in: ward enforces IPE policies from user space (ward daemon)'
+        : ipe
+          ? 'policies can also be deployed to the kernel (/sys/kernel/security/ipe)'
+          : 'IPE is active but securityfs is not mounted: mount -t securityfs securityfs /sys/kernel/security',
+    },
+    { name: 'LSMs', value: lsms.join(',') || 'unknown', usable: true, meaning: 'security modules active in this kernel (lsm_list_modules)' },
+    {
+      name: 'fs-verity',
+      value: providers.kernelFsverity,
+      usable: providers.kernelFsverity ? true : 'partial',
+      meaning: propertyBackings(providers).fsverity_digest!.detail,
+    },
+    {
+      name: 'dm-verity',
+      value: providers.kernelDmverity,
+      usable: providers.kernelDmverity ? 'partial' : false,
+      meaning: propertyBackings(providers).dmverity_roothash!.detail,
+    },
+    {
+      name: 'loadable modules',
+      value: modules ? (modulesDisabled === '1' ? 'disabled' : true) : false,
+      usable: modules && modulesDisabled !== '1' ? 'partial' : false,
+      meaning: modules ? 'the kernel can load modules (ward gates Node module loading; kernel module autoload is out of reach from user space)' : 'no loadable module support in this kernel: nothing to gate',
+    },
+    {
+      name: 'privileges',
+      value: root ? 'root' : `uid ${process.getuid?.()}`,
+      usable: (caps >> CAP_SYS_ADMIN) & 1n ? true : 'partial',
+      meaning: `CAP_SYS_ADMIN ${(caps >> CAP_SYS_ADMIN) & 1n ? 'yes' : 'no'} (daemon), CAP_MAC_ADMIN ${(caps >> CAP_MAC_ADMIN) & 1n ? 'yes' : 'no'} (kernel IPE policy writes); ward check, exec and run work unprivileged`,
+    },
+    {
+      name: 'Node.js',
+      value: process.versions.node,
+      usable: typeof (process as { execve?: unknown }).execve === 'function' ? true : 'partial',
+      meaning: `module.registerHooks ${typeof (process as unknown as { getBuiltinModule?: (n: string) => { registerHooks?: unknown } }).getBuiltinModule?.('node:module')?.registerHooks === 'function' ? 'available' : 'missing'} (enlightened node)`,
+    },
+  ];
+  for (const [name, b] of Object.entries(propertyBackings(providers))) {
+    items.push({ name: `property ${name}`, value: b.kind, usable: b.kind === 'kernel' || b.kind === 'user-space' ? true : false, meaning: b.detail });
+  }
+  return items;
+}
