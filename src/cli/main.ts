@@ -5,6 +5,8 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { CliError, EXIT_USAGE } from './io.ts';
 import { registerPolicyCommands } from './policy.ts';
+import { registerTrustCommands } from './trust.ts';
+import { registerFileCommands } from './files.ts';
 import { WardError } from '../errors.ts';
 
 function packageVersion(): string {
@@ -22,7 +24,10 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .configureOutput({ outputError: (str, write) => write(str.startsWith('error:') ? `ward: ${str}` : str) });
 
   const run = (fn: () => number): void => setExit(fn());
+  program.enablePositionalOptions();
   registerPolicyCommands(program, run);
+  registerTrustCommands(program, run);
+  registerFileCommands(program, run);
   program.commands.forEach(function harden(c: Command): void {
     c.exitOverride().showSuggestionAfterError(true);
     c.commands.forEach(harden);
@@ -31,6 +36,11 @@ export function buildProgram(setExit: (code: number) => void): Command {
 }
 
 export function main(argv: readonly string[]): number {
+  // `ward … | head`: a closed pipe ends the output quietly, as for other CLI tools.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
   let code = 0;
   const program = buildProgram((c) => (code = c));
   try {

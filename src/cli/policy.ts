@@ -1,6 +1,8 @@
 // `ward policy …`: argument handling and output only; the work is in src/policy.
 
 import type { Command } from 'commander';
+import { closeSync, openSync } from 'node:fs';
+import { PropertyReader } from '../properties/context.ts';
 import { contextFromJson } from '../policy/context.ts';
 import { CompiledPolicy } from '../policy/compiled.ts';
 import { formatPolicy } from '../policy/format.ts';
@@ -80,9 +82,37 @@ export function decisionText(d: Decision): string {
   }
 }
 
-function evalCommand(file: string, opts: JsonFlag & { op: string; context?: string }): number {
+function evalFiles(policy: Policy, paths: string[], opts: JsonFlag & { op: string }): number {
+  const engine = new CompiledPolicy(policy);
+  const reader = new PropertyReader();
+  const results: Array<Record<string, unknown>> = [];
+  for (const path of paths) {
+    let fd: number | undefined;
+    try {
+      fd = openSync(path, 'r');
+      const d = engine.decide(opts.op, reader.contextForFd(fd));
+      results.push({ path, ...decisionJson(d, opts.op) });
+      if (!opts.json) process.stdout.write(`${path}: ${decisionText(d)}\n`);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
+      results.push({ path, error: code });
+      if (!opts.json) process.stderr.write(`ward: ${path}: cannot read: ${code}\n`);
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
+  }
+  if (opts.json) printJson({ results });
+  if (results.some((r) => r.error)) return EXIT_USAGE;
+  return results.every((r) => r.action === 'ALLOW') ? EXIT_OK : EXIT_FAIL;
+}
+
+function evalCommand(file: string, paths: string[], opts: JsonFlag & { op: string; context?: string }): number {
   if (!(OPS as readonly string[]).includes(opts.op)) {
     throw new CliError('EINVAL', `unknown op "${opts.op}"; use one of ${OPS.join(', ')}`);
+  }
+  if (paths.length > 0) {
+    if (opts.context !== undefined) throw new CliError('EINVAL', 'give either files to evaluate or --context, not both');
+    return evalFiles(loadPolicy(file), paths, opts);
   }
   let doc: unknown = {};
   if (opts.context !== undefined) {
@@ -125,10 +155,11 @@ export function registerPolicyCommands(program: Command, run: (fn: () => number)
 
   policy
     .command('eval')
-    .description('decide an operation for a file context; exit 0 on ALLOW, 1 on DENY, 2 on errors')
-    .argument('<file>', 'policy file, or - for standard input')
-    .requiredOption('--op <op>', `operation: ${OPS.join(', ')}`)
-    .option('--context <json>', 'file properties, e.g. \'{"boot_verified":true,"fsverity_digest":"sha256:…"}\'')
+    .description('decide an operation for real files, or for a described file (--context); exit 0 if all ALLOW, 1 on any DENY, 2 on errors')
+    .argument('<policy>', 'policy file, or - for standard input')
+    .argument('[paths...]', 'files to decide, with their properties read from them')
+    .option('--op <op>', `operation: ${OPS.join(', ')}`, 'EXECUTE')
+    .option('--context <json>', 'file properties instead of files, e.g. \'{"boot_verified":true,"fsverity_digest":"sha256:…"}\'')
     .option('--json', 'print one JSON object')
-    .action((file: string, opts: JsonFlag & { op: string; context?: string }) => run(() => evalCommand(file, opts)));
+    .action((file: string, paths: string[], opts: JsonFlag & { op: string; context?: string }) => run(() => evalCommand(file, paths, opts)));
 }

@@ -2,8 +2,10 @@
 // Not process.execve: it aborts Node on failure (no error to report) and leaves SIGPIPE and
 // SIGXFSZ ignored in the new program (Node ignores them for itself), so a pipeline like
 // `ward exec -- yes | head` would not end the way it does without ward. Here: stdio is made
-// inheritable, Node's ignored signals go back to default, the signal mask is cleared, then
-// execve(2); on failure everything is restored and a KernelError is thrown.
+// inheritable and blocking again (libuv sets O_NONBLOCK on the shared pipe description once
+// process.stdout is used; the next program would get EAGAIN), Node's ignored signals go back to
+// default, the signal mask is cleared, then execve(2); on failure everything is restored and a
+// KernelError is thrown.
 
 import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
@@ -13,7 +15,10 @@ import { fn, lastErrno } from './ffi.ts';
 
 const F_GETFD = 1;
 const F_SETFD = 2;
+const F_GETFL = 3;
+const F_SETFL = 4;
 const FD_CLOEXEC = 1;
+const O_NONBLOCK = 0o4000;
 const SIGPIPE = 13;
 const SIGXFSZ = 25;
 const SIG_SETMASK = 2;
@@ -51,12 +56,17 @@ export function replaceProcess(path: string, argv: readonly string[], env: NodeJ
     .filter((e): e is [string, string] => e[1] !== undefined)
     .map(([k, v]) => `${k}=${v}`);
   const fcntl = fn('int fcntl(int fd, int cmd, int arg)');
-  const restoreFlags: Array<[number, number]> = [];
+  const restoreFlags: Array<[number, number, number]> = [];
   for (const fd of [0, 1, 2]) {
-    const flags = Number(fcntl(fd, F_GETFD, 0));
-    if (flags >= 0 && flags & FD_CLOEXEC) {
-      fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC);
-      restoreFlags.push([fd, flags]);
+    const fdFlags = Number(fcntl(fd, F_GETFD, 0));
+    if (fdFlags >= 0 && fdFlags & FD_CLOEXEC) {
+      fcntl(fd, F_SETFD, fdFlags & ~FD_CLOEXEC);
+      restoreFlags.push([fd, F_SETFD, fdFlags]);
+    }
+    const flFlags = Number(fcntl(fd, F_GETFL, 0));
+    if (flFlags >= 0 && flFlags & O_NONBLOCK) {
+      fcntl(fd, F_SETFL, flFlags & ~O_NONBLOCK);
+      restoreFlags.push([fd, F_SETFL, flFlags]);
     }
   }
   setSignal(SIGPIPE, 0);
@@ -67,6 +77,6 @@ export function replaceProcess(path: string, argv: readonly string[], env: NodeJ
   fn('int pthread_sigmask(int how, const uint8_t *set, _Out_ uint8_t *old)')(SIG_SETMASK, oldMask, Buffer.alloc(128));
   setSignal(SIGPIPE, 1);
   setSignal(SIGXFSZ, 1);
-  for (const [fd, flags] of restoreFlags) fcntl(fd, F_SETFD, flags);
+  for (const [fd, cmd, flags] of restoreFlags) fcntl(fd, cmd, flags);
   throw new KernelError(errno, 'execve', `cannot execute ${path}: ${errno}`);
 }

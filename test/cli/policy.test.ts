@@ -109,9 +109,9 @@ test('policy eval: bad op, bad JSON, bad context fields, invalid policy → exit
   const badField = ward(['policy', 'eval', pol, '--op', 'EXECUTE', '--context', '{"boot":true}']);
   assert.equal(badField.status, 2);
   assert.match(badField.stderr, /unknown context field "boot"/);
-  const noOp = ward(['policy', 'eval', pol]);
-  assert.equal(noOp.status, 2);
-  assert.match(noOp.stderr, /required option '--op <op>' not specified/);
+  const both = ward(['policy', 'eval', pol, '/bin/true', '--context', '{}']);
+  assert.equal(both.status, 2);
+  assert.match(both.stderr, /either files to evaluate or --context, not both/);
   const invalid = ward(['policy', 'eval', '-', '--op', 'EXECUTE'], { input: 'nothing' });
   assert.equal(invalid.status, 2);
   assert.match(invalid.stderr, /^<stdin>:1:1: EBADMSG: /);

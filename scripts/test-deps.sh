@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the tests compare against (independent tools), when missing.
+# Runs as part of `npm test`; needs root and apt to install. Without them it says what is
+# missing and the tests that need it fail under CI=true (or skip, with the reason, elsewhere).
+set -u
+need=()
+command -v fsverity >/dev/null 2>&1 || need+=(fsverity)
+command -v perl >/dev/null 2>&1 || need+=(perl-base)
+if [ ${#need[@]} -eq 0 ]; then exit 0; fi
+if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+  echo "test-deps: missing ${need[*]} (install them with apt-get as root); tests that compare against them will not run" >&2
+  exit 0
+fi
+echo "test-deps: installing ${need[*]}" >&2
+apt-get update -qq >/dev/null 2>&1 || true
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null 2>&1 || {
+  echo "test-deps: apt-get install ${need[*]} failed" >&2
+  exit 1
+}

@@ -1,0 +1,134 @@
+// `ward check`, `ward securebits`, `ward exec`: argument handling and output only.
+
+import type { Command } from 'commander';
+import { trustedFor, trustMechanism, type TrustResult } from '../trust/trusted-for.ts';
+import {
+  SECBIT_EXEC_DENY_INTERACTIVE,
+  SECBIT_EXEC_DENY_INTERACTIVE_LOCKED,
+  SECBIT_EXEC_RESTRICT_FILE,
+  SECBIT_EXEC_RESTRICT_FILE_LOCKED,
+  decodeExecBits,
+  getSecurebits,
+  setSecurebits,
+} from '../kernel/securebits.ts';
+import { replaceProcess, resolveCommand } from '../kernel/process.ts';
+import { KernelError } from '../kernel/errors.ts';
+import { CliError, EXIT_FAIL, EXIT_OK, printJson } from './io.ts';
+
+export const EXIT_LAUNCH_FAILED = 125;
+export const EXIT_CANNOT_EXECUTE = 126;
+export const EXIT_NOT_FOUND = 127;
+
+interface CheckOptions {
+  json?: boolean;
+  nofollow?: boolean;
+  mechanism?: 'auto' | 'kernel' | 'emulated';
+}
+
+function check(paths: string[], opts: CheckOptions): number {
+  const mechanism = opts.mechanism ?? 'auto';
+  if (!['auto', 'kernel', 'emulated'].includes(mechanism)) throw new CliError('EINVAL', `--mechanism must be auto, kernel or emulated, not "${mechanism}"`);
+  if (mechanism === 'kernel' && trustMechanism('auto') !== 'kernel') {
+    throw new CliError('ENOSYS', 'this kernel has no AT_EXECVE_CHECK (Linux 6.14+); use --mechanism emulated or auto');
+  }
+  const results: Array<TrustResult & { path: string }> = paths.map((p) => ({
+    path: p,
+    ...(p === '-' ? trustedFor(0, 'execution', { mechanism }) : trustedFor(p, 'execution', { mechanism, nofollow: opts.nofollow })),
+  }));
+  const all = results.every((r) => r.trusted);
+  if (opts.json) {
+    printJson({ trusted: all, results });
+  } else {
+    for (const r of results) {
+      const name = r.path === '-' ? '<stdin>' : r.path;
+      process.stdout.write(r.trusted ? `${name}: trusted (${r.mechanism})\n` : `${name}: not trusted: ${r.errno}: ${r.reason} (${r.mechanism})\n`);
+    }
+  }
+  return all ? EXIT_OK : EXIT_FAIL;
+}
+
+function securebits(opts: { json?: boolean }): number {
+  const raw = getSecurebits();
+  const bits = decodeExecBits(raw);
+  if (opts.json) {
+    printJson({ raw, ...bits });
+    return EXIT_OK;
+  }
+  const line = (name: string, on: boolean, locked: boolean) => `${name.padEnd(30)} ${on ? 'on ' : 'off'}${locked ? ' (locked)' : ''}\n`;
+  process.stdout.write(
+    line('SECBIT_EXEC_RESTRICT_FILE', bits.restrictFile, bits.restrictFileLocked) +
+      line('SECBIT_EXEC_DENY_INTERACTIVE', bits.denyInteractive, bits.denyInteractiveLocked) +
+      `securebits                     0x${raw.toString(16)}\n`,
+  );
+  return EXIT_OK;
+}
+
+interface ExecOptions {
+  restrictFile?: boolean;
+  denyInteractive?: boolean;
+  lock?: boolean;
+}
+
+function exec(command: string[], opts: ExecOptions): number {
+  if (!opts.restrictFile && !opts.denyInteractive) {
+    throw new CliError('EINVAL', 'say which bits to set: --restrict-file and/or --deny-interactive (--lock also locks them)');
+  }
+  const [cmd, ...args] = command;
+  if (!cmd) throw new CliError('EINVAL', 'missing the command: ward exec [--restrict-file] [--deny-interactive] [--lock] -- CMD [ARGS…]');
+  const path = resolveCommand(cmd);
+  if (!path) {
+    process.stderr.write(`ward: ${cmd}: command not found\n`);
+    return EXIT_NOT_FOUND;
+  }
+  let add = 0;
+  if (opts.restrictFile) add |= SECBIT_EXEC_RESTRICT_FILE | (opts.lock ? SECBIT_EXEC_RESTRICT_FILE_LOCKED : 0);
+  if (opts.denyInteractive) add |= SECBIT_EXEC_DENY_INTERACTIVE | (opts.lock ? SECBIT_EXEC_DENY_INTERACTIVE_LOCKED : 0);
+  const current = getSecurebits();
+  const next = current | add;
+  // An unprivileged PR_SET_SECUREBITS that changes nothing fails with EPERM (a legacy quirk):
+  // only call it when something changes.
+  if (next !== current) {
+    try {
+      setSecurebits(next);
+    } catch (e) {
+      const code = e instanceof KernelError ? e.code : 'EIO';
+      process.stderr.write(`ward: cannot set securebits 0x${next.toString(16)} (now 0x${current.toString(16)}): ${code}${code === 'EPERM' ? ': a bit is locked in the other state' : ''}\n`);
+      return EXIT_LAUNCH_FAILED;
+    }
+  }
+  try {
+    replaceProcess(path, [cmd, ...args]);
+  } catch (e) {
+    const code = e instanceof KernelError ? e.code : 'EIO';
+    process.stderr.write(`ward: cannot execute ${path}: ${code}\n`);
+    return code === 'ENOENT' ? EXIT_NOT_FOUND : EXIT_CANNOT_EXECUTE;
+  }
+}
+
+export function registerTrustCommands(program: Command, run: (fn: () => number) => void): void {
+  program
+    .command('check')
+    .description('ask the kernel whether files may be executed (AT_EXECVE_CHECK); exit 0 if all are trusted, 1 if not')
+    .argument('<path...>', 'files to check; - checks standard input the way an interpreter must')
+    .option('--json', 'print one JSON object')
+    .option('--nofollow', 'do not follow a final symbolic link (ELOOP)')
+    .option('--mechanism <m>', 'auto (default), kernel, or emulated (the trusted_for policy in user space)', 'auto')
+    .action((paths: string[], opts: CheckOptions) => run(() => check(paths, opts)));
+
+  program
+    .command('securebits')
+    .description('print the exec securebits of this process (inherited from its parent)')
+    .option('--json', 'print one JSON object')
+    .action((opts: { json?: boolean }) => run(() => securebits(opts)));
+
+  program
+    .command('exec')
+    .description('set exec securebits, then become CMD (it and all it starts inherit them)')
+    .option('--restrict-file', 'SECBIT_EXEC_RESTRICT_FILE: interpreters refuse files that fail AT_EXECVE_CHECK')
+    .option('--deny-interactive', 'SECBIT_EXEC_DENY_INTERACTIVE: interpreters refuse code not from a checked file')
+    .option('--lock', 'also lock the bits being set (they can never be cleared in CMD or its children)')
+    .argument('<command...>', 'the command and its arguments (after --)')
+    .passThroughOptions()
+    .addHelpText('after', '\nExit status is CMD\'s own (ward becomes CMD); 125 if the bits could not be set, 126 if CMD cannot be executed, 127 if not found.')
+    .action((command: string[], opts: ExecOptions) => run(() => exec(command, opts)));
+}

@@ -1,0 +1,27 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { release } from 'node:os';
+import { ward } from '../helpers/cli.ts';
+import { IN_CI } from '../helpers/kernel.ts';
+
+test('ward status --json: the capability matrix, consistent with the running kernel', () => {
+  const r = ward(['status', '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  const { items } = JSON.parse(r.stdout) as { items: Array<{ name: string; value: unknown; usable: unknown; meaning: string }> };
+  const get = (n: string) => items.find((i) => i.name === n);
+  for (const n of ['Landlock ABI', 'Landlock errata', 'AT_EXECVE_CHECK', 'exec securebits', 'fanotify permission events', 'kernel IPE', 'fs-verity', 'dm-verity', 'loadable modules', 'privileges', 'Node.js', 'property boot_verified', 'property fsverity_digest']) {
+    assert.ok(get(n), `status has "${n}"`);
+    assert.ok(get(n)!.meaning.length > 10, `"${n}" says what it means`);
+  }
+  const [major, minor] = release().split('.').map(Number) as [number, number];
+  assert.equal(get('AT_EXECVE_CHECK')!.value, major > 6 || (major === 6 && minor >= 14));
+  assert.equal(get('Node.js')!.value, process.versions.node);
+  if (IN_CI) {
+    // The CI machine: Linux 6.18, Landlock ABI 7 with errata 1-3, root, no IPE.
+    assert.ok(Number(get('Landlock ABI')!.value) >= 7);
+    assert.equal(get('fanotify permission events')!.value, true);
+    assert.equal(get('privileges')!.value, 'root');
+  }
+  const human = ward(['status']);
+  assert.match(human.stdout, /^\+ Landlock ABI\s+\d+\n/);
+});
