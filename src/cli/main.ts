@@ -7,6 +7,7 @@ import { CliError, EXIT_USAGE } from './io.ts';
 import { registerPolicyCommands } from './policy.ts';
 import { registerTrustCommands } from './trust.ts';
 import { registerFileCommands } from './files.ts';
+import { registerRunCommand } from './run.ts';
 import { WardError } from '../errors.ts';
 
 function packageVersion(): string {
@@ -28,6 +29,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
   registerPolicyCommands(program, run);
   registerTrustCommands(program, run);
   registerFileCommands(program, run);
+  registerRunCommand(program, run);
   program.commands.forEach(function harden(c: Command): void {
     c.exitOverride().showSuggestionAfterError(true);
     c.commands.forEach(harden);

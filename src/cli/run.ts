@@ -1,0 +1,147 @@
+// `ward run`: flags → profile → sandbox → become CMD. Argument handling and output only.
+
+import { Option, type Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { WardError } from '../errors.ts';
+import { execSandboxed, prepareSandbox } from '../sandbox/launcher.ts';
+import { explainPlan } from '../sandbox/negotiate.ts';
+import { mergeProfiles, parseProfileText, type SandboxProfile } from '../sandbox/profile.ts';
+import { CliError } from './io.ts';
+import { EXIT_CANNOT_EXECUTE, EXIT_LAUNCH_FAILED, EXIT_NOT_FOUND } from './trust.ts';
+
+interface RunFlags {
+  ro: string[];
+  rox: string[];
+  rw: string[];
+  rwx: string[];
+  bindTcp: number[];
+  connectTcp: number[];
+  unrestrictedFs?: boolean;
+  unrestrictedNet?: boolean;
+  allowSignalsOut?: boolean;
+  allowAbstractUnixOut?: boolean;
+  profile?: string;
+  profileJson?: string;
+  bestEffort?: boolean;
+  strict?: boolean;
+  soft?: boolean;
+  abi?: string;
+  addLibs?: boolean;
+  ignoreMissing?: boolean;
+  env: string[];
+  clearEnv?: boolean;
+  explain?: boolean;
+  dryRun?: boolean;
+}
+
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+function collectPort(v: string, prev: number[]): number[] {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n > 65535) throw new CliError('EINVAL', `"${v}" is not a TCP port number (0-65535)`);
+  return [...prev, n];
+}
+
+function flagsToProfile(f: RunFlags): SandboxProfile {
+  const compat = [f.strict && 'strict', f.bestEffort && 'best-effort', f.soft && 'soft'].filter(Boolean) as SandboxProfile['compat'][];
+  if (compat.length > 1) throw new CliError('EINVAL', '--strict, --best-effort and --soft exclude each other');
+  for (const e of f.env) if (!/^[^=]+=/.test(e)) throw new CliError('EINVAL', `--env takes NAME=value, got "${e}"`);
+  let abi: SandboxProfile['abi'];
+  if (f.abi !== undefined) {
+    if (f.abi !== 'auto' && !/^\d+$/.test(f.abi)) throw new CliError('EINVAL', `--abi takes a number or auto, got "${f.abi}"`);
+    abi = f.abi === 'auto' ? 'auto' : Number(f.abi);
+  }
+  const p: SandboxProfile = { ro: f.ro, rox: f.rox, rw: f.rw, rwx: f.rwx, 'bind-tcp': f.bindTcp, 'connect-tcp': f.connectTcp, env: f.env };
+  if (f.unrestrictedFs) p['unrestricted-fs'] = true;
+  if (f.unrestrictedNet) p['unrestricted-net'] = true;
+  if (f.allowSignalsOut) p['allow-signals-out'] = true;
+  if (f.allowAbstractUnixOut) p['allow-abstract-unix-out'] = true;
+  if (f.addLibs) p['add-libs'] = true;
+  if (f.ignoreMissing) p['ignore-missing'] = true;
+  if (f.clearEnv) p['clear-env'] = true;
+  if (compat[0]) p.compat = compat[0];
+  if (abi !== undefined) p.abi = abi;
+  return p;
+}
+
+function loadProfiles(f: RunFlags): SandboxProfile[] {
+  const out: SandboxProfile[] = [];
+  if (f.profile) {
+    let text: string;
+    try {
+      text = readFileSync(f.profile, 'utf8');
+    } catch (e) {
+      throw new CliError((e as NodeJS.ErrnoException).code ?? 'EIO', `cannot read profile ${f.profile}: ${(e as NodeJS.ErrnoException).code}`);
+    }
+    const r = parseProfileText(text, f.profile);
+    if (!r.ok) throw new CliError(r.error.code, r.error.message);
+    out.push(r.value);
+  }
+  if (f.profileJson) {
+    const r = parseProfileText(f.profileJson, '--profile-json');
+    if (!r.ok) throw new CliError(r.error.code, r.error.message);
+    out.push(r.value);
+  }
+  return out;
+}
+
+function run(command: string[], f: RunFlags): number {
+  const [cmd] = command;
+  if (!cmd) throw new CliError('EINVAL', 'missing the command: ward run [OPTIONS] -- CMD [ARGS…]');
+  const profile = mergeProfiles(...loadProfiles(f), flagsToProfile(f));
+  let prepared;
+  try {
+    prepared = prepareSandbox(profile, cmd);
+  } catch (e) {
+    if (!(e instanceof WardError)) throw e;
+    process.stderr.write(`ward: ${e.message}\n`);
+    return e.code === 'ENOENT' && e.message.endsWith('command not found') ? EXIT_NOT_FOUND : EXIT_LAUNCH_FAILED;
+  }
+  if (f.explain || f.dryRun) {
+    process.stderr.write(explainPlan(prepared.plan, prepared.resolution.rules) + `\ncommand: ${prepared.command}\n`);
+  }
+  for (const w of prepared.warnings) process.stderr.write(`ward: warning: ${w}\n`);
+  if (f.dryRun) return 0;
+  try {
+    execSandboxed(prepared, command);
+  } catch (e) {
+    if (!(e instanceof WardError)) throw e;
+    process.stderr.write(`ward: ${e.message}\n`);
+    if (e.code === 'ENOENT') return EXIT_NOT_FOUND;
+    return e.code === 'EACCES' || e.code === 'ENOEXEC' ? EXIT_CANNOT_EXECUTE : EXIT_LAUNCH_FAILED;
+  }
+}
+
+export function registerRunCommand(program: Command, runner: (fn: () => number) => void): void {
+  program
+    .command('run')
+    .description('run CMD in a Landlock sandbox: only the listed files and ports, no signals or abstract sockets out')
+    .option('--ro <path>', 'allow reading under PATH (repeatable)', collect, [])
+    .option('--rox <path>', 'allow reading and executing under PATH', collect, [])
+    .option('--rw <path>', 'allow reading and writing under PATH (create, remove, truncate)', collect, [])
+    .option('--rwx <path>', 'allow reading, writing and executing under PATH', collect, [])
+    .option('--bind-tcp <port>', 'allow binding this TCP port', collectPort, [])
+    .option('--connect-tcp <port>', 'allow connecting to this TCP port', collectPort, [])
+    .option('--unrestricted-fs', 'do not restrict the filesystem')
+    .option('--unrestricted-net', 'do not restrict TCP')
+    .option('--allow-signals-out', 'allow signals to processes outside the sandbox')
+    .option('--allow-abstract-unix-out', 'allow connecting to abstract unix sockets outside the sandbox')
+    .option('--profile <file>', 'a JSON profile with the same vocabulary as these flags (flags add to it)')
+    .addOption(new Option('--profile-json <json>', 'a profile given inline (used by spawnSandboxed)').hideHelp())
+    .option('--strict', 'refuse to run if the kernel cannot enforce everything asked (the default)')
+    .option('--best-effort', 'run with what the kernel can enforce; print what was dropped')
+    .option('--soft', 'if anything is missing, run without any sandbox (and say so)')
+    .option('--abi <n>', 'the Landlock ABI whose restrictions to require (default auto: at least 6, more if the kernel has it)')
+    .option('--add-libs', 'add read+execute rules for CMD, its interpreter and shared libraries')
+    .option('--ignore-missing', 'skip rule paths that do not exist instead of failing')
+    .option('--env <NAME=value>', 'set a variable for CMD (repeatable)', collect, [])
+    .option('--clear-env', 'start CMD with an empty environment (plus --env)')
+    .option('--explain', 'print the final ruleset on stderr before running')
+    .option('--dry-run', 'print the final ruleset and exit without running')
+    .argument('<command...>', 'the command and its arguments (after --)')
+    .passThroughOptions()
+    .addHelpText(
+      'after',
+      "\nStrict by default. CMD's exit status and signals are its own (ward becomes CMD); 125 if the sandbox could not be set up, 126 if CMD cannot be executed in it, 127 if not found.",
+    )
+    .action((command: string[], flags: RunFlags) => runner(() => run(command, flags)));
+}
