@@ -10,6 +10,16 @@ import type { PolicyParseError } from '../policy/errors.ts';
 export const EXIT_OK = 0;
 export const EXIT_FAIL = 1;
 export const EXIT_USAGE = 2;
+/** Launchers (ward exec, ward run) follow env(1)/chroot(1): their own failure, cannot execute, not found. */
+export const EXIT_LAUNCH_FAILED = 125;
+export const EXIT_CANNOT_EXECUTE = 126;
+export const EXIT_NOT_FOUND = 127;
+
+export function preserveCount(v: string | undefined): number {
+  if (v === undefined) return 0;
+  if (!/^\d+$/.test(v) || Number(v) > 1024) throw new CliError('EINVAL', `--preserve-fds takes a count 0-1024, got "${v}"`);
+  return Number(v);
+}
 
 /** A failure the CLI reports as "ward: CODE: message" with the given exit status. */
 export class CliError extends WardError {

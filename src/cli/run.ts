@@ -6,8 +6,8 @@ import { WardError } from '../errors.ts';
 import { execSandboxed, prepareSandbox } from '../sandbox/launcher.ts';
 import { explainPlan } from '../sandbox/negotiate.ts';
 import { mergeProfiles, parseProfileText, type SandboxProfile } from '../sandbox/profile.ts';
-import { CliError } from './io.ts';
-import { EXIT_CANNOT_EXECUTE, EXIT_LAUNCH_FAILED, EXIT_NOT_FOUND } from './trust.ts';
+import { CliError, EXIT_CANNOT_EXECUTE, EXIT_LAUNCH_FAILED, EXIT_NOT_FOUND, preserveCount } from './io.ts';
+import { inheritedFdsToKeep } from '../kernel/process.ts';
 
 interface RunFlags {
   ro: string[];
@@ -32,6 +32,7 @@ interface RunFlags {
   clearEnv?: boolean;
   explain?: boolean;
   dryRun?: boolean;
+  preserveFds?: string;
 }
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
@@ -87,6 +88,7 @@ function loadProfiles(f: RunFlags): SandboxProfile[] {
 function run(command: string[], f: RunFlags): number {
   const [cmd] = command;
   if (!cmd) throw new CliError('EINVAL', 'missing the command: ward run [OPTIONS] -- CMD [ARGS…]');
+  const keepFds = inheritedFdsToKeep(preserveCount(f.preserveFds));
   const profile = mergeProfiles(...loadProfiles(f), flagsToProfile(f));
   let prepared;
   try {
@@ -102,7 +104,7 @@ function run(command: string[], f: RunFlags): number {
   for (const w of prepared.warnings) process.stderr.write(`ward: warning: ${w}\n`);
   if (f.dryRun) return 0;
   try {
-    execSandboxed(prepared, command);
+    execSandboxed(prepared, command, keepFds);
   } catch (e) {
     if (!(e instanceof WardError)) throw e;
     process.stderr.write(`ward: ${e.message}\n`);
@@ -137,6 +139,7 @@ export function registerRunCommand(program: Command, runner: (fn: () => number) 
     .option('--clear-env', 'start CMD with an empty environment (plus --env)')
     .option('--explain', 'print the final ruleset on stderr before running')
     .option('--dry-run', 'print the final ruleset and exit without running')
+    .option('--preserve-fds <n>', 'pass inherited fds 3..3+n-1 to CMD (LISTEN_FDS is honoured by itself)')
     .argument('<command...>', 'the command and its arguments (after --)')
     .passThroughOptions()
     .addHelpText(

@@ -11,13 +11,10 @@ import {
   getSecurebits,
   setSecurebits,
 } from '../kernel/securebits.ts';
-import { replaceProcess, resolveCommand } from '../kernel/process.ts';
+import { inheritedFdsToKeep, replaceProcess, resolveCommand } from '../kernel/process.ts';
 import { KernelError } from '../kernel/errors.ts';
-import { CliError, EXIT_FAIL, EXIT_OK, printJson } from './io.ts';
+import { CliError, EXIT_CANNOT_EXECUTE, EXIT_FAIL, EXIT_LAUNCH_FAILED, EXIT_NOT_FOUND, EXIT_OK, preserveCount, printJson } from './io.ts';
 
-export const EXIT_LAUNCH_FAILED = 125;
-export const EXIT_CANNOT_EXECUTE = 126;
-export const EXIT_NOT_FOUND = 127;
 
 interface CheckOptions {
   json?: boolean;
@@ -67,6 +64,7 @@ interface ExecOptions {
   restrictFile?: boolean;
   denyInteractive?: boolean;
   lock?: boolean;
+  preserveFds?: string;
 }
 
 function exec(command: string[], opts: ExecOptions): number {
@@ -97,7 +95,7 @@ function exec(command: string[], opts: ExecOptions): number {
     }
   }
   try {
-    replaceProcess(path, [cmd, ...args]);
+    replaceProcess(path, [cmd, ...args], process.env, inheritedFdsToKeep(preserveCount(opts.preserveFds)));
   } catch (e) {
     const code = e instanceof KernelError ? e.code : 'EIO';
     process.stderr.write(`ward: cannot execute ${path}: ${code}\n`);
@@ -127,6 +125,7 @@ export function registerTrustCommands(program: Command, run: (fn: () => number) 
     .option('--restrict-file', 'SECBIT_EXEC_RESTRICT_FILE: interpreters refuse files that fail AT_EXECVE_CHECK')
     .option('--deny-interactive', 'SECBIT_EXEC_DENY_INTERACTIVE: interpreters refuse code not from a checked file')
     .option('--lock', 'also lock the bits being set (they can never be cleared in CMD or its children)')
+    .option('--preserve-fds <n>', 'pass inherited fds 3..3+n-1 to CMD (LISTEN_FDS is honoured by itself)')
     .argument('<command...>', 'the command and its arguments (after --)')
     .passThroughOptions()
     .addHelpText('after', '\nExit status is CMD\'s own (ward becomes CMD); 125 if the bits could not be set, 126 if CMD cannot be executed, 127 if not found.')

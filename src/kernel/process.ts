@@ -50,14 +50,26 @@ export function resolveCommand(cmd: string, pathEnv = process.env.PATH ?? '/usr/
   return undefined;
 }
 
-/** execve(path, argv, env). Returns only by throwing (the errno of the failed execve). */
-export function replaceProcess(path: string, argv: readonly string[], env: NodeJS.ProcessEnv = process.env): never {
+/**
+ * The inherited fds to hand on: Node marks every fd it inherited close-on-exec at start-up, so
+ * fds 3..3+n-1 are passed on only when asked (--preserve-fds) or announced by socket activation
+ * (LISTEN_FDS, for this pid).
+ */
+export function inheritedFdsToKeep(preserve: number, env: NodeJS.ProcessEnv = process.env): number[] {
+  let n = preserve;
+  const listen = Number(env.LISTEN_FDS);
+  if (Number.isInteger(listen) && listen > 0 && (env.LISTEN_PID === undefined || Number(env.LISTEN_PID) === process.pid)) n = Math.max(n, listen);
+  return Array.from({ length: n }, (_, i) => 3 + i);
+}
+
+/** execve(path, argv, env), keeping `keepFds` open. Returns only by throwing (the execve errno). */
+export function replaceProcess(path: string, argv: readonly string[], env: NodeJS.ProcessEnv = process.env, keepFds: readonly number[] = []): never {
   const envp = Object.entries(env)
     .filter((e): e is [string, string] => e[1] !== undefined)
     .map(([k, v]) => `${k}=${v}`);
   const fcntl = fn('int fcntl(int fd, int cmd, int arg)');
   const restoreFlags: Array<[number, number, number]> = [];
-  for (const fd of [0, 1, 2]) {
+  for (const fd of [0, 1, 2, ...keepFds]) {
     const fdFlags = Number(fcntl(fd, F_GETFD, 0));
     if (fdFlags >= 0 && fdFlags & FD_CLOEXEC) {
       fcntl(fd, F_SETFD, fdFlags & ~FD_CLOEXEC);

@@ -45,10 +45,10 @@ export function prepareSandbox(profile: SandboxProfile, cmd: string, kernelAbi =
 }
 
 /** Restricts this thread and becomes the command. Returns only by throwing. */
-export function execSandboxed(prepared: PreparedSandbox, argv: readonly string[]): never {
+export function execSandboxed(prepared: PreparedSandbox, argv: readonly string[], keepFds: readonly number[] = []): never {
   enforcePlan(prepared.plan, prepared.resolution);
   try {
-    return replaceProcess(prepared.command, argv, prepared.env);
+    return replaceProcess(prepared.command, argv, prepared.env, keepFds);
   } catch (e) {
     if (e instanceof WardError && e.code === 'EACCES') {
       throw new WardError('EACCES', `cannot execute ${prepared.command} inside the sandbox: it needs read and execute rights (add --rox for its directory, or --add-libs)`);
@@ -65,7 +65,9 @@ const WARD_BIN = fileURLToPath(new URL('../../bin/ward.js', import.meta.url));
  * could not be set up (the reason on its stderr).
  */
 export function spawnSandboxed(profile: SandboxProfile, cmd: string, args: readonly string[] = [], options: SpawnOptions = {}): ChildProcess {
-  return spawn(process.execPath, [WARD_BIN, 'run', '--profile-json', JSON.stringify(profile), '--', cmd, ...args], options);
+  // Extra stdio entries (fd 3 and up) reach cmd too.
+  const extraFds = Array.isArray(options.stdio) ? Math.max(0, options.stdio.length - 3) : 0;
+  return spawn(process.execPath, [WARD_BIN, 'run', '--profile-json', JSON.stringify(profile), '--preserve-fds', String(extraFds), '--', cmd, ...args], options);
 }
 
 /**

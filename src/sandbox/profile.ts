@@ -30,9 +30,25 @@ const GROUPS: readonly AccessGroup[] = ['ro', 'rox', 'rw', 'rwx'];
 const BOOLEANS = ['unrestricted-fs', 'unrestricted-net', 'allow-signals-out', 'allow-abstract-unix-out', 'add-libs', 'ignore-missing', 'clear-env'] as const;
 const KNOWN = [...GROUPS, 'bind-tcp', 'connect-tcp', ...BOOLEANS, 'compat', 'abi', 'env', 'log'];
 
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
 function closest(key: string): string | undefined {
   const k = key.toLowerCase().replace(/_/g, '-');
-  return KNOWN.find((x) => x === k || x.startsWith(k) || k.startsWith(x));
+  let best: string | undefined;
+  let bestD = 3;
+  for (const x of KNOWN) {
+    const d = editDistance(k, x);
+    if (d < bestD) [best, bestD] = [x, d];
+  }
+  return best;
 }
 
 /** Validates a parsed JSON value as a profile; `source` names it in messages. */
