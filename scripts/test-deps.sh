@@ -6,6 +6,7 @@ set -u
 need=()
 command -v fsverity >/dev/null 2>&1 || need+=(fsverity)
 command -v perl >/dev/null 2>&1 || need+=(perl-base)
+if [ "${WARD_BENCH_DEPS:-0}" = 1 ]; then command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap); fi
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
   echo "test-deps: missing ${need[*]} (install them with apt-get as root); tests that compare against them will not run" >&2

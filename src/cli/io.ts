@@ -3,9 +3,6 @@
 import { readFileSync, writeFileSync, renameSync, openSync, fsyncSync, closeSync, unlinkSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import { WardError } from '../errors.ts';
-import { lex, toBinaryString } from '../policy/lexer.ts';
-import { displayText } from '../policy/model.ts';
-import type { PolicyParseError } from '../policy/errors.ts';
 
 export const EXIT_OK = 0;
 export const EXIT_FAIL = 1;
@@ -67,16 +64,6 @@ export function writeFileAtomic(path: string, data: Uint8Array): void {
     }
     throw new CliError((e as NodeJS.ErrnoException).code ?? 'EIO', `cannot write ${path}: ${(e as Error).message}`, EXIT_FAIL);
   }
-}
-
-/** "file:line:col: ERRNO: message", then the line and a caret under the column. */
-export function renderParseError(file: string, text: Uint8Array, err: PolicyParseError): string {
-  const head = `${displayName(file)}:${err.line}:${err.column}: ${err.code}: ${err.message}`;
-  const line = lex(toBinaryString(text)).lines.find((l) => l.number === err.line);
-  if (!line || line.raw.length === 0) return head;
-  const shown = displayText(line.raw);
-  const pad = displayText(line.raw.slice(0, Math.max(0, err.column - 1))).replace(/[^\t]/g, ' ');
-  return `${head}\n  ${shown}\n  ${pad}^`;
 }
 
 export function printJson(value: unknown): void {

@@ -4,10 +4,17 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { CliError, EXIT_USAGE } from './io.ts';
-import { registerPolicyCommands } from './policy.ts';
-import { registerTrustCommands } from './trust.ts';
-import { registerFileCommands } from './files.ts';
-import { registerRunCommand } from './run.ts';
+type Register = (program: Command, run: (fn: () => number) => void) => void;
+
+// Each command group is imported only when needed, so `ward run` and `ward exec` do not load the
+// policy engine (start-up time is paid on every launch).
+const GROUPS: Record<string, () => Promise<Register>> = {
+  policy: async () => (await import('./policy.ts')).registerPolicyCommands,
+  trust: async () => (await import('./trust.ts')).registerTrustCommands,
+  files: async () => (await import('./files.ts')).registerFileCommands,
+  run: async () => (await import('./run.ts')).registerRunCommand,
+};
+const GROUP_OF: Record<string, string> = { policy: 'policy', check: 'trust', securebits: 'trust', exec: 'trust', digest: 'files', status: 'files', run: 'run' };
 import { WardError } from '../errors.ts';
 
 function packageVersion(): string {
@@ -15,7 +22,7 @@ function packageVersion(): string {
   return pkg.version;
 }
 
-export function buildProgram(setExit: (code: number) => void): Command {
+export async function buildProgram(setExit: (code: number) => void, only?: string): Promise<Command> {
   const program = new Command('ward');
   program
     .description('ward: decide what code may run on a Linux host (IPE policies, AT_EXECVE_CHECK, Landlock)')
@@ -26,10 +33,8 @@ export function buildProgram(setExit: (code: number) => void): Command {
 
   const run = (fn: () => number): void => setExit(fn());
   program.enablePositionalOptions();
-  registerPolicyCommands(program, run);
-  registerTrustCommands(program, run);
-  registerFileCommands(program, run);
-  registerRunCommand(program, run);
+  const groups = only ? [only] : Object.keys(GROUPS);
+  for (const g of groups) (await GROUPS[g]!())(program, run);
   program.commands.forEach(function harden(c: Command): void {
     c.exitOverride().showSuggestionAfterError(true);
     c.commands.forEach(harden);
@@ -37,14 +42,15 @@ export function buildProgram(setExit: (code: number) => void): Command {
   return program;
 }
 
-export function main(argv: readonly string[]): number {
+export async function main(argv: readonly string[]): Promise<number> {
   // `ward … | head`: a closed pipe ends the output quietly, as for other CLI tools.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
     throw e;
   });
   let code = 0;
-  const program = buildProgram((c) => (code = c));
+  const first = argv.find((a) => !a.startsWith('-'));
+  const program = await buildProgram((c) => (code = c), first === undefined ? undefined : GROUP_OF[first]);
   try {
     program.parse(argv as string[], { from: 'user' });
     return code;

@@ -9,7 +9,20 @@ import { formatPolicy } from '../policy/format.ts';
 import { defaultRuleText, kernelRuleText, OPS, versionString, type Policy } from '../policy/model.ts';
 import { parsePolicy } from '../policy/parser.ts';
 import type { Decision } from '../policy/evaluator.ts';
-import { CliError, EXIT_FAIL, EXIT_OK, EXIT_USAGE, displayName, printJson, readInput, renderParseError, writeFileAtomic } from './io.ts';
+import { CliError, EXIT_FAIL, EXIT_OK, EXIT_USAGE, displayName, printJson, readInput, writeFileAtomic } from './io.ts';
+import { lex, toBinaryString } from '../policy/lexer.ts';
+import { displayText } from '../policy/model.ts';
+import type { PolicyParseError } from '../policy/errors.ts';
+
+/** "file:line:col: ERRNO: message", then the line and a caret under the column. */
+export function renderParseError(file: string, text: Uint8Array, err: PolicyParseError): string {
+  const head = `${displayName(file)}:${err.line}:${err.column}: ${err.code}: ${err.message}`;
+  const line = lex(toBinaryString(text)).lines.find((l) => l.number === err.line);
+  if (!line || line.raw.length === 0) return head;
+  const shown = displayText(line.raw);
+  const pad = displayText(line.raw.slice(0, Math.max(0, err.column - 1))).replace(/[^\t]/g, ' ');
+  return `${head}\n  ${shown}\n  ${pad}^`;
+}
 
 interface JsonFlag {
   json?: boolean;

@@ -14,10 +14,25 @@ let koffi: Koffi | undefined;
 let libc: ReturnType<Koffi['load']> | undefined;
 const fns = new Map<string, NativeFn>();
 
+// koffi's entry point spends ~10 ms reading Node's own executable to find which prebuilt binary
+// fits; every `ward run` and `ward exec` pays for it. On glibc Linux the answer is known, so load
+// that native module directly (same version only) and fall back to koffi's own detection.
+function loadNative(): Koffi | undefined {
+  if (process.platform !== 'linux') return undefined;
+  try {
+    const req = createRequire(createRequire(import.meta.url).resolve('koffi'));
+    const version = (req('./package.json') as { version: string }).version;
+    const native = req(`@koromix/koffi-linux-${process.arch}/linux_${process.arch}/koffi.node`) as Koffi & { version: string };
+    return native.version === version ? native : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function ffi(): Koffi {
   if (!koffi) {
     try {
-      koffi = createRequire(import.meta.url)('koffi') as Koffi;
+      koffi = loadNative() ?? (createRequire(import.meta.url)('koffi') as Koffi);
     } catch (e) {
       throw new KernelError('ENOSYS', 'koffi', `cannot load the koffi FFI module (${(e as Error).message}); run "npm ci" in ward's directory`);
     }

@@ -32,7 +32,7 @@ function tryCall(fn: () => void): string {
   }
 }
 
-const tasks: Record<string, () => unknown> = {
+const tasks: Record<string, () => unknown | Promise<unknown>> = {
   // Checks each path, plus fd cases made here: memfd 0700 / 0600 and a pipe.
   trust() {
     const options = args.options as TrustOptions;
@@ -73,8 +73,8 @@ const tasks: Record<string, () => unknown> = {
     return steps;
   },
   // Runs the real `ward exec` command line in this (possibly unprivileged) process.
-  wardExec() {
-    const code = wardMain(args.argv as string[]);
+  async wardExec() {
+    const code = await wardMain(args.argv as string[]);
     return { code };
   },
   openForCheck() {
@@ -88,4 +88,4 @@ if (!fn) {
   process.stderr.write(`unknown probe task ${task}\n`);
   process.exit(2);
 }
-process.stdout.write(JSON.stringify(fn()) + '\n');
+process.stdout.write(JSON.stringify(await fn()) + '\n');
