@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { writeFileAtomic } from '../../src/cli/io.ts';
+import { writeFileAtomic } from '../../src/util/atomic.ts';
 
 const DOC = fileURLToPath(new URL('../../docs/benchmarks.md', import.meta.url));
 

@@ -50,7 +50,7 @@ function status(opts: { json?: boolean }): number {
   return EXIT_OK;
 }
 
-export function registerFileCommands(program: Command, run: (fn: () => number) => void): void {
+export function registerFileCommands(program: Command, run: (fn: () => number | Promise<number>) => void): void {
   program
     .command('digest')
     .description('print fs-verity file digests, as `fsverity digest` does (kernel measurement if the file has fs-verity)')

@@ -1,7 +1,7 @@
 // Reading inputs and printing results: the only place the CLI touches files and streams.
 
-import { readFileSync, writeFileSync, renameSync, openSync, fsyncSync, closeSync, unlinkSync } from 'node:fs';
-import { dirname, basename, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic as writeAtomic } from '../util/atomic.ts';
 import { WardError } from '../errors.ts';
 
 export const EXIT_OK = 0;
@@ -44,24 +44,11 @@ export function readInput(file: string): Uint8Array {
   }
 }
 
-/** Writes a file atomically: temp file in the same directory, fsync, rename, fsync directory. */
+/** Writes a file atomically (see util/atomic.ts), reporting failure as a CliError. */
 export function writeFileAtomic(path: string, data: Uint8Array): void {
-  const tmp = join(dirname(path), `.${basename(path)}.ward-${process.pid}.tmp`);
   try {
-    writeFileSync(tmp, data, { flag: 'wx', mode: 0o644 });
-    const fd = openSync(tmp, 'r');
-    fsyncSync(fd);
-    closeSync(fd);
-    renameSync(tmp, path);
-    const dir = openSync(dirname(path), 'r');
-    fsyncSync(dir);
-    closeSync(dir);
+    writeAtomic(path, data);
   } catch (e) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      /* already gone */
-    }
     throw new CliError((e as NodeJS.ErrnoException).code ?? 'EIO', `cannot write ${path}: ${(e as Error).message}`, EXIT_FAIL);
   }
 }

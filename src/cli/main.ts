@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { CliError, EXIT_USAGE } from './io.ts';
-type Register = (program: Command, run: (fn: () => number) => void) => void;
+type Register = (program: Command, run: (fn: () => number | Promise<number>) => void) => void;
 
 // Each command group is imported only when needed, so `ward run` and `ward exec` do not load the
 // policy engine (start-up time is paid on every launch).
@@ -13,8 +13,9 @@ const GROUPS: Record<string, () => Promise<Register>> = {
   trust: async () => (await import('./trust.ts')).registerTrustCommands,
   files: async () => (await import('./files.ts')).registerFileCommands,
   run: async () => (await import('./run.ts')).registerRunCommand,
+  daemon: async () => (await import('./daemon.ts')).registerDaemonCommands,
 };
-const GROUP_OF: Record<string, string> = { policy: 'policy', check: 'trust', securebits: 'trust', exec: 'trust', digest: 'files', status: 'files', run: 'run' };
+const GROUP_OF: Record<string, string> = { policy: 'policy', check: 'trust', securebits: 'trust', exec: 'trust', digest: 'files', status: 'files', run: 'run', daemon: 'daemon', audit: 'daemon', enforce: 'policy', 'audit-success': 'policy', 'daemon-status': 'policy' };
 import { WardError } from '../errors.ts';
 
 function packageVersion(): string {
@@ -22,7 +23,7 @@ function packageVersion(): string {
   return pkg.version;
 }
 
-export async function buildProgram(setExit: (code: number) => void, only?: string): Promise<Command> {
+export async function buildProgram(setExit: (pending: Promise<number>) => void, only?: string): Promise<Command> {
   const program = new Command('ward');
   program
     .description('ward: decide what code may run on a Linux host (IPE policies, AT_EXECVE_CHECK, Landlock)')
@@ -31,7 +32,7 @@ export async function buildProgram(setExit: (code: number) => void, only?: strin
     .exitOverride()
     .configureOutput({ outputError: (str, write) => write(str.startsWith('error:') ? `ward: ${str}` : str) });
 
-  const run = (fn: () => number): void => setExit(fn());
+  const run = (fn: () => number | Promise<number>): void => setExit(Promise.resolve().then(fn));
   program.enablePositionalOptions();
   const groups = only ? [only] : Object.keys(GROUPS);
   for (const g of groups) (await GROUPS[g]!())(program, run);
@@ -48,12 +49,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
     throw e;
   });
-  let code = 0;
+  let pending: Promise<number> = Promise.resolve(0);
   const first = argv.find((a) => !a.startsWith('-'));
-  const program = await buildProgram((c) => (code = c), first === undefined ? undefined : GROUP_OF[first]);
+  const program = await buildProgram((p) => (pending = p), first === undefined ? undefined : GROUP_OF[first]);
   try {
-    program.parse(argv as string[], { from: 'user' });
-    return code;
+    await program.parseAsync(argv as string[], { from: 'user' });
+    return await pending;
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;

@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { closeSync, openSync } from 'node:fs';
 import { PropertyReader } from '../properties/context.ts';
+import { registerManageCommands } from './manage.ts';
 import { contextFromJson } from '../policy/context.ts';
 import { CompiledPolicy } from '../policy/compiled.ts';
 import { formatPolicy } from '../policy/format.ts';
@@ -144,7 +145,7 @@ function evalCommand(file: string, paths: string[], opts: JsonFlag & { op: strin
   return d.action === 'ALLOW' ? EXIT_OK : EXIT_FAIL;
 }
 
-export function registerPolicyCommands(program: Command, run: (fn: () => number) => void): void {
+export function registerPolicyCommands(program: Command, run: (fn: () => number | Promise<number>) => void): void {
   const policy = program
     .command('policy')
     .description('check, format and evaluate IPE policies')
@@ -175,4 +176,6 @@ export function registerPolicyCommands(program: Command, run: (fn: () => number)
     .option('--context <json>', 'file properties instead of files, e.g. \'{"boot_verified":true,"fsverity_digest":"sha256:…"}\'')
     .option('--json', 'print one JSON object')
     .action((file: string, paths: string[], opts: JsonFlag & { op: string; context?: string }) => run(() => evalCommand(file, paths, opts)));
+
+  registerManageCommands(policy, program, run);
 }

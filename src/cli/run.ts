@@ -113,7 +113,7 @@ function run(command: string[], f: RunFlags): number {
   }
 }
 
-export function registerRunCommand(program: Command, runner: (fn: () => number) => void): void {
+export function registerRunCommand(program: Command, runner: (fn: () => number | Promise<number>) => void): void {
   program
     .command('run')
     .description('run CMD in a Landlock sandbox: only the listed files and ports, no signals or abstract sockets out')

@@ -103,7 +103,7 @@ function exec(command: string[], opts: ExecOptions): number {
   }
 }
 
-export function registerTrustCommands(program: Command, run: (fn: () => number) => void): void {
+export function registerTrustCommands(program: Command, run: (fn: () => number | Promise<number>) => void): void {
   program
     .command('check')
     .description('ask the kernel whether files may be executed (AT_EXECVE_CHECK); exit 0 if all are trusted, 1 if not')

@@ -7,3 +7,4 @@ export * from './process.ts';
 export * from './landlock.ts';
 export * from './fanotify.ts';
 export * from './lsm.ts';
+export * from './io.ts';

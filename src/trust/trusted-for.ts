@@ -56,6 +56,8 @@ function explainKernelDenial(fd: number | undefined, errno: string): string {
     case 'ETXTBSY': return 'the file is open for writing';
     case 'ELOOP': return 'the path is a symbolic link and links are not followed';
     case 'ENOENT': return 'no such file';
+    // fanotify permission listeners answer a denial with EPERM (IPE itself says EACCES).
+    case 'EPERM': return 'denied by an exec policy daemon (a fanotify permission listener such as ward daemon)';
     case 'EACCES': {
       if (fd === undefined) return 'execution denied';
       try {

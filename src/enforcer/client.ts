@@ -1,0 +1,36 @@
+// The control socket's client side (the CLI's `ward policy load|list|…`, `ward enforce`).
+
+import { connect } from 'node:net';
+import type { ControlRequest, ControlResponse } from './protocol.ts';
+
+export async function request(socketPath: string, req: ControlRequest, timeoutMs = 30_000): Promise<ControlResponse> {
+  return new Promise((resolve, reject) => {
+    const c = connect(socketPath);
+    let data = '';
+    const timer = setTimeout(() => {
+      c.destroy();
+      reject(Object.assign(new Error(`no answer from ward daemon on ${socketPath} within ${timeoutMs / 1000} s`), { code: 'ETIMEDOUT' }));
+    }, timeoutMs);
+    c.setEncoding('utf8');
+    c.on('connect', () => c.write(JSON.stringify(req) + '\n'));
+    c.on('data', (d: string) => (data += d));
+    c.on('end', () => {
+      clearTimeout(timer);
+      try {
+        resolve(JSON.parse(data) as ControlResponse);
+      } catch {
+        reject(Object.assign(new Error(`ward daemon sent an unreadable answer: ${JSON.stringify(data.slice(0, 200))}`), { code: 'EPROTO' }));
+      }
+    });
+    c.on('error', (e: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      const why =
+        e.code === 'ENOENT' || e.code === 'ECONNREFUSED'
+          ? `ward daemon is not running (no socket at ${socketPath}); start it with "ward daemon" or systemctl start ward`
+          : e.code === 'EACCES'
+            ? `permission denied on ${socketPath}: only root (or the configured admin group) may manage policies`
+            : e.message;
+      reject(Object.assign(new Error(why), { code: e.code === 'EACCES' ? 'EPERM' : (e.code ?? 'EIO') }));
+    });
+  });
+}

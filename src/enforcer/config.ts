@@ -1,0 +1,120 @@
+// ward daemon's configuration: a JSON file (default /etc/ward/daemon.json) whose every field is
+// optional, with documented defaults; command-line flags override it. Validation names the field.
+
+import { readFileSync } from 'node:fs';
+import { WardError, fail, ok, type Result } from '../errors.ts';
+
+export interface DaemonConfig {
+  /** Where policies and the active/floor/enforce state persist. */
+  stateDir: string;
+  /** The root-only control socket. */
+  socket: string;
+  /** Group (name or gid) whose members may also manage policies. */
+  adminGroup: string | undefined;
+  /** JSON-lines audit log; rotated at auditMaxBytes, keeping auditKeep old files. */
+  auditLog: string;
+  auditMaxBytes: number;
+  auditKeep: number;
+  /** Also write audit lines to stderr (journald). */
+  auditStderr: boolean;
+  /** Filesystem types whose mounts are watched (fapolicyd's local default). */
+  filesystems: string[];
+  /** If set, watch exactly these mount points instead of every mount of `filesystems`. */
+  mounts: string[] | undefined;
+  /** Also decide shared objects opened by ld.so / dlopen (FAN_OPEN_PERM + ELF check). */
+  libraries: boolean;
+  /** Worker threads reading events. */
+  workers: number;
+  /** Events read at once beyond this are answered at once: DENY enforcing, ALLOW permissive. */
+  queueLimit: number;
+  /** Start in enforce mode (IPE's default) or permissive. */
+  enforce: boolean;
+  auditSuccess: boolean;
+  /** A policy loaded and activated before the first event is answered. */
+  bootPolicy: string | undefined;
+  /** How often new mounts are looked for, ms. */
+  mountPollMs: number;
+}
+
+export const DEFAULT_CONFIG_PATH = '/etc/ward/daemon.json';
+
+export const DEFAULTS: DaemonConfig = {
+  stateDir: '/var/lib/ward',
+  socket: '/run/ward/control.sock',
+  adminGroup: undefined,
+  auditLog: '/var/log/ward/audit.jsonl',
+  auditMaxBytes: 16 * 1024 * 1024,
+  auditKeep: 5,
+  auditStderr: true,
+  filesystems: ['ext2', 'ext3', 'ext4', 'tmpfs', 'xfs', 'vfat', 'iso9660', 'btrfs'],
+  mounts: undefined,
+  libraries: false,
+  workers: 2,
+  queueLimit: 4096,
+  enforce: true,
+  auditSuccess: false,
+  bootPolicy: undefined,
+  mountPollMs: 1000,
+};
+
+type FieldCheck = (v: unknown) => string | undefined;
+const str: FieldCheck = (v) => (typeof v === 'string' && v.length > 0 ? undefined : 'must be a non-empty string');
+const bool: FieldCheck = (v) => (typeof v === 'boolean' ? undefined : 'must be true or false');
+const int = (min: number, max: number): FieldCheck => (v) => (Number.isInteger(v) && (v as number) >= min && (v as number) <= max ? undefined : `must be an integer ${min}-${max}`);
+const strList: FieldCheck = (v) => (Array.isArray(v) && v.every((x) => typeof x === 'string' && x.length > 0) ? undefined : 'must be an array of non-empty strings');
+
+const FIELDS: Record<keyof DaemonConfig, FieldCheck> = {
+  stateDir: str,
+  socket: str,
+  adminGroup: str,
+  auditLog: str,
+  auditMaxBytes: int(4096, 2 ** 40),
+  auditKeep: int(0, 1000),
+  auditStderr: bool,
+  filesystems: strList,
+  mounts: strList,
+  libraries: bool,
+  workers: int(1, 64),
+  queueLimit: int(1, 1 << 20),
+  enforce: bool,
+  auditSuccess: bool,
+  bootPolicy: str,
+  mountPollMs: int(50, 3_600_000),
+};
+
+export function validateConfig(doc: unknown, source: string): Result<Partial<DaemonConfig>> {
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return fail(new WardError('EINVAL', `${source}: the configuration is a JSON object, e.g. {"enforce": true}`));
+  for (const [k, v] of Object.entries(doc)) {
+    const checkField = (FIELDS as Record<string, FieldCheck | undefined>)[k];
+    if (!checkField) return fail(new WardError('EINVAL', `${source}: unknown field "${k}"; known fields: ${Object.keys(FIELDS).join(', ')}`));
+    const why = checkField(v);
+    if (why) return fail(new WardError('EINVAL', `${source}: field "${k}" ${why}, got ${JSON.stringify(v)}`));
+  }
+  return ok(doc as Partial<DaemonConfig>);
+}
+
+/** Loads a config file; a missing file at the default path means "all defaults". */
+export function loadConfig(path: string | undefined, overrides: Partial<DaemonConfig> = {}): Result<DaemonConfig> {
+  let fromFile: Partial<DaemonConfig> = {};
+  const file = path ?? DEFAULT_CONFIG_PATH;
+  let text: string | undefined;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
+    if (!(code === 'ENOENT' && path === undefined)) return fail(new WardError(code, `cannot read configuration ${file}: ${code}`));
+  }
+  if (text !== undefined) {
+    let doc: unknown;
+    try {
+      doc = JSON.parse(text);
+    } catch (e) {
+      return fail(new WardError('EINVAL', `${file}: not valid JSON: ${(e as Error).message}`));
+    }
+    const v = validateConfig(doc, file);
+    if (!v.ok) return v;
+    fromFile = v.value;
+  }
+  const cleaned = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) as Partial<DaemonConfig>;
+  return ok({ ...DEFAULTS, ...fromFile, ...cleaned });
+}

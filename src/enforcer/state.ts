@@ -1,0 +1,152 @@
+// The daemon's persistent policy store: IPE's rules (policy/store.ts) over files in a state
+// directory. Every change is written atomically before it is acknowledged; the version floor
+// survives restarts (the kernel forgets it at reboot).
+
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { WardError, type Result, fail, ok } from '../errors.ts';
+import { parsePolicy } from '../policy/parser.ts';
+import { versionString, type Policy, type Version } from '../policy/model.ts';
+import { activatePolicy, deletePolicy, emptyStore, loadPolicy, updatePolicy, type StoreState } from '../policy/store.ts';
+import { writeFileAtomic } from '../util/atomic.ts';
+
+export interface PersistedFlags {
+  enforce: boolean;
+  auditSuccess: boolean;
+}
+
+interface StateFile {
+  format: 1;
+  active: string | null;
+  floor: string | null;
+  enforce: boolean;
+  auditSuccess: boolean;
+}
+
+const hexName = (raw: string) => Buffer.from(raw, 'latin1').toString('hex');
+
+/** sha256 of what was loaded, upper-case hex, as the kernel's policy_digest (of the PKCS#7 blob there). */
+export function policyDigest(p: Policy): string {
+  return `sha256:${createHash('sha256').update(p.text).digest('hex').toUpperCase()}`;
+}
+
+function parseVersion(s: string | null): Version | undefined {
+  if (!s) return undefined;
+  const [major, minor, rev] = s.split('.').map(Number) as [number, number, number];
+  return { major, minor, rev };
+}
+
+export class PolicyState {
+  readonly dir: string;
+  store: StoreState<Policy> = emptyStore<Policy>();
+  flags: PersistedFlags;
+
+  private constructor(dir: string, flags: PersistedFlags) {
+    this.dir = dir;
+    this.flags = flags;
+  }
+
+  /** Opens (or creates) the state directory; an unreadable or invalid file is an error, never skipped. */
+  static open(dir: string, defaults: PersistedFlags): Result<PolicyState> {
+    mkdirSync(join(dir, 'policies'), { recursive: true, mode: 0o700 });
+    const s = new PolicyState(dir, defaults);
+    let store = emptyStore<Policy>();
+    for (const f of readdirSync(join(dir, 'policies'))) {
+      if (!f.endsWith('.pol')) continue;
+      const path = join(dir, 'policies', f);
+      const r = parsePolicy(readFileSync(path));
+      if (!r.ok) return fail(new WardError(r.error.code, `stored policy ${path} is invalid (${r.error.line}:${r.error.column}: ${r.error.message}); fix or remove it`));
+      const l = loadPolicy(store, r.value);
+      if (!l.ok) return fail(new WardError(l.error.code, `stored policy ${path}: ${l.error.message}`));
+      store = l.value;
+    }
+    const statePath = join(dir, 'state.json');
+    if (existsSync(statePath)) {
+      let st: StateFile;
+      try {
+        st = JSON.parse(readFileSync(statePath, 'utf8')) as StateFile;
+      } catch (e) {
+        return fail(new WardError('EINVAL', `${statePath} is not valid JSON (${(e as Error).message}); fix or remove it`));
+      }
+      const active = st.active === null ? undefined : Buffer.from(st.active, 'hex').toString('latin1');
+      if (active !== undefined && !store.policies.has(active)) return fail(new WardError('ENOENT', `${statePath} names an active policy that is not stored; fix or remove it`));
+      store = { ...store, active, floor: parseVersion(st.floor) };
+      s.flags = { enforce: st.enforce, auditSuccess: st.auditSuccess };
+    }
+    s.store = store;
+    return ok(s);
+  }
+
+  get active(): Policy | undefined {
+    return this.store.active === undefined ? undefined : this.store.policies.get(this.store.active);
+  }
+
+  #persistState(): void {
+    const st: StateFile = {
+      format: 1,
+      active: this.store.active === undefined ? null : hexName(this.store.active),
+      floor: this.store.floor ? versionString(this.store.floor) : null,
+      enforce: this.flags.enforce,
+      auditSuccess: this.flags.auditSuccess,
+    };
+    writeFileAtomic(join(this.dir, 'state.json'), Buffer.from(JSON.stringify(st, null, 2) + '\n'), 0o600);
+  }
+
+  #policyPath(raw: string): string {
+    return join(this.dir, 'policies', `${hexName(raw)}.pol`);
+  }
+
+  load(p: Policy): Result<void> {
+    const r = loadPolicy(this.store, p);
+    if (!r.ok) return r;
+    writeFileAtomic(this.#policyPath(p.rawName), p.text, 0o600);
+    this.store = r.value;
+    return ok(undefined);
+  }
+
+  activate(raw: string): Result<{ previous: Policy | undefined }> {
+    const previous = this.active;
+    const r = activatePolicy(this.store, raw);
+    if (!r.ok) return r;
+    const before = this.store;
+    this.store = r.value;
+    try {
+      this.#persistState();
+    } catch (e) {
+      this.store = before;
+      throw e;
+    }
+    return ok({ previous });
+  }
+
+  update(raw: string, p: Policy): Result<{ wasActive: boolean; previous: Policy }> {
+    const previous = this.store.policies.get(raw);
+    const r = updatePolicy(this.store, raw, p);
+    if (!r.ok) return r;
+    writeFileAtomic(this.#policyPath(raw), p.text, 0o600);
+    this.store = r.value;
+    this.#persistState();
+    return ok({ wasActive: this.store.active === raw, previous: previous! });
+  }
+
+  delete(raw: string): Result<void> {
+    const r = deletePolicy(this.store, raw);
+    if (!r.ok) return r;
+    unlinkSync(this.#policyPath(raw));
+    this.store = r.value;
+    this.#persistState();
+    return ok(undefined);
+  }
+
+  setFlags(flags: Partial<PersistedFlags>): void {
+    const before = this.flags;
+    this.flags = { ...this.flags, ...flags };
+    try {
+      this.#persistState();
+    } catch (e) {
+      this.flags = before;
+      throw e;
+    }
+  }
+}
