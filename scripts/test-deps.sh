@@ -6,7 +6,11 @@ set -u
 need=()
 command -v fsverity >/dev/null 2>&1 || need+=(fsverity)
 command -v perl >/dev/null 2>&1 || need+=(perl-base)
-if [ "${WARD_BENCH_DEPS:-0}" = 1 ]; then command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap); fi
+command -v python3 >/dev/null 2>&1 || need+=(python3)
+if [ "${WARD_BENCH_DEPS:-0}" = 1 ]; then
+  command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)
+  command -v fapolicyd >/dev/null 2>&1 || need+=(fapolicyd)
+fi
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
   echo "test-deps: missing ${need[*]} (install them with apt-get as root); tests that compare against them will not run" >&2

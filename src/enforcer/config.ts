@@ -49,7 +49,7 @@ export const DEFAULTS: DaemonConfig = {
   filesystems: ['ext2', 'ext3', 'ext4', 'tmpfs', 'xfs', 'vfat', 'iso9660', 'btrfs'],
   mounts: undefined,
   libraries: false,
-  workers: 2,
+  workers: 1,
   queueLimit: 4096,
   enforce: true,
   auditSuccess: false,
