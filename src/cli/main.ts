@@ -14,8 +14,9 @@ const GROUPS: Record<string, () => Promise<Register>> = {
   files: async () => (await import('./files.ts')).registerFileCommands,
   run: async () => (await import('./run.ts')).registerRunCommand,
   daemon: async () => (await import('./daemon.ts')).registerDaemonCommands,
+  node: async () => (await import('./node.ts')).registerNodeCommand,
 };
-const GROUP_OF: Record<string, string> = { policy: 'policy', check: 'trust', securebits: 'trust', exec: 'trust', digest: 'files', status: 'files', run: 'run', daemon: 'daemon', audit: 'daemon', enforce: 'policy', 'audit-success': 'policy', 'daemon-status': 'policy' };
+const GROUP_OF: Record<string, string> = { policy: 'policy', check: 'trust', securebits: 'trust', exec: 'trust', digest: 'files', status: 'files', run: 'run', daemon: 'daemon', audit: 'daemon', enforce: 'policy', 'audit-success': 'policy', 'daemon-status': 'policy', node: 'node' };
 import { WardError } from '../errors.ts';
 
 function packageVersion(): string {
