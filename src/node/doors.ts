@@ -34,6 +34,9 @@ export function denyCode(door: string, fix = 'put the code in a file that passes
 
 /** Texts the load hook read from checked files, by filename: the only ones _compile accepts. */
 export const checkedSources = new Map<string, string>();
+// Node runs a script read from stdin through a small wrapper compiled with Module._compile under
+// the name "[stdin]-wrapper": allowed once, and only when stdin passed the check.
+let stdinWrapperAllowed = false;
 const checkedWasm = new Set<string>();
 
 const sha = (b: ArrayBufferView | ArrayBuffer) => createHash('sha256').update(ArrayBuffer.isView(b) ? new Uint8Array(b.buffer, b.byteOffset, b.byteLength) : new Uint8Array(b)).digest('hex');
@@ -68,6 +71,7 @@ export function checkEntry(): void {
     if (!st.isFile()) denyCode(st.isFIFO() || st.isSocket() ? 'code piped on standard input' : 'the interactive REPL');
     const r = trustedForFd(0);
     if (!r.trusted) denyCode(`code from standard input (${r.errno}: ${r.reason})`);
+    stdinWrapperAllowed = true;
   }
 }
 
@@ -117,6 +121,10 @@ export function closeDoors(): void {
   const compile = M.prototype._compile;
   M.prototype._compile = function (this: unknown, content: string, filename: string, ...rest: unknown[]) {
     if (enforcement().denyInteractive) {
+      if (filename === '[stdin]-wrapper' && stdinWrapperAllowed) {
+        stdinWrapperAllowed = false;
+        return Reflect.apply(compile, this, [content, filename, ...rest]);
+      }
       const expected = checkedSources.get(filename);
       const strip = (s: string) => (s.charCodeAt(0) === 0xfeff ? s.slice(1) : s);
       if (expected === undefined || strip(expected) !== strip(content)) denyCode(`compiling module text that was not read from a checked file (${filename})`);

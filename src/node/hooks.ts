@@ -4,7 +4,7 @@
 
 import { closeSync, openSync } from 'node:fs';
 import module from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { trustedForFd } from '../trust/trusted-for.ts';
 import { checkModuleLoad, moduleIdOf } from './autoload.ts';
 import { checkedSources, denyCode, registerCheckedWasm } from './doors.ts';
@@ -19,7 +19,29 @@ export interface HookOptions {
   onEntryLoaded?: () => void;
 }
 
+function checkAddon(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    enforceCheck('native addon', path, trustedForFd(fd));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Native addons load through process.dlopen (by path, outside the module hooks). */
+function wrapDlopen(): void {
+  const p = process as unknown as { dlopen: (module: object, filename: string, flags?: number) => void };
+  const dlopen = p.dlopen;
+  p.dlopen = function (module: object, filename: string, flags?: number) {
+    checkModuleLoad(moduleIdOf(pathToFileURL(filename).href, 'addon'));
+    // dlopen reads the file by path: checked just before (see docs/node.md for the race).
+    checkAddon(filename);
+    return flags === undefined ? Reflect.apply(dlopen, process, [module, filename]) : Reflect.apply(dlopen, process, [module, filename, flags]);
+  };
+}
+
 export function installHooks(options: HookOptions = {}): void {
+  wrapDlopen();
   let entryURL: string | undefined;
   if (options.onEntryLoaded) {
     const g = globalThis as unknown as Record<symbol, (() => void) | undefined>;
@@ -49,13 +71,7 @@ export function installHooks(options: HookOptions = {}): void {
       const isAddon = path.endsWith('.node');
       checkModuleLoad(moduleIdOf(url, isWasm ? 'wasm' : isAddon ? 'addon' : 'file'));
       if (isAddon) {
-        // dlopen reads the file by path: check it just before (see docs/node.md for the race).
-        const fd = openSync(path, 'r');
-        try {
-          enforceCheck('native addon', path, trustedForFd(fd));
-        } finally {
-          closeSync(fd);
-        }
+        checkAddon(path);
         return nextLoad(url, context);
       }
       const bytes = checkedRead(isWasm ? 'WebAssembly module' : 'module', path);
