@@ -61,6 +61,9 @@ export function inheritFromEnv(): void {
   const doc = JSON.parse(raw) as { level: unknown; allow?: AutoloadAllow };
   perProcess.level = parseLevel(doc.level, ENV_LEVEL);
   perProcess.allow = normalizeAllow(doc.allow);
+  // The parent's restriction covers what it starts: in force from the first module on
+  // (a worker's or child's entry script must itself be allowed).
+  perProcess.locked = perProcess.level > 0;
 }
 
 function publish(): void {
@@ -138,9 +141,15 @@ function verdict(s: Setting, id: ModuleId): string | undefined {
 }
 
 /** Called before a module is loaded; throws ERR_WARD_MODULE_DENIED if it may not be. */
+function alreadyInMemory(id: ModuleId): boolean {
+  // A builtin some earlier code (ward's own preload, another loader) already loaded is not new.
+  const list = (process as unknown as { moduleLoadList?: string[] }).moduleLoadList;
+  return id.kind === 'builtin' && !!list?.includes(`NativeModule ${id.name}`);
+}
+
 export function checkModuleLoad(id: ModuleId): void {
   const key = `${id.kind}:${id.url}`;
-  if (loaded.has(key)) return;
+  if (loaded.has(key) || alreadyInMemory(id)) return;
   const why = verdict(perProcess, id) ?? verdict(global, id);
   if (why) {
     const pkg = id.kind === 'builtin' ? undefined : packageOf(id.name);
