@@ -10,7 +10,7 @@ import { replaceProcess } from '../kernel/process.ts';
 import { KernelError } from '../kernel/errors.ts';
 import { CliError, EXIT_CANNOT_EXECUTE } from './io.ts';
 
-export const PRELOAD = fileURLToPath(new URL('../node/preload.ts', import.meta.url));
+export const PRELOAD = fileURLToPath(new URL('../../bin/ward-node-preload.cjs', import.meta.url));
 
 function quoteNodeOption(v: string): string {
   return /[\s"\\]/.test(v) ? `"${v.replace(/(["\\])/g, '\\$1')}"` : v;
@@ -35,7 +35,9 @@ function runNode(args: string[], opts: { audit?: boolean; enforce?: boolean; mod
     level = Number(opts.moduleAutoload);
   }
   const bits = decodeExecBits(getSecurebits());
-  const env = nodeEnvironment(process.env, { audit: opts.audit, enforce: opts.enforce, moduleAutoload: level, denyInteractive: bits.denyInteractive });
+  // WARD_NODE_ENFORCE=1 in the environment enforces as much as --enforce does.
+  const enforce = opts.enforce || process.env.WARD_NODE_ENFORCE === '1';
+  const env = nodeEnvironment(process.env, { audit: opts.audit, enforce, moduleAutoload: level, denyInteractive: bits.denyInteractive });
   try {
     replaceProcess(process.execPath, [process.execPath, ...args], env);
   } catch (e) {
