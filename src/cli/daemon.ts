@@ -80,6 +80,16 @@ function checkConfig(config: DaemonConfig, json: boolean): number {
 async function runDaemon(config: DaemonConfig): Promise<number> {
   if (process.getuid?.() !== 0) throw new CliError('EPERM', 'ward daemon needs root (CAP_SYS_ADMIN for fanotify permission events)', EXIT_FAIL);
   const { Daemon } = await import('../enforcer/daemon.ts');
+  // Signal handlers first: a stop request that arrives while starting (e.g. right after READY)
+  // must still close the group cleanly rather than kill the process mid-way.
+  let signalled: string | undefined;
+  let onSignal: ((signal: string) => void) | undefined;
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(sig, () => {
+      signalled = sig;
+      onSignal?.(sig);
+    });
+  }
   let daemon;
   try {
     daemon = new Daemon(config);
@@ -87,13 +97,13 @@ async function runDaemon(config: DaemonConfig): Promise<number> {
   } catch (e) {
     throw new CliError((e as NodeJS.ErrnoException).code ?? 'EIO', (e as Error).message, EXIT_FAIL);
   }
+  const d = daemon;
   return new Promise<number>((resolve) => {
-    const stop = (signal: string) => {
+    onSignal = (signal: string) => {
       process.stderr.write(`ward daemon: ${signal}: stopping (fanotify allows everything once the group is closed)\n`);
-      daemon.stop().then(() => resolve(EXIT_OK), () => resolve(EXIT_FAIL));
+      d.stop().then(() => resolve(EXIT_OK), () => resolve(EXIT_FAIL));
     };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+    if (signalled) onSignal(signalled);
   });
 }
 
