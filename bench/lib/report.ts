@@ -49,6 +49,8 @@ export function writeSection(title: string, body: string): void {
   } else {
     doc = doc.trimEnd() + '\n\n' + section;
   }
+  // One blank line before every section heading, whatever order the sections were written in.
+  doc = doc.replace(/\n+(## )/g, '\n\n$1').trimEnd() + '\n';
   writeFileAtomic(DOC, Buffer.from(doc));
   console.log(`wrote "${title}" to docs/benchmarks.md`);
 }
