@@ -7,6 +7,7 @@ need=()
 command -v fsverity >/dev/null 2>&1 || need+=(fsverity)
 command -v perl >/dev/null 2>&1 || need+=(perl-base)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 if [ "${WARD_BENCH_DEPS:-0}" = 1 ]; then
   command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)
   command -v fapolicyd >/dev/null 2>&1 || need+=(fapolicyd)

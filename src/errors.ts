@@ -44,6 +44,7 @@ export const ERRNO = {
   EOVERFLOW: 75,
   ESTALE: 116,
   ENOKEY: 126,
+  EKEYREJECTED: 129,
 } as const;
 
 export type ErrnoName = keyof typeof ERRNO;

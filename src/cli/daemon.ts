@@ -5,6 +5,7 @@ import { existsSync, readFileSync, statSync, watch } from 'node:fs';
 import { DEFAULTS, loadConfig, type DaemonConfig } from '../enforcer/config.ts';
 import { formatRecord, readAuditRecords, type AuditRecord } from '../enforcer/audit.ts';
 import { PolicyState } from '../enforcer/state.ts';
+import { readCertificates } from '../enforcer/signature.ts';
 import { parsePolicy } from '../policy/parser.ts';
 import { CliError, EXIT_FAIL, EXIT_OK, printJson } from './io.ts';
 import type { AsyncRun } from './manage.ts';
@@ -24,6 +25,8 @@ interface DaemonFlags {
   adminGroup?: string;
   checkConfig?: boolean;
   quiet?: boolean;
+  trustedCert: string[];
+  requireSigned?: boolean;
 }
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
@@ -48,6 +51,8 @@ function configFrom(f: DaemonFlags): DaemonConfig {
     enforce: f.permissive ? false : undefined,
     adminGroup: f.adminGroup,
     auditStderr: f.quiet ? false : undefined,
+    trustedCerts: f.trustedCert.length > 0 ? f.trustedCert : undefined,
+    requireSigned: f.requireSigned,
   };
   const c = loadConfig(f.config, overrides);
   if (!c.ok) throw new CliError(c.error.code, c.error.message);
@@ -64,6 +69,14 @@ function checkConfig(config: DaemonConfig, json: boolean): number {
       problems.push(`bootPolicy ${config.bootPolicy}: ${(e as NodeJS.ErrnoException).code}`);
     }
   }
+  if (config.trustedCerts.length > 0) {
+    try {
+      readCertificates(config.trustedCerts);
+    } catch (e) {
+      problems.push(`trustedCerts: ${(e as Error).message}`);
+    }
+  }
+  if (config.requireSigned && config.trustedCerts.length === 0) problems.push('requireSigned is set but no trustedCerts are configured: no policy could ever be loaded');
   if (existsSync(config.stateDir)) {
     const s = PolicyState.open(config.stateDir, { enforce: config.enforce, auditSuccess: config.auditSuccess });
     if (!s.ok) problems.push(s.error.message);
@@ -142,6 +155,8 @@ export function registerDaemonCommands(program: Command, run: AsyncRun): void {
     .option('--permissive', 'start permissive: audit denials, allow everything (ward enforce on to switch)')
     .option('--admin-group <group>', 'group whose members may manage policies besides root')
     .option('--quiet', 'do not copy audit records to stderr')
+    .option('--trusted-cert <pem>', 'a certificate whose signatures on policies are trusted (repeatable)', collect, [])
+    .option('--require-signed', 'accept only policies signed by a trusted certificate')
     .option('--check-config', 'validate the configuration and the boot policy, print the effective configuration, exit')
     .option('--json', 'with --check-config: print one JSON object')
     .action((f: DaemonFlags & { json?: boolean }) =>

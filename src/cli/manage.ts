@@ -60,12 +60,11 @@ function clientOptions(c: Command, kernel = true): Command {
 
 export function registerManageCommands(policy: Command, program: Command, run: AsyncRun): void {
   clientOptions(policy.command('load').description('load a policy (not activated; a name already loaded is EEXIST)').argument('<file>', 'policy file, or -'))
-    .option('--signed <p7s>', 'a PKCS#7 signature of the policy (not supported by ward daemon yet)')
+    .option('--signed <p7s>', 'the policy signed as IPE takes it: PKCS#7 DER with the content attached (must contain FILE)')
     .action((file: string, f: ClientFlags & { signed?: string }) =>
       run(async () => {
         if (f.kernel) return kernelOnly(f, () => kernelIpe.load(readInput(f.signed ?? file)));
-        if (f.signed) throw new CliError('ENOTSUP', 'ward daemon cannot verify PKCS#7-signed policies yet; load the plain policy (root only), or use --kernel on a kernel with IPE', EXIT_FAIL);
-        return call(f, { verb: 'load', text: b64(file) }, (r) => `loaded "${r.name}" version ${r.version} from ${displayName(file)} (not active: ward policy activate ${r.name})\n`);
+        return call(f, { verb: 'load', text: b64(file), ...(f.signed ? { pkcs7: b64(f.signed) } : {}) }, (r) => `loaded "${r.name}" version ${r.version}${r.signed ? ' (signature verified)' : ''} from ${displayName(file)} (not active: ward policy activate ${r.name})\n`);
       }),
     );
   clientOptions(policy.command('list').description('list loaded policies')).action((f: ClientFlags) =>
@@ -87,8 +86,13 @@ export function registerManageCommands(policy: Command, program: Command, run: A
     run(async () => (f.kernel ? kernelOnly(f, () => kernelIpe.activate(name)) : call(f, { verb: 'activate', name }, (r) => `active: "${r.name}" version ${r.version}\n`))),
   );
   clientOptions(policy.command('update').description('replace a loaded policy with a higher version of the same name (ESTALE / EINVAL otherwise)').argument('<name>').argument('<file>'))
-    .action((name: string, file: string, f: ClientFlags) =>
-      run(async () => (f.kernel ? kernelOnly(f, () => kernelIpe.update(name, readInput(file))) : call(f, { verb: 'update', name, text: b64(file) }, (r) => `updated "${r.name}" to version ${r.version}${r.active ? ' (active)' : ''}\n`))),
+    .option('--signed <p7s>', 'the new version signed (PKCS#7 DER, content attached)')
+    .action((name: string, file: string, f: ClientFlags & { signed?: string }) =>
+      run(async () =>
+        f.kernel
+          ? kernelOnly(f, () => kernelIpe.update(name, readInput(f.signed ?? file)))
+          : call(f, { verb: 'update', name, text: b64(file), ...(f.signed ? { pkcs7: b64(f.signed) } : {}) }, (r) => `updated "${r.name}" to version ${r.version}${r.active ? ' (active)' : ''}\n`),
+      ),
     );
   clientOptions(policy.command('delete').description('delete a loaded policy (the active one is EPERM)').argument('<name>')).action((name: string, f: ClientFlags) =>
     run(async () => (f.kernel ? kernelOnly(f, () => kernelIpe.delete(name)) : call(f, { verb: 'delete', name }, () => `deleted "${name}"\n`))),

@@ -34,6 +34,10 @@ export interface DaemonConfig {
   bootPolicy: string | undefined;
   /** How often new mounts are looked for, ms. */
   mountPollMs: number;
+  /** PEM files of the certificates whose signatures on policies are trusted (IPE's keyring). */
+  trustedCerts: string[];
+  /** Refuse policies that are not signed by a trusted certificate. */
+  requireSigned: boolean;
 }
 
 export const DEFAULT_CONFIG_PATH = '/etc/ward/daemon.json';
@@ -55,6 +59,8 @@ export const DEFAULTS: DaemonConfig = {
   auditSuccess: false,
   bootPolicy: undefined,
   mountPollMs: 1000,
+  trustedCerts: [],
+  requireSigned: false,
 };
 
 type FieldCheck = (v: unknown) => string | undefined;
@@ -80,6 +86,8 @@ const FIELDS: Record<keyof DaemonConfig, FieldCheck> = {
   auditSuccess: bool,
   bootPolicy: str,
   mountPollMs: int(50, 3_600_000),
+  trustedCerts: strList,
+  requireSigned: bool,
 };
 
 export function validateConfig(doc: unknown, source: string): Result<Partial<DaemonConfig>> {

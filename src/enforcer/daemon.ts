@@ -22,6 +22,7 @@ import { readMounts, watchedMounts } from './mounts.ts';
 import { sdNotify, watchdogIntervalMs } from './notify.ts';
 import { parseRequest, type ControlRequest, type ControlResponse } from './protocol.ts';
 import { PolicyState, policyDigest } from './state.ts';
+import { readCertificates, verifySignedPolicy } from './signature.ts';
 import { STAT, STAT_SLOTS, type FromWorker, type ToWorker } from './worker.ts';
 
 interface Peer {
@@ -72,6 +73,7 @@ export class Daemon {
   #timers: NodeJS.Timeout[] = [];
   #stopping = false;
   #adminGid: number | undefined;
+  #trusted: ReturnType<typeof readCertificates>;
 
   constructor(config: DaemonConfig, log: (msg: string) => void = (m) => process.stderr.write(`ward daemon: ${m}\n`)) {
     this.config = config;
@@ -80,6 +82,7 @@ export class Daemon {
     if (!st.ok) throw st.error;
     this.state = st.value;
     this.audit = new AuditLog({ path: config.auditLog, maxBytes: config.auditMaxBytes, keep: config.auditKeep, stderr: config.auditStderr });
+    this.#trusted = readCertificates(config.trustedCerts);
     if (config.adminGroup !== undefined) {
       this.#adminGid = groupId(config.adminGroup);
       if (this.#adminGid === undefined) throw new WardError('EINVAL', `adminGroup "${config.adminGroup}" does not exist`);
@@ -121,14 +124,18 @@ export class Daemon {
     }
   }
 
-  #recordLoad(p: Policy | undefined, peer: Peer, errno = 0): void {
+  #digest(p: Policy): string {
+    return policyDigest(p, this.state.signatures.get(p.rawName));
+  }
+
+  #recordLoad(p: Policy | undefined, peer: Peer, errno = 0, pkcs7?: Uint8Array): void {
     this.#record({
       type: 'IPE_POLICY_LOAD',
       audit_type: 1422,
       time: now(),
       policy_name: p?.name ?? null,
       policy_version: p ? versionString(p.version) : null,
-      policy_digest: p ? policyDigest(p) : null,
+      policy_digest: p ? policyDigest(p, pkcs7) : null,
       uid: peer.uid,
       pid: peer.pid,
       res: errno === 0 ? 1 : 0,
@@ -143,10 +150,10 @@ export class Daemon {
       time: now(),
       old_active_pol_name: old?.name ?? null,
       old_active_pol_version: old ? versionString(old.version) : null,
-      old_policy_digest: old ? policyDigest(old) : null,
+      old_policy_digest: old ? this.#digest(old) : null,
       new_active_pol_name: p.name,
       new_active_pol_version: versionString(p.version),
-      new_policy_digest: policyDigest(p),
+      new_policy_digest: this.#digest(p),
       uid: peer.uid,
       pid: peer.pid,
       res: 1,
@@ -291,31 +298,54 @@ export class Daemon {
           doc = undefined;
         }
         const req = parseRequest(doc);
-        response = typeof req === 'string' ? { ok: false, errno: 'EINVAL', message: req } : this.handle(req, peer);
+        if (typeof req === 'string') response = { ok: false, errno: 'EINVAL', message: req };
+        else {
+          void this.handle(req, peer).then((r) => c.end(JSON.stringify(r) + '\n'));
+          return;
+        }
       }
       c.end(JSON.stringify(response) + '\n');
     });
     c.on('error', () => c.destroy());
   }
 
-  /** Executes one management request (the control socket's verbs). */
-  handle(req: ControlRequest, peer: Peer): ControlResponse {
-    const fail = (e: WardError): ControlResponse => ({ ok: false, errno: e.code, message: e.message });
-    const parse = (b64: string): Policy | ControlResponse => {
-      const r = parsePolicy(Buffer.from(b64, 'base64'));
-      if (r.ok) return r.value;
+  /** A policy as sent: its text, and its PKCS#7 signature (content attached) when signed. */
+  async #incoming(text64: string, pkcs7b64: string | undefined, peer: Peer): Promise<{ policy: Policy; pkcs7?: Uint8Array } | ControlResponse> {
+    const text = Buffer.from(text64, 'base64');
+    let pkcs7: Uint8Array | undefined;
+    if (pkcs7b64 !== undefined) {
+      pkcs7 = Buffer.from(pkcs7b64, 'base64');
+      const v = await verifySignedPolicy(pkcs7, this.#trusted);
+      if (!v.ok) {
+        this.#recordLoad(undefined, peer, v.error.errno ?? 74);
+        return { ok: false, errno: v.error.code, message: v.error.message };
+      }
+      if (Buffer.compare(Buffer.from(v.value.content), text) !== 0) {
+        return { ok: false, errno: 'EINVAL', message: 'the signed content differs from the policy file given with it' };
+      }
+    } else if (this.config.requireSigned) {
       this.#recordLoad(undefined, peer, 74);
-      return { ok: false, errno: r.error.code, message: r.error.message, line: r.error.line, column: r.error.column, token: r.error.token };
-    };
+      return { ok: false, errno: 'EBADMSG', message: 'this daemon accepts only signed policies (requireSigned): sign it, e.g. openssl smime -sign -in P -signer CERT -inkey KEY -noattr -nodetach -nosmimecap -binary -outform der -out P.p7s, and load with --signed P.p7s' };
+    }
+    const r = parsePolicy(text);
+    if (r.ok) return { policy: r.value, pkcs7 };
+    this.#recordLoad(undefined, peer, 74);
+    return { ok: false, errno: r.error.code, message: r.error.message, line: r.error.line, column: r.error.column, token: r.error.token };
+  }
+
+  /** Executes one management request (the control socket's verbs). */
+  async handle(req: ControlRequest, peer: Peer): Promise<ControlResponse> {
+    const fail = (e: WardError): ControlResponse => ({ ok: false, errno: e.code, message: e.message });
     try {
       switch (req.verb) {
         case 'load': {
-          const p = parse(req.text);
-          if ('ok' in p) return p;
-          const r = this.state.load(p);
+          const inc = await this.#incoming(req.text, req.pkcs7, peer);
+          if ('ok' in inc) return inc;
+          const p = inc.policy;
+          const r = this.state.load(p, inc.pkcs7);
           if (!r.ok) return fail(r.error);
-          this.#recordLoad(p, peer);
-          return { ok: true, name: p.name, version: versionString(p.version) };
+          this.#recordLoad(p, peer, 0, inc.pkcs7);
+          return { ok: true, name: p.name, version: versionString(p.version), signed: inc.pkcs7 !== undefined };
         }
         case 'activate': {
           const r = this.state.activate(toRaw(req.name));
@@ -328,11 +358,12 @@ export class Daemon {
           return { ok: true, name: a.name, version: versionString(a.version) };
         }
         case 'update': {
-          const p = parse(req.text);
-          if ('ok' in p) return p;
-          const r = this.state.update(toRaw(req.name), p);
+          const inc = await this.#incoming(req.text, req.pkcs7, peer);
+          if ('ok' in inc) return inc;
+          const p = inc.policy;
+          const r = this.state.update(toRaw(req.name), p, inc.pkcs7);
           if (!r.ok) return fail(r.error);
-          this.#recordLoad(p, peer);
+          this.#recordLoad(p, peer, 0, inc.pkcs7);
           if (r.value.wasActive) {
             this.#pushPolicy();
             this.#recordActivation(r.value.previous, p, peer);
@@ -351,7 +382,7 @@ export class Daemon {
         case 'show': {
           const p = this.state.store.policies.get(toRaw(req.name));
           if (!p) return { ok: false, errno: 'ENOENT', message: `no policy named ${JSON.stringify(req.name)} is loaded` };
-          return { ok: true, name: p.name, version: versionString(p.version), active: this.state.store.active === p.rawName, digest: policyDigest(p), text: Buffer.from(p.text).toString('base64') };
+          return { ok: true, name: p.name, version: versionString(p.version), active: this.state.store.active === p.rawName, signed: this.state.signatures.has(p.rawName), digest: this.#digest(p), text: Buffer.from(p.text).toString('base64') };
         }
         case 'enforce':
         case 'audit-success': {

@@ -2,11 +2,11 @@
 // Policy texts travel base64-encoded (they are bytes, not necessarily UTF-8).
 
 export type ControlRequest =
-  | { verb: 'load'; text: string }
+  | { verb: 'load'; text: string; pkcs7?: string }
   | { verb: 'list' }
   | { verb: 'show'; name: string }
   | { verb: 'activate'; name: string }
-  | { verb: 'update'; name: string; text: string }
+  | { verb: 'update'; name: string; text: string; pkcs7?: string }
   | { verb: 'delete'; name: string }
   | { verb: 'enforce'; on: boolean }
   | { verb: 'audit-success'; on: boolean }
@@ -25,13 +25,13 @@ export function parseRequest(doc: unknown): ControlRequest | string {
   const needs = (k: string, type: string) => (typeof r[k] === type ? undefined : `"${String(r.verb)}" needs "${k}" (${type})`);
   switch (r.verb) {
     case 'load':
-      return needs('text', 'string') ?? (r as ControlRequest);
+      return needs('text', 'string') ?? (r.pkcs7 !== undefined ? needs('pkcs7', 'string') : undefined) ?? (r as ControlRequest);
     case 'show':
     case 'activate':
     case 'delete':
       return needs('name', 'string') ?? (r as ControlRequest);
     case 'update':
-      return needs('name', 'string') ?? needs('text', 'string') ?? (r as ControlRequest);
+      return needs('name', 'string') ?? needs('text', 'string') ?? (r.pkcs7 !== undefined ? needs('pkcs7', 'string') : undefined) ?? (r as ControlRequest);
     case 'enforce':
     case 'audit-success':
       return needs('on', 'boolean') ?? (r as ControlRequest);

@@ -26,9 +26,9 @@ interface StateFile {
 
 const hexName = (raw: string) => Buffer.from(raw, 'latin1').toString('hex');
 
-/** sha256 of what was loaded, upper-case hex, as the kernel's policy_digest (of the PKCS#7 blob there). */
-export function policyDigest(p: Policy): string {
-  return `sha256:${createHash('sha256').update(p.text).digest('hex').toUpperCase()}`;
+/** sha256 of what was loaded, upper-case hex: of the PKCS#7 blob when signed (as the kernel), else of the text. */
+export function policyDigest(p: Policy, pkcs7?: Uint8Array): string {
+  return `sha256:${createHash('sha256').update(pkcs7 ?? p.text).digest('hex').toUpperCase()}`;
 }
 
 function parseVersion(s: string | null): Version | undefined {
@@ -41,6 +41,8 @@ export class PolicyState {
   readonly dir: string;
   store: StoreState<Policy> = emptyStore<Policy>();
   flags: PersistedFlags;
+  /** The PKCS#7 messages of signed policies, by raw name (kept next to the text). */
+  readonly signatures = new Map<string, Uint8Array>();
 
   private constructor(dir: string, flags: PersistedFlags) {
     this.dir = dir;
@@ -60,6 +62,8 @@ export class PolicyState {
       const l = loadPolicy(store, r.value);
       if (!l.ok) return fail(new WardError(l.error.code, `stored policy ${path}: ${l.error.message}`));
       store = l.value;
+      const sig = path.replace(/\.pol$/, '.p7s');
+      if (existsSync(sig)) s.signatures.set(r.value.rawName, readFileSync(sig));
     }
     const statePath = join(dir, 'state.json');
     if (existsSync(statePath)) {
@@ -97,9 +101,21 @@ export class PolicyState {
     return join(this.dir, 'policies', `${hexName(raw)}.pol`);
   }
 
-  load(p: Policy): Result<void> {
+  #writeSignature(raw: string, pkcs7: Uint8Array | undefined): void {
+    const path = this.#policyPath(raw).replace(/\.pol$/, '.p7s');
+    if (pkcs7) {
+      writeFileAtomic(path, pkcs7, 0o600);
+      this.signatures.set(raw, pkcs7);
+    } else {
+      if (existsSync(path)) unlinkSync(path);
+      this.signatures.delete(raw);
+    }
+  }
+
+  load(p: Policy, pkcs7?: Uint8Array): Result<void> {
     const r = loadPolicy(this.store, p);
     if (!r.ok) return r;
+    this.#writeSignature(p.rawName, pkcs7);
     writeFileAtomic(this.#policyPath(p.rawName), p.text, 0o600);
     this.store = r.value;
     return ok(undefined);
@@ -120,10 +136,11 @@ export class PolicyState {
     return ok({ previous });
   }
 
-  update(raw: string, p: Policy): Result<{ wasActive: boolean; previous: Policy }> {
+  update(raw: string, p: Policy, pkcs7?: Uint8Array): Result<{ wasActive: boolean; previous: Policy }> {
     const previous = this.store.policies.get(raw);
     const r = updatePolicy(this.store, raw, p);
     if (!r.ok) return r;
+    this.#writeSignature(raw, pkcs7);
     writeFileAtomic(this.#policyPath(raw), p.text, 0o600);
     this.store = r.value;
     this.#persistState();
@@ -134,6 +151,7 @@ export class PolicyState {
     const r = deletePolicy(this.store, raw);
     if (!r.ok) return r;
     unlinkSync(this.#policyPath(raw));
+    this.#writeSignature(raw, undefined);
     this.store = r.value;
     this.#persistState();
     return ok(undefined);

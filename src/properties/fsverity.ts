@@ -49,11 +49,13 @@ export function merkleRoot(fd: number, size: number, alg: VerityAlgorithm, onPro
   if (size === 0) return Buffer.alloc(ds);
   const blocks = Math.ceil(size / FSVERITY_BLOCK_SIZE);
   let level: Buffer = Buffer.allocUnsafe(blocks * ds);
-  const buf = Buffer.allocUnsafe(CHUNK);
+  // Small files (most executables and scripts) get a buffer of their own size: a 4 MiB
+  // allocation per call would cost more than hashing them.
+  const buf = Buffer.allocUnsafe(Math.min(CHUNK, blocks * FSVERITY_BLOCK_SIZE));
   let pos = 0;
   let b = 0;
   while (pos < size) {
-    const want = Math.min(CHUNK, size - pos);
+    const want = Math.min(buf.length, size - pos);
     let got = 0;
     while (got < want) {
       const n = readSync(fd, buf, got, want - got, pos + got);
