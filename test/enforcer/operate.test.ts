@@ -110,7 +110,9 @@ test('without a daemon, management commands say it is not running', () => {
   const r = ward(['policy', 'list', '--socket', join(dir, 'no.sock')]);
   assert.equal(r.status, 1);
   assert.match(r.stderr, /ward daemon is not running \(no socket at .*no\.sock\)/);
-  assert.equal(ward(['policy', 'load', '--signed', 'x.p7s', join(REPO_ROOT, 'examples/allow-all.pol')]).status, 1);
+  const noSig = ward(['policy', 'load', '--signed', join(dir, 'x.p7s'), join(REPO_ROOT, 'examples/allow-all.pol')]);
+  assert.equal(noSig.status, 2);
+  assert.match(noSig.stderr, /cannot read .*x\.p7s: no such file/);
   assert.equal(ward(['enforce', 'maybe', '--socket', join(dir, 'no.sock')]).status, 2);
 });
 
