@@ -7,7 +7,7 @@ import { formatRecord, readAuditRecords, type AuditRecord } from '../enforcer/au
 import { PolicyState } from '../enforcer/state.ts';
 import { readCertificates } from '../enforcer/signature.ts';
 import { parsePolicy } from '../policy/parser.ts';
-import { CliError, EXIT_FAIL, EXIT_OK, printJson } from './io.ts';
+import { CliError, EXIT_FAIL, EXIT_OK, collect, printJson } from './io.ts';
 import type { AsyncRun } from './manage.ts';
 
 interface DaemonFlags {
@@ -29,7 +29,6 @@ interface DaemonFlags {
   requireSigned?: boolean;
 }
 
-const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
 function positive(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;

@@ -12,6 +12,9 @@ export const EXIT_LAUNCH_FAILED = 125;
 export const EXIT_CANNOT_EXECUTE = 126;
 export const EXIT_NOT_FOUND = 127;
 
+/** commander's collector for repeatable options. */
+export const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
 export function preserveCount(v: string | undefined): number {
   if (v === undefined) return 0;
   if (!/^\d+$/.test(v) || Number(v) > 1024) throw new CliError('EINVAL', `--preserve-fds takes a count 0-1024, got "${v}"`);

@@ -6,7 +6,7 @@ import { WardError } from '../errors.ts';
 import { execSandboxed, prepareSandbox } from '../sandbox/launcher.ts';
 import { explainPlan } from '../sandbox/negotiate.ts';
 import { mergeProfiles, parseProfileText, type SandboxProfile } from '../sandbox/profile.ts';
-import { CliError, EXIT_CANNOT_EXECUTE, EXIT_LAUNCH_FAILED, EXIT_NOT_FOUND, preserveCount } from './io.ts';
+import { CliError, EXIT_CANNOT_EXECUTE, EXIT_LAUNCH_FAILED, EXIT_NOT_FOUND, collect, preserveCount } from './io.ts';
 import { inheritedFdsToKeep } from '../kernel/process.ts';
 
 interface RunFlags {
@@ -35,7 +35,6 @@ interface RunFlags {
   preserveFds?: string;
 }
 
-const collect = (v: string, prev: string[]): string[] => [...prev, v];
 function collectPort(v: string, prev: number[]): number[] {
   const n = Number(v);
   if (!/^\d+$/.test(v) || n > 65535) throw new CliError('EINVAL', `"${v}" is not a TCP port number (0-65535)`);
