@@ -96,8 +96,11 @@ async function runDaemon(config: DaemonConfig): Promise<number> {
   // must still close the group cleanly rather than kill the process mid-way.
   let signalled: string | undefined;
   let onSignal: ((signal: string) => void) | undefined;
+  // `on`, not `once`: a second signal (timeout(1) and systemd may send one to the process and
+  // one to its group) must not fall back to the default action and kill us mid-stop.
   for (const sig of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(sig, () => {
+    process.on(sig, () => {
+      if (signalled) return;
       signalled = sig;
       onSignal?.(sig);
     });
