@@ -19,8 +19,12 @@ function digest(paths: string[], opts: { json?: boolean; hashAlg?: string }): nu
       fd = openSync(path, 'r');
       const st = fstatSync(fd);
       if (!st.isFile()) throw Object.assign(new Error('not a regular file'), { code: st.isDirectory() ? 'EISDIR' : 'EINVAL' });
+      // Progress on stderr for big files, when a person is watching.
       const showProgress = !opts.json && process.stderr.isTTY && st.size >= PROGRESS_MIN_BYTES;
-      const d = reader.verityDigest(fd);
+      const progress = showProgress
+        ? (done: number, total: number) => process.stderr.write(`\r\x1b[K${path}: ${Math.floor((done / total) * 100)}% of ${(total / 2 ** 20).toFixed(0)} MiB`)
+        : undefined;
+      const d = reader.verityDigest(fd, undefined, progress);
       if (showProgress) process.stderr.write('\r\x1b[K');
       results.push({ path, digest: d.value, source: d.source, size: st.size });
       if (!opts.json) process.stdout.write(`${d.value} ${path}\n`);

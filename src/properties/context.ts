@@ -7,7 +7,7 @@ import type { FileContext } from '../policy/context.ts';
 import type { BoolPropertyName, DigestPropertyName } from '../policy/model.ts';
 import { STATX_ATTR_VERITY, fstatx, measureVerity } from '../kernel/files.ts';
 import { IdentityCache } from './cache.ts';
-import { computeVerityDigest, type VerityAlgorithm } from './fsverity.ts';
+import { computeVerityDigest, type VerityAlgorithm, type VerityProgress } from './fsverity.ts';
 import { identityOfFd, type FileIdentity } from './identity.ts';
 import { machineProviders, type MachineProviders } from './providers.ts';
 
@@ -43,7 +43,7 @@ export class PropertyReader {
   }
 
   /** The fs-verity digest of the file behind fd: the kernel's if it has fs-verity, else computed. */
-  verityDigest(fd: number, identity: FileIdentity = identityOfFd(fd)): VerityDigest {
+  verityDigest(fd: number, identity: FileIdentity = identityOfFd(fd), onProgress?: VerityProgress): VerityDigest {
     if (this.machine.kernelFsverity && (fstatx(fd).attributes & BigInt(STATX_ATTR_VERITY)) !== 0n) {
       const m = measureVerity(fd);
       if (!('errno' in m)) return { value: `${m.algorithm}:${m.digest.toString('hex')}`, source: 'kernel' };
@@ -51,7 +51,7 @@ export class PropertyReader {
     const key = `${this.algorithm}:${identity.key}`;
     const hit = this.cache.get(key);
     if (hit !== undefined) return { value: hit, source: 'cache' };
-    const value = `${this.algorithm}:${computeVerityDigest(fd, Number(identity.size), this.algorithm).toString('hex')}`;
+    const value = `${this.algorithm}:${computeVerityDigest(fd, Number(identity.size), this.algorithm, onProgress).toString('hex')}`;
     // Store only if the file did not change while it was read.
     if (identityOfFd(fd).key === identity.key) this.cache.set(key, value);
     return { value, source: 'computed' };
