@@ -216,10 +216,16 @@ function run(init: WorkerInit): void {
       const fd = buf.readInt32LE(off + 16);
       const pid = buf.readInt32LE(off + 20);
       off += Math.max(len, METADATA_LEN);
-      if (vers !== FANOTIFY_METADATA_VERSION || fd < 0) continue;
+      if (fd < 0) continue; // FAN_NOFD: a queue-overflow notice, nothing to answer
       bump(STAT.events);
       count++;
       try {
+        if (vers !== FANOTIFY_METADATA_VERSION) {
+          // A kernel speaking another metadata version: never leave the opener waiting.
+          respond(fd, !flags.enforce);
+          init.port.postMessage({ type: 'fatal', message: `fanotify metadata version ${vers}, expected ${FANOTIFY_METADATA_VERSION}: answered by mode` } satisfies FromWorker);
+          continue;
+        }
         if (pid === init.selfPid) {
           respond(fd, true);
           continue;
