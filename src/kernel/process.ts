@@ -62,11 +62,17 @@ export function inheritedFdsToKeep(preserve: number, env: NodeJS.ProcessEnv = pr
   return Array.from({ length: n }, (_, i) => 3 + i);
 }
 
+/** Node writes its compile cache at exit, which never comes after an exec: write it now. */
+export function flushNodeCompileCache(): void {
+  (process.getBuiltinModule('node:module') as { flushCompileCache?: () => void }).flushCompileCache?.();
+}
+
 /** execve(path, argv, env), keeping `keepFds` open. Returns only by throwing (the execve errno). */
 export function replaceProcess(path: string, argv: readonly string[], env: NodeJS.ProcessEnv = process.env, keepFds: readonly number[] = []): never {
   const envp = Object.entries(env)
     .filter((e): e is [string, string] => e[1] !== undefined)
     .map(([k, v]) => `${k}=${v}`);
+  flushNodeCompileCache();
   const fcntl = fn('int fcntl(int fd, int cmd, int arg)');
   const restoreFlags: Array<[number, number, number]> = [];
   for (const fd of [0, 1, 2, ...keepFds]) {

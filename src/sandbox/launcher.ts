@@ -3,11 +3,11 @@
 // cannot sandbox itself on kernels before Linux 7.0 (Landlock ABI 8, TSYNC): restrict_self binds
 // only the calling thread, and Node's libuv pool and V8 threads already exist unrestricted.
 
-import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import type { ChildProcess, SpawnOptions } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { WardError } from '../errors.ts';
 import { landlockAbi } from '../kernel/landlock.ts';
-import { replaceProcess, resolveCommand } from '../kernel/process.ts';
+import { flushNodeCompileCache, replaceProcess, resolveCommand } from '../kernel/process.ts';
 import { enforcePlan, resolveRules, type Resolution } from './apply.ts';
 import { libraryNeeds } from './libs.ts';
 import { negotiate, type PathRule, type SandboxPlan } from './negotiate.ts';
@@ -46,6 +46,7 @@ export function prepareSandbox(profile: SandboxProfile, cmd: string, kernelAbi =
 
 /** Restricts this thread and becomes the command. Returns only by throwing. */
 export function execSandboxed(prepared: PreparedSandbox, argv: readonly string[], keepFds: readonly number[] = []): never {
+  flushNodeCompileCache(); // before the sandbox forbids writing it
   enforcePlan(prepared.plan, prepared.resolution);
   try {
     return replaceProcess(prepared.command, argv, prepared.env, keepFds);
@@ -67,6 +68,8 @@ const WARD_BIN = fileURLToPath(new URL('../../bin/ward.js', import.meta.url));
 export function spawnSandboxed(profile: SandboxProfile, cmd: string, args: readonly string[] = [], options: SpawnOptions = {}): ChildProcess {
   // Extra stdio entries (fd 3 and up) reach cmd too.
   const extraFds = Array.isArray(options.stdio) ? Math.max(0, options.stdio.length - 3) : 0;
+  // Loaded on use: `ward run` itself never spawns, and every module costs launch time.
+  const { spawn } = process.getBuiltinModule('node:child_process');
   return spawn(process.execPath, [WARD_BIN, 'run', '--profile-json', JSON.stringify(profile), '--preserve-fds', String(extraFds), '--', cmd, ...args], options);
 }
 

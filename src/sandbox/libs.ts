@@ -3,7 +3,6 @@
 // script the interpreter named by its #! line, recursively. ldd runs the loader on CMD — which
 // is about to be run anyway.
 
-import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readSync, realpathSync } from 'node:fs';
 
 export interface LibraryNeeds {
@@ -61,6 +60,7 @@ export function libraryNeeds(program: string): LibraryNeeds {
       visit(interp, depth + 1);
       return;
     }
+    const { spawnSync } = process.getBuiltinModule('node:child_process'); // only with --add-libs
     const r = spawnSync('ldd', [real], { encoding: 'utf8', timeout: 10_000 });
     if (r.status !== 0) return; // static or not an ELF: nothing more to add
     const parsed = parseLdd(r.stdout);
