@@ -83,7 +83,10 @@ export function installHooks(options: HookOptions = {}): void {
         // The lock point "once the entry module has been evaluated": a last statement.
         source = `${source.toString()}\n;globalThis[Symbol.for('ward.node.entryLoaded')]?.();\n`;
       }
-      if (r.format === 'commonjs' || r.format === 'commonjs-typescript' || r.format === undefined) checkedSources.set(path, source.toString());
+      // Only needed to tell checked text from other text in Module._compile (DENY_INTERACTIVE).
+      if (enforcement().denyInteractive && (r.format === 'commonjs' || r.format === 'commonjs-typescript' || r.format === undefined)) {
+        checkedSources.set(path, source.toString());
+      }
       return { ...r, source, shortCircuit: true };
     },
   });
