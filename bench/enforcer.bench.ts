@@ -76,22 +76,27 @@ interface Result {
   cpuMsPer10k: number | undefined;
 }
 
+/** Waits for a daemon (run under timeout) to print `marker`; returns the daemon's own pid. */
+async function whenReady(p: ChildProcess, marker: string, name: string): Promise<number> {
+  running = p;
+  await new Promise<void>((resolve, reject) => {
+    let log = '';
+    p.stderr!.on('data', (d: Buffer) => {
+      log += d;
+      if (log.includes(marker)) resolve();
+    });
+    p.once('exit', () => reject(new Error(`${name} exited: ${log}`)));
+  });
+  return Number(execFileSync('pgrep', ['-P', String(p.pid)], { encoding: 'utf8' }).trim());
+}
+
 async function startWard(): Promise<number> {
   const state = join(root, `ward-state-${Date.now()}`);
   const pol = join(root, 'ward.pol');
   const digests = execFileSync(process.execPath, [WARD, 'digest', ...trusted], { encoding: 'utf8' }).trim().split('\n').map((l) => l.split(' ')[0]);
   writeFileSync(pol, `policy_name=bench policy_version=1.0.0\nDEFAULT action=ALLOW\nDEFAULT op=EXECUTE action=DENY\n${digests.map((d) => `op=EXECUTE fsverity_digest=${d} action=ALLOW`).join('\n')}\n`);
   const p = spawn('timeout', ['-s', 'KILL', '1200', process.execPath, WARD, 'daemon', '--state-dir', state, '--socket', join(root, 'ward.sock'), '--audit-log', join(root, 'audit.jsonl'), '--mount', M, '--boot-policy', pol, '--quiet'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  running = p;
-  await new Promise<void>((resolve, reject) => {
-    let log = '';
-    p.stderr!.on('data', (d: Buffer) => {
-      log += d;
-      if (log.includes('ready:')) resolve();
-    });
-    p.once('exit', () => reject(new Error(`ward daemon exited: ${log}`)));
-  });
-  return Number(execFileSync('pgrep', ['-P', String(p.pid)], { encoding: 'utf8' }).trim());
+  return whenReady(p, 'ready:', 'ward daemon');
 }
 
 async function startFapolicyd(): Promise<number> {
@@ -104,16 +109,7 @@ async function startFapolicyd(): Promise<number> {
     .replace(/^gid = .*/m, 'gid = root');
   writeFileSync('/etc/fapolicyd/fapolicyd.conf', conf);
   const p = spawn('timeout', ['-s', 'KILL', '1200', 'fapolicyd', '--debug-deny'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  running = p;
-  await new Promise<void>((resolve, reject) => {
-    let log = '';
-    p.stderr!.on('data', (d: Buffer) => {
-      log += d;
-      if (log.includes('Starting to listen for events')) resolve();
-    });
-    p.once('exit', () => reject(new Error(`fapolicyd exited: ${log}`)));
-  });
-  return Number(execFileSync('pgrep', ['-P', String(p.pid)], { encoding: 'utf8' }).trim());
+  return whenReady(p, 'Starting to listen for events', 'fapolicyd');
 }
 
 async function stop(): Promise<void> {

@@ -45,12 +45,6 @@ try {
     'node + ward preload': (app) => [process.execPath, ...preload, ...app],
     'ward node': (app) => [process.execPath, WARD, 'node', ...app],
   };
-  const time = (argv: string[]): number => {
-    const t = process.hrtime.bigint();
-    const r = spawnSync(argv[0]!, argv.slice(1), { env, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`${argv.join(' ')}: ${r.stderr}`);
-    return Number(process.hrtime.bigint() - t) / 1e6;
-  };
   const rows: Array<Array<string | number>> = [];
   const verdicts: string[] = [];
   // tsc's files are not executable in node_modules: measured with checks on but not enforced.
@@ -73,7 +67,6 @@ try {
     const rt = median(samples['node + ward preload']!) / base;
     verdicts.push(`${name}: enlightened runtime ${rt.toFixed(3)}× plain node (target ≤ 1.05×): ${rt <= 1.05 ? 'met' : 'MISSED'}; with the \`ward node\` launcher ${(median(samples['ward node']!) / base).toFixed(2)}×`);
   }
-  void time;
   const body = [
     `Machine: ${machine()}. Run: ${new Date().toISOString().slice(0, 10)}. Medians of ${RUNS} interleaved runs after 2 warm-ups each. "node + ward preload" is what \`ward node\` execs into: every file checked with AT_EXECVE_CHECK and read from the checked fd, enforcement on (WARD_NODE_ENFORCE=1) for the generated apps, checks without enforcement for tsc (its files in node_modules are not executable). "ward node" adds the launcher, itself a Node start.`,
     '',

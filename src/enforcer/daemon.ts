@@ -53,11 +53,6 @@ function peerGroups(pid: number): number[] {
   }
 }
 
-export interface DaemonHandle {
-  stop(): Promise<void>;
-  readonly marked: string[];
-}
-
 export class Daemon {
   readonly config: DaemonConfig;
   readonly state: PolicyState;

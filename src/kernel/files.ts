@@ -1,7 +1,7 @@
 // File-level syscalls Node does not expose: statx (mount id, attributes), fstatfs (mount
 // flags), faccessat2 on an fd, FS_IOC_MEASURE_VERITY, memfd_create, pipe2.
 
-import { check, fn, ffi, lastErrno, syscall, SYS } from './ffi.ts';
+import { check, fn, lastErrno, syscall, SYS } from './ffi.ts';
 import { AT_EMPTY_PATH } from './exec-check.ts';
 import { errnoName } from '../errors.ts';
 
@@ -114,6 +114,3 @@ export function pipe(): [number, number] {
 export function closeFd(fd: number): void {
   fn('int close(int fd)')(fd);
 }
-
-/** The koffi module, for callers that need its helpers (sizes, errno). */
-export { ffi };

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { IS_ROOT, NOBODY, PROBE, requires } from '../helpers/kernel.ts';
+import { IS_ROOT, PROBE, requires } from '../helpers/kernel.ts';
 import { TestDaemon, exec } from '../helpers/daemon.ts';
 import { ward, WARD_BIN } from '../helpers/cli.ts';
 
@@ -102,7 +102,6 @@ test('management verbs follow the kernel: EEXIST, ESTALE, EINVAL, EPERM, ENOENT'
 test('per-op and global defaults decide when no rule matches', async (t) => {
   if (!requires(t, canRun, 'root')) return;
   const opAllow = d.policy('defaults1.pol', pol('defaults', '1.0.0', 'DEFAULT action=DENY\nDEFAULT op=EXECUTE action=ALLOW'));
-  const globalDeny = d.policy('defaults2.pol', pol('defaults', '1.0.1', 'DEFAULT action=DENY\nop=KMODULE action=ALLOW'));
   assert.equal(d.ctl(['policy', 'load', opAllow]).status, 0);
   assert.equal(d.ctl(['policy', 'activate', 'defaults']).status, 1, 'older than the active 1.2.0');
   // A higher version is needed to activate another policy: IPE's rule.
@@ -111,7 +110,6 @@ test('per-op and global defaults decide when no rule matches', async (t) => {
   assert.equal(d.ctl(['policy', 'activate', 'defaults']).status, 0);
   assert.equal(exec(bad), 0, 'op default ALLOW');
   const globalDenyHigh = d.policy('defaults4.pol', pol('defaults', '2.0.1', 'DEFAULT action=DENY\nop=KMODULE action=ALLOW'));
-  void globalDeny;
   assert.equal(d.ctl(['policy', 'update', 'defaults', globalDenyHigh]).status, 0);
   assert.equal(exec(good), 'EPERM', 'no EXECUTE rule, no op default: the global DEFAULT denies');
   const rec = await d.waitAudit((r) => r.type === 'IPE_ACCESS' && r.path === good && r.rule === 'DEFAULT action=DENY');
@@ -194,7 +192,6 @@ test('a non-root client is refused (socket mode, and peer credentials when the m
   } finally {
     chmodSync(d.socket, 0o600);
   }
-  void NOBODY;
 });
 
 test('restart keeps the policies, the active one and the version floor', async (t) => {

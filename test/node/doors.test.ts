@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, writeFileSync, readdirSync, statSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Scratch, IS_ROOT, requires } from '../helpers/kernel.ts';
@@ -148,6 +148,4 @@ test('ward node --enforce works on hosts without the bits (and cannot be undone 
   file('e/dep.cjs', 'module.exports = 1', 0o644);
   const r = spawnSync(process.execPath, [WARD_BIN, 'node', '--enforce', main], { encoding: 'utf8', cwd: dir });
   assert.match(r.stdout, /ERR_WARD_EXEC_DENIED/);
-  void readdirSync;
-  void statSync;
 });
