@@ -106,6 +106,29 @@ test('the audit log rotates by size and keeps N files; ward audit tail/show read
   assert.equal(ward(['audit', 'tail', '--log', join(dir, 'none.jsonl')]).status, 1);
 });
 
+test('ward audit tail --follow prints records as they are written', async () => {
+  const path = join(dir, 'follow', 'a.jsonl');
+  const log = new AuditLog({ path, maxBytes: 1 << 20, keep: 1, stderr: false });
+  const record = (pid: number) => ({ type: 'IPE_ACCESS' as const, audit_type: 1420 as const, time: new Date().toISOString(), ipe_op: 'EXECUTE', ipe_hook: 'BPRM_CHECK' as const, enforcing: 1 as const, pid, comm: 'sh', path: '/x', dev: 'tmpfs', ino: '1', rule: 'DEFAULT action=DENY', rule_line: 2, decision: 'DENY' as const, policy_name: 'p', policy_version: '1.0.0' });
+  log.write(record(1));
+  const tail = spawn(process.execPath, [join(REPO_ROOT, 'bin/ward.js'), 'audit', 'tail', '-f', '-n', '1', '--log', path], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  tail.stdout!.on('data', (d: Buffer) => (out += d));
+  try {
+    const waitFor = async (re: RegExp) => {
+      const end = Date.now() + 10_000;
+      while (!re.test(out) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+      assert.match(out, re);
+    };
+    await waitFor(/pid=1 /);
+    log.write(record(2));
+    await waitFor(/pid=2 /);
+  } finally {
+    tail.kill();
+    log.close();
+  }
+});
+
 test('without a daemon, management commands say it is not running', () => {
   const r = ward(['policy', 'list', '--socket', join(dir, 'no.sock')]);
   assert.equal(r.status, 1);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Scratch, requires } from '../helpers/kernel.ts';
 import { computeVerityDigest, PropertyReader, IdentityCache } from '../../src/properties/index.ts';
-import { ward } from '../helpers/cli.ts';
+import { ward, WARD_BIN } from '../helpers/cli.ts';
 
 const HAVE_TOOL = spawnSync('fsverity', ['--version']).status === 0;
 let scratch: Scratch;
@@ -99,4 +99,19 @@ test('digests are cached by file identity and recomputed when the file changes',
   assert.equal(changed.source, 'computed');
   assert.equal(changed.value, reference(path, 'sha256'));
   assert.notEqual(changed.value, first.value);
+});
+
+test('ward digest shows progress for big files when stderr is a terminal, and not otherwise', (t) => {
+  if (!requires(t, spawnSync('script', ['--version']).status === 0, 'script(1) from util-linux, for a terminal')) return;
+  const path = join(scratch.root, 'big-sparse');
+  const fd = openSync(path, 'w');
+  ftruncateSync(fd, 260 * 1024 * 1024);
+  closeSync(fd);
+  const cmd = `"${process.execPath}" "${WARD_BIN}" digest "${path}"`;
+  const tty = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', timeout: 120_000 });
+  assert.equal(tty.status, 0, tty.stderr);
+  assert.match(tty.stdout, /big-sparse: 100% of 260 MiB/);
+  const plain = ward(['digest', path]);
+  assert.doesNotMatch(plain.stderr, /%/);
+  assert.equal(plain.stdout.split(' ')[0], tty.stdout.replace(/\x1b\[K/g, '').split(/[\r\n]/).find((l) => l.startsWith('sha256:'))!.split(' ')[0]);
 });
