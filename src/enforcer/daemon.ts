@@ -11,9 +11,10 @@ import { dirname } from 'node:path';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { WardError } from '../errors.ts';
 import { closeRaw, peerCredentials } from '../kernel/io.ts';
-import { FAN_CLASS_CONTENT, FAN_CLOEXEC, FAN_MARK_ADD, FAN_MARK_MOUNT, FAN_NONBLOCK, FAN_OPEN_EXEC_PERM, FAN_OPEN_PERM, O_LARGEFILE, fanotifyInit, fanotifyMark } from '../kernel/fanotify.ts';
+import { FAN_CLASS_CONTENT, FAN_CLOEXEC, FAN_MARK_ADD, FAN_MARK_MOUNT, FAN_NONBLOCK, FAN_OPEN_EXEC_PERM, FAN_OPEN_PERM, fanotifyInit, fanotifyMark } from '../kernel/fanotify.ts';
 import { AT_FDCWD } from '../kernel/exec-check.ts';
 import { O_CLOEXEC } from '../kernel/files.ts';
+import { arch } from '../kernel/arch.ts';
 import { parsePolicy } from '../policy/parser.ts';
 import { compareVersions, displayText, versionString, type Policy } from '../policy/model.ts';
 import { AuditLog, type AuditRecord } from './audit.ts';
@@ -171,7 +172,7 @@ export class Daemon {
 
   async start(): Promise<void> {
     this.#applyBootPolicy();
-    this.#fanFd = fanotifyInit(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK, O_LARGEFILE | O_CLOEXEC);
+    this.#fanFd = fanotifyInit(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK, arch().open.O_LARGEFILE | O_CLOEXEC);
     const flags = { type: 'flags' as const, ...this.state.flags };
     const ready: Array<Promise<void>> = [];
     for (let i = 0; i < this.config.workers; i++) {

@@ -3,7 +3,7 @@
 // permission path: mount noexec, file mode, LSMs and fanotify FAN_OPEN_EXEC_PERM listeners.
 
 import { errnoName } from '../errors.ts';
-import { SYS, lastErrno, syscall } from './ffi.ts';
+import { sys, lastErrno, syscall } from './ffi.ts';
 
 export const AT_FDCWD = -100;
 export const AT_SYMLINK_NOFOLLOW = 0x100;
@@ -17,7 +17,7 @@ const ARGV = ['ward-check', null];
 const ENVP = [null];
 
 function execveat(dirfd: number, path: string, flags: number): ExecCheckResult {
-  const r = syscall(SYS.execveat, 'int', dirfd, 'str', path, 'const char **', ARGV, 'const char **', ENVP, 'int', flags);
+  const r = syscall(sys().execveat, 'int', dirfd, 'str', path, 'const char **', ARGV, 'const char **', ENVP, 'int', flags);
   return r === 0 ? { allowed: true } : { allowed: false, errno: errnoName(lastErrno()) };
 }
 

@@ -16,7 +16,6 @@ export const FAN_OPEN_EXEC_PERM = 0x40000;
 export const FAN_ALLOW = 1;
 export const FAN_DENY = 2;
 export const FAN_AUDIT = 0x10;
-export const O_LARGEFILE = 0o100000;
 
 export function fanotifyInit(flags: number, eventFlags: number): number {
   return check(fn('int fanotify_init(unsigned int flags, unsigned int event_f_flags)')(flags, eventFlags), 'fanotify_init');

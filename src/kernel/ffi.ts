@@ -7,6 +7,8 @@ import { createRequire } from 'node:module';
 import { errnoName } from '../errors.ts';
 import { KernelError } from './errors.ts';
 
+export { sys } from './arch.ts';
+
 type Koffi = typeof import('koffi');
 type NativeFn = (...args: unknown[]) => number | bigint;
 
@@ -69,15 +71,6 @@ export function check(ret: number | bigint, syscall: string, what?: string): num
   }
   return n;
 }
-
-/** x86_64 syscall numbers used through syscall(2) (arch/x86/entry/syscalls/syscall_64.tbl). */
-export const SYS = {
-  execveat: 322,
-  faccessat2: 439,
-  landlock_create_ruleset: 444,
-  landlock_add_rule: 445,
-  landlock_restrict_self: 446,
-} as const;
 
 export function syscall(nr: number, ...typedArgs: unknown[]): number {
   return Number(fn('long syscall(long nr, ...)')(nr, ...typedArgs));

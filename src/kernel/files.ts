@@ -1,13 +1,16 @@
 // File-level syscalls Node does not expose: statx (mount id, attributes), fstatfs (mount
 // flags), faccessat2 on an fd, FS_IOC_MEASURE_VERITY, memfd_create, pipe2.
 
-import { check, fn, lastErrno, syscall, SYS } from './ffi.ts';
+import { check, fn, lastErrno, syscall, sys } from './ffi.ts';
 import { AT_EMPTY_PATH } from './exec-check.ts';
 import { errnoName } from '../errors.ts';
+import { constants as fsConstants } from 'node:fs';
 
 export const O_PATH = 0o10000000;
 export const O_CLOEXEC = 0o2000000;
-export const O_NOFOLLOW = 0o400000;
+// Node knows O_NOFOLLOW per architecture (it differs on arm64); O_PATH and O_CLOEXEC are the
+// same on every architecture ward supports (include/uapi/asm-generic/fcntl.h).
+export const O_NOFOLLOW: number = fsConstants.O_NOFOLLOW;
 
 export const STATX_BASIC_STATS = 0x7ff;
 export const STATX_MNT_ID = 0x1000;
@@ -73,7 +76,7 @@ export const AT_EACCESS = 0x200;
 
 /** faccessat2(fd, "", mode, AT_EMPTY_PATH|AT_EACCESS): may the caller (effective ids) access it? */
 export function faccessFd(fd: number, mode: number): { ok: true } | { ok: false; errno: string } {
-  const r = syscall(SYS.faccessat2, 'int', fd, 'str', '', 'int', mode, 'int', AT_EMPTY_PATH | AT_EACCESS);
+  const r = syscall(sys().faccessat2, 'int', fd, 'str', '', 'int', mode, 'int', AT_EMPTY_PATH | AT_EACCESS);
   return r === 0 ? { ok: true } : { ok: false, errno: errnoName(lastErrno()) };
 }
 

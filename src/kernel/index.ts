@@ -2,7 +2,7 @@ export * from './errors.ts';
 export * from './exec-check.ts';
 export * from './securebits.ts';
 export * from './files.ts';
-export { SYS } from './ffi.ts';
+export { sys, arch, archTable, KNOWN_ARCHES, type ArchTable } from './arch.ts';
 export * from './process.ts';
 export * from './landlock.ts';
 export * from './fanotify.ts';

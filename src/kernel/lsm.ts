@@ -1,10 +1,8 @@
-// lsm_list_modules(2) (Linux 6.8, x86_64 syscall 461): the active LSMs, without securityfs.
+// lsm_list_modules(2) (Linux 6.8; syscall number from the arch table): the active LSMs, without securityfs.
 // IDs from include/uapi/linux/lsm.h.
 
 import { errnoName } from '../errors.ts';
-import { lastErrno, syscall } from './ffi.ts';
-
-export const SYS_LSM_LIST_MODULES = 461;
+import { lastErrno, syscall, sys } from './ffi.ts';
 
 export const LSM_NAMES: Readonly<Record<number, string>> = {
   100: 'capability', 101: 'selinux', 102: 'smack', 103: 'tomoyo', 104: 'apparmor', 105: 'yama',
@@ -16,7 +14,7 @@ export const LSM_NAMES: Readonly<Record<number, string>> = {
 export function activeLsms(): string[] | { errno: string } {
   const ids = new BigUint64Array(64);
   const size = new Uint32Array([ids.byteLength]);
-  const n = syscall(SYS_LSM_LIST_MODULES, 'uint64_t *', ids, 'uint32_t *', size, 'uint32_t', 0);
+  const n = syscall(sys().lsm_list_modules, 'uint64_t *', ids, 'uint32_t *', size, 'uint32_t', 0);
   if (n < 0) return { errno: errnoName(lastErrno()) };
   return [...ids.slice(0, n)].map((id) => LSM_NAMES[Number(id)] ?? `lsm#${id}`);
 }

@@ -1,0 +1,32 @@
+// The per-architecture kernel table: known architectures agree with Node's own constants, and an
+// unknown one is refused with a message naming it (never a guessed syscall number).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { constants as fsConstants } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { archTable, arch, KNOWN_ARCHES } from '../../src/kernel/arch.ts';
+import { WardError } from '../../src/errors.ts';
+
+test('x86-64 and arm64 are known, with distinct execveat numbers', () => {
+  assert.ok(KNOWN_ARCHES.includes('x64') && KNOWN_ARCHES.includes('arm64'));
+  assert.equal(archTable('x64').sys.execveat, 322);
+  assert.equal(archTable('arm64').sys.execveat, 281);
+  assert.notEqual(archTable('x64').open.O_NOFOLLOW, archTable('arm64').open.O_NOFOLLOW);
+});
+
+test('the running architecture agrees with Node and with uname -m', () => {
+  const t = arch();
+  assert.equal(t.open.O_NOFOLLOW, fsConstants.O_NOFOLLOW);
+  assert.equal(t.open.O_DIRECTORY, fsConstants.O_DIRECTORY);
+  assert.equal(execFileSync('uname', ['-m'], { encoding: 'utf8' }).trim(), t.machine);
+});
+
+test('an unknown architecture is refused, naming it', () => {
+  assert.throws(() => archTable('riscv64'), (e: unknown) => {
+    assert.ok(e instanceof WardError);
+    assert.equal(e.code, 'ENOSYS');
+    assert.match(e.message, /riscv64/);
+    assert.match(e.message, /x64, arm64/);
+    return true;
+  });
+});
