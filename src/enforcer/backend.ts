@@ -1,0 +1,54 @@
+// The seam every enforcement backend plugs into. The daemon owns the policy store, the control
+// socket and the audit log; a backend owns only "make the kernel enforce this policy": fanotify
+// permission events answered from user space, or BPF LSM programs at IPE's own hooks
+// (security/ipe/hooks.c) fed through maps. The daemon never branches on which one runs.
+
+import type { Policy } from '../policy/model.ts';
+import type { AuditRecord } from './audit.ts';
+
+export type BackendName = 'fanotify' | 'bpf';
+
+/** What happens to enforcement when the daemon exits or dies. */
+export type FailureMode = 'open' | 'closed';
+
+export interface EnforcementMode {
+  /** false = permissive: decisions are audited, never enforced (IPE's enforce=0). */
+  readonly enforce: boolean;
+  /** Audit allowed decisions too (IPE's success_audit). */
+  readonly auditSuccess: boolean;
+}
+
+export interface BackendStatus {
+  readonly backend: BackendName;
+  /** true only when at least one decision point is live: never claim enforcement over nothing. */
+  readonly deciding: boolean;
+  /** Which IPE hooks / operations this backend decides, in IPE's `ipe_hook` names. */
+  readonly hooks: readonly string[];
+  /** What this backend cannot decide, in plain words (for `ward status` and --explain). */
+  readonly gaps: readonly string[];
+  readonly failureMode: FailureMode;
+  /** Free-form counters and details (watched filesystems, queue depth, map sizes…). */
+  readonly details: Readonly<Record<string, unknown>>;
+}
+
+/** Everything a backend may tell the daemon while it runs. */
+export interface BackendEvents {
+  /** A decision to write to the audit log (the backend never writes the log itself). */
+  audit(record: AuditRecord): void;
+  /** A human-readable line for the daemon's log. */
+  log(message: string): void;
+  /** The backend can no longer enforce (workers died, programs detached…): the daemon stops. */
+  failed(reason: string): void;
+}
+
+export interface EnforcementBackend {
+  readonly name: BackendName;
+  /** Starts deciding with `policy` (undefined = no active policy: everything allowed). */
+  start(policy: Policy | undefined, mode: EnforcementMode, events: BackendEvents): Promise<void>;
+  /** Replaces the active policy atomically: every decision uses the old or the new one, never a mix. */
+  swapPolicy(policy: Policy | undefined): Promise<void>;
+  setMode(mode: EnforcementMode): Promise<void>;
+  status(): BackendStatus;
+  /** Stops deciding; what then happens to enforcement is the backend's failure mode. */
+  stop(): Promise<void>;
+}
