@@ -7,6 +7,7 @@ import { formatRecord, readAuditRecords, type AuditRecord } from '../enforcer/au
 import { PolicyState } from '../enforcer/state.ts';
 import { readCertificates } from '../enforcer/signature.ts';
 import { parsePolicy } from '../policy/parser.ts';
+import { errorCode } from '../errors.ts';
 import { CliError, EXIT_FAIL, EXIT_OK, collect, printJson } from './io.ts';
 import type { AsyncRun } from './manage.ts';
 
@@ -65,7 +66,7 @@ function checkConfig(config: DaemonConfig, json: boolean): number {
       const r = parsePolicy(readFileSync(config.bootPolicy));
       if (!r.ok) problems.push(`bootPolicy ${config.bootPolicy}:${r.error.line}:${r.error.column}: ${r.error.code}: ${r.error.message}`);
     } catch (e) {
-      problems.push(`bootPolicy ${config.bootPolicy}: ${(e as NodeJS.ErrnoException).code}`);
+      problems.push(`bootPolicy ${config.bootPolicy}: ${errorCode(e)}`);
     }
   }
   if (config.trustedCerts.length > 0) {
@@ -110,7 +111,7 @@ async function runDaemon(config: DaemonConfig): Promise<number> {
     daemon = new Daemon(config);
     await daemon.start();
   } catch (e) {
-    throw new CliError((e as NodeJS.ErrnoException).code ?? 'EIO', (e as Error).message, EXIT_FAIL);
+    throw new CliError(errorCode(e), (e as Error).message, EXIT_FAIL);
   }
   const d = daemon;
   return new Promise<number>((resolve) => {

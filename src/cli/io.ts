@@ -1,8 +1,9 @@
-// Reading inputs and printing results: the only place the CLI touches files and streams.
+// The CLI's shared input and output: reading a named input (or stdin), writing an output file
+// atomically, JSON printing, exit statuses, and CliError (a WardError with an exit status).
 
 import { readFileSync } from 'node:fs';
 import { writeFileAtomic as writeAtomic } from '../util/atomic.ts';
-import { WardError } from '../errors.ts';
+import { WardError, describeError, errorCode, type ErrnoName } from '../errors.ts';
 
 export const EXIT_OK = 0;
 export const EXIT_FAIL = 1;
@@ -26,7 +27,7 @@ export class CliError extends WardError {
   readonly exitCode: number;
   /** The message is already a complete report (e.g. file:line:col with a caret). */
   readonly preformatted: boolean;
-  constructor(code: string, message: string, exitCode = EXIT_USAGE, preformatted = false) {
+  constructor(code: ErrnoName, message: string, exitCode = EXIT_USAGE, preformatted = false) {
     super(code, message);
     this.exitCode = exitCode;
     this.preformatted = preformatted;
@@ -41,9 +42,7 @@ export function readInput(file: string): Uint8Array {
   try {
     return readFileSync(file === '-' ? 0 : file);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : code;
-    throw new CliError(code, `cannot read ${displayName(file)}: ${why}`);
+    throw new CliError(errorCode(e), `cannot read ${displayName(file)}: ${describeError(e)}`);
   }
 }
 
@@ -52,7 +51,7 @@ export function writeFileAtomic(path: string, data: Uint8Array): void {
   try {
     writeAtomic(path, data);
   } catch (e) {
-    throw new CliError((e as NodeJS.ErrnoException).code ?? 'EIO', `cannot write ${path}: ${(e as Error).message}`, EXIT_FAIL);
+    throw new CliError(errorCode(e), `cannot write ${path}: ${describeError(e)}`, EXIT_FAIL);
   }
 }
 

@@ -1,42 +1,49 @@
 // The ward command line: parses arguments (commander), calls the library, prints.
 // Exit status: 0 success, 1 a negative answer (invalid policy, DENY…), 2 usage or input errors.
 
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { CliError, EXIT_USAGE } from './io.ts';
-type Register = (program: Command, run: (fn: () => number | Promise<number>) => void) => void;
-
-// Each command group is imported only when needed, so `ward run` and `ward exec` do not load the
-// policy engine (start-up time is paid on every launch).
-const GROUPS: Record<string, () => Promise<Register>> = {
-  policy: async () => (await import('./policy.ts')).registerPolicyCommands,
-  trust: async () => (await import('./trust.ts')).registerTrustCommands,
-  files: async () => (await import('./files.ts')).registerFileCommands,
-  run: async () => (await import('./run.ts')).registerRunCommand,
-  daemon: async () => (await import('./daemon.ts')).registerDaemonCommands,
-  node: async () => (await import('./node.ts')).registerNodeCommand,
-};
-const GROUP_OF: Record<string, string> = { policy: 'policy', check: 'trust', securebits: 'trust', exec: 'trust', digest: 'files', status: 'files', run: 'run', daemon: 'daemon', audit: 'daemon', enforce: 'policy', 'audit-success': 'policy', 'daemon-status': 'policy', node: 'node' };
 import { WardError } from '../errors.ts';
+import { wardVersion } from '../util/version.ts';
 
-function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
+export type Register = (program: Command, run: (fn: () => number | Promise<number>) => void) => void;
 
-export async function buildProgram(setExit: (pending: Promise<number>) => void, only?: string): Promise<Command> {
+/**
+ * The command groups: the top-level commands each registers, and how to load it. A group is
+ * imported only when one of its commands runs, so `ward run` and `ward exec` do not load the
+ * policy engine (start-up time is paid on every launch). test/cli/main.test.ts checks that each
+ * group registers exactly the commands listed here.
+ */
+export const GROUPS = {
+  policy: { commands: ['policy', 'enforce', 'audit-success', 'daemon-status'], load: async () => (await import('./policy.ts')).registerPolicyCommands },
+  trust: { commands: ['check', 'securebits', 'exec'], load: async () => (await import('./trust.ts')).registerTrustCommands },
+  digest: { commands: ['digest'], load: async () => (await import('./digest.ts')).registerDigestCommand },
+  status: { commands: ['status'], load: async () => (await import('./status.ts')).registerStatusCommand },
+  run: { commands: ['run'], load: async () => (await import('./run.ts')).registerRunCommand },
+  daemon: { commands: ['daemon', 'audit'], load: async () => (await import('./daemon.ts')).registerDaemonCommands },
+  node: { commands: ['node'], load: async () => (await import('./node.ts')).registerNodeCommand },
+} satisfies Record<string, { commands: readonly string[]; load: () => Promise<Register> }>;
+
+export type GroupName = keyof typeof GROUPS;
+
+/** Command name → its group, derived from GROUPS. */
+export const GROUP_OF: ReadonlyMap<string, GroupName> = new Map(
+  (Object.entries(GROUPS) as Array<[GroupName, { commands: readonly string[] }]>).flatMap(([g, { commands }]) => commands.map((c) => [c, g] as const)),
+);
+
+export async function buildProgram(setExit: (pending: Promise<number>) => void, only?: GroupName): Promise<Command> {
   const program = new Command('ward');
   program
     .description('ward: decide what code may run on a Linux host (IPE policies, AT_EXECVE_CHECK, Landlock)')
-    .version(packageVersion(), '-V, --version')
+    .version(wardVersion(), '-V, --version')
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({ outputError: (str, write) => write(str.startsWith('error:') ? `ward: ${str}` : str) });
 
   const run = (fn: () => number | Promise<number>): void => setExit(Promise.resolve().then(fn));
   program.enablePositionalOptions();
-  const groups = only ? [only] : Object.keys(GROUPS);
-  for (const g of groups) (await GROUPS[g]!())(program, run);
+  const groups = only ? [only] : (Object.keys(GROUPS) as GroupName[]);
+  for (const g of groups) (await GROUPS[g].load())(program, run);
   program.commands.forEach(function harden(c: Command): void {
     c.exitOverride().showSuggestionAfterError(true);
     c.commands.forEach(harden);
@@ -52,7 +59,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   });
   let pending: Promise<number> = Promise.resolve(0);
   const first = argv.find((a) => !a.startsWith('-'));
-  const program = await buildProgram((p) => (pending = p), first === undefined ? undefined : GROUP_OF[first]);
+  const program = await buildProgram((p) => (pending = p), first === undefined ? undefined : GROUP_OF.get(first));
   try {
     await program.parseAsync(argv as string[], { from: 'user' });
     return await pending;

@@ -6,6 +6,7 @@ import { request } from '../enforcer/client.ts';
 import { DEFAULTS, loadConfig } from '../enforcer/config.ts';
 import type { ControlRequest, ControlResponse } from '../enforcer/protocol.ts';
 import { kernelIpe } from '../enforcer/securityfs.ts';
+import { errorCode } from '../errors.ts';
 import { CliError, EXIT_FAIL, EXIT_OK, displayName, printJson, readInput } from './io.ts';
 
 export type AsyncRun = (fn: () => number | Promise<number>) => void;
@@ -28,7 +29,7 @@ async function call(f: ClientFlags, req: ControlRequest, show: (r: ControlRespon
   try {
     r = await request(socketPath(f), req);
   } catch (e) {
-    throw new CliError((e as NodeJS.ErrnoException).code ?? 'EIO', (e as Error).message, EXIT_FAIL);
+    throw new CliError(errorCode(e), (e as Error).message, EXIT_FAIL);
   }
   if (f.json) printJson(r);
   else if (r.ok) process.stdout.write(show(r));
@@ -46,7 +47,7 @@ function kernelOnly(f: ClientFlags, fn: () => string | void): number {
     if (out) process.stdout.write(out);
     return EXIT_OK;
   } catch (e) {
-    throw new CliError((e as NodeJS.ErrnoException).code ?? 'EIO', (e as Error).message, EXIT_FAIL);
+    throw new CliError(errorCode(e), (e as Error).message, EXIT_FAIL);
   }
 }
 

@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { fileURLToPath } from 'node:url';
 import { decodeExecBits, getSecurebits } from '../kernel/securebits.ts';
 import { replaceProcess } from '../kernel/process.ts';
-import { KernelError } from '../kernel/errors.ts';
+import { errorCode } from '../errors.ts';
 import { CliError, EXIT_CANNOT_EXECUTE } from './io.ts';
 
 export const PRELOAD = fileURLToPath(new URL('../../bin/ward-node-preload.cjs', import.meta.url));
@@ -41,7 +41,7 @@ function runNode(args: string[], opts: { audit?: boolean; enforce?: boolean; mod
   try {
     replaceProcess(process.execPath, [process.execPath, ...args], env);
   } catch (e) {
-    process.stderr.write(`ward: cannot start node: ${e instanceof KernelError ? e.code : String(e)}\n`);
+    process.stderr.write(`ward: cannot start node: ${errorCode(e)}\n`);
     return EXIT_CANNOT_EXECUTE;
   }
 }

@@ -7,23 +7,12 @@ import { registerManageCommands } from './manage.ts';
 import { contextFromJson } from '../policy/context.ts';
 import { CompiledPolicy } from '../policy/compiled.ts';
 import { formatPolicy } from '../policy/format.ts';
-import { defaultRuleText, kernelRuleText, OPS, versionString, type Policy } from '../policy/model.ts';
+import { OPS, versionString, type Policy } from '../policy/model.ts';
+import { decisionJson, decisionText } from '../policy/decision.ts';
+import { renderParseError } from '../policy/errors.ts';
 import { parsePolicy } from '../policy/parser.ts';
-import type { Decision } from '../policy/evaluator.ts';
 import { CliError, EXIT_FAIL, EXIT_OK, EXIT_USAGE, displayName, printJson, readInput, writeFileAtomic } from './io.ts';
-import { lex, toBinaryString } from '../policy/lexer.ts';
-import { displayText } from '../policy/model.ts';
-import type { PolicyParseError } from '../policy/errors.ts';
-
-/** "file:line:col: ERRNO: message", then the line and a caret under the column. */
-export function renderParseError(file: string, text: Uint8Array, err: PolicyParseError): string {
-  const head = `${displayName(file)}:${err.line}:${err.column}: ${err.code}: ${err.message}`;
-  const line = lex(toBinaryString(text)).lines.find((l) => l.number === err.line);
-  if (!line || line.raw.length === 0) return head;
-  const shown = displayText(line.raw);
-  const pad = displayText(line.raw.slice(0, Math.max(0, err.column - 1))).replace(/[^\t]/g, ' ');
-  return `${head}\n  ${shown}\n  ${pad}^`;
-}
+import { errorCode } from '../errors.ts';
 
 interface JsonFlag {
   json?: boolean;
@@ -32,7 +21,7 @@ interface JsonFlag {
 function loadPolicy(file: string): Policy {
   const text = readInput(file);
   const r = parsePolicy(text);
-  if (!r.ok) throw new CliError(r.error.code, renderParseError(file, text, r.error), EXIT_USAGE, true);
+  if (!r.ok) throw new CliError(r.error.code, renderParseError(displayName(file), text, r.error), EXIT_USAGE, true);
   return r.value;
 }
 
@@ -45,7 +34,7 @@ function check(file: string, opts: JsonFlag & { kernel?: boolean }): number {
   } else if (r.ok) {
     process.stdout.write(`${displayName(file)}: ok: policy "${r.value.name}" version ${versionString(r.value.version)}, ${r.value.rules.length} rule${r.value.rules.length === 1 ? '' : 's'}\n`);
   } else {
-    process.stderr.write(renderParseError(file, text, r.error) + '\n');
+    process.stderr.write(renderParseError(displayName(file), text, r.error) + '\n');
   }
   return r.ok ? EXIT_OK : EXIT_FAIL;
 }
@@ -54,7 +43,7 @@ function fmt(file: string, opts: { write?: boolean; check?: boolean }): number {
   const text = readInput(file);
   const r = parsePolicy(text);
   if (!r.ok) {
-    process.stderr.write(renderParseError(file, text, r.error) + '\n');
+    process.stderr.write(renderParseError(displayName(file), text, r.error) + '\n');
     return EXIT_FAIL;
   }
   const out = formatPolicy(r.value);
@@ -72,30 +61,6 @@ function fmt(file: string, opts: { write?: boolean; check?: boolean }): number {
   return EXIT_OK;
 }
 
-export function decisionJson(d: Decision, op: string): Record<string, unknown> {
-  return {
-    op,
-    action: d.action,
-    match: d.match,
-    rule: d.rule ? kernelRuleText(d.rule) : d.default ? defaultRuleText(d.default) : null,
-    line: d.rule?.line ?? d.default?.line ?? null,
-  };
-}
-
-export function decisionText(d: Decision): string {
-  switch (d.match) {
-    case 'rule':
-      return `${d.action} by rule at line ${d.rule!.line}: ${kernelRuleText(d.rule!)}`;
-    case 'op_default':
-    case 'global_default':
-      return `${d.action} by ${d.match === 'op_default' ? 'op default' : 'global default'} at line ${d.default!.line}: ${defaultRuleText(d.default!)}`;
-    case 'unknown_op_allow':
-      return 'ALLOW: unknown op and no global DEFAULT';
-    case 'no_policy':
-      return 'ALLOW: no policy';
-  }
-}
-
 function evalFiles(policy: Policy, paths: string[], opts: JsonFlag & { op: string }): number {
   const engine = new CompiledPolicy(policy);
   const reader = new PropertyReader();
@@ -108,7 +73,7 @@ function evalFiles(policy: Policy, paths: string[], opts: JsonFlag & { op: strin
       results.push({ path, ...decisionJson(d, opts.op) });
       if (!opts.json) process.stdout.write(`${path}: ${decisionText(d)}\n`);
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
+      const code = errorCode(e);
       results.push({ path, error: code });
       if (!opts.json) process.stderr.write(`ward: ${path}: cannot read: ${code}\n`);
     } finally {
@@ -136,8 +101,8 @@ function evalCommand(file: string, paths: string[], opts: JsonFlag & { op: strin
       throw new CliError('EINVAL', `--context is not valid JSON: ${(e as Error).message}`);
     }
   }
-  const ctx = contextFromJson(doc);
-  if (!ctx.ok) throw new CliError(ctx.error.code, `--context: ${ctx.error.message}`);
+  const ctx = contextFromJson(doc, '--context');
+  if (!ctx.ok) throw new CliError(ctx.error.code, ctx.error.message);
   const policy = loadPolicy(file);
   const d = new CompiledPolicy(policy).decide(opts.op, ctx.value);
   if (opts.json) printJson(decisionJson(d, opts.op));

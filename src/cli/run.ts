@@ -2,7 +2,7 @@
 
 import { Option, type Command } from 'commander';
 import { readFileSync } from 'node:fs';
-import { WardError } from '../errors.ts';
+import { WardError, errorCode } from '../errors.ts';
 import { execSandboxed, prepareSandbox } from '../sandbox/launcher.ts';
 import { explainPlan } from '../sandbox/negotiate.ts';
 import { mergeProfiles, parseProfileText, type SandboxProfile } from '../sandbox/profile.ts';
@@ -70,7 +70,7 @@ function loadProfiles(f: RunFlags): SandboxProfile[] {
     try {
       text = readFileSync(f.profile, 'utf8');
     } catch (e) {
-      throw new CliError((e as NodeJS.ErrnoException).code ?? 'EIO', `cannot read profile ${f.profile}: ${(e as NodeJS.ErrnoException).code}`);
+      throw new CliError(errorCode(e), `cannot read profile ${f.profile}: ${errorCode(e)}`);
     }
     const r = parseProfileText(text, f.profile);
     if (!r.ok) throw new CliError(r.error.code, r.error.message);

@@ -1,20 +1,10 @@
-// `ward check`, `ward securebits`, `ward exec`: argument handling and output only.
+// `ward check`, `ward securebits`, `ward exec`: argument handling and output only; the work is in
+// src/trust (trusted-for.ts, exec.ts).
 
 import type { Command } from 'commander';
 import { trustedFor, trustMechanism, type TrustResult } from '../trust/trusted-for.ts';
-import {
-  SECBIT_EXEC_DENY_INTERACTIVE,
-  SECBIT_EXEC_DENY_INTERACTIVE_LOCKED,
-  SECBIT_EXEC_RESTRICT_FILE,
-  SECBIT_EXEC_RESTRICT_FILE_LOCKED,
-  decodeExecBits,
-  getSecurebits,
-  setSecurebits,
-} from '../kernel/securebits.ts';
-import { inheritedFdsToKeep, replaceProcess, resolveCommand } from '../kernel/process.ts';
-import { KernelError } from '../kernel/errors.ts';
+import { currentExecBits, execWithSecurebits } from '../trust/exec.ts';
 import { CliError, EXIT_CANNOT_EXECUTE, EXIT_FAIL, EXIT_LAUNCH_FAILED, EXIT_NOT_FOUND, EXIT_OK, preserveCount, printJson } from './io.ts';
-
 
 interface CheckOptions {
   json?: boolean;
@@ -45,8 +35,7 @@ function check(paths: string[], opts: CheckOptions): number {
 }
 
 function securebits(opts: { json?: boolean }): number {
-  const raw = getSecurebits();
-  const bits = decodeExecBits(raw);
+  const { raw, ...bits } = currentExecBits();
   if (opts.json) {
     printJson({ raw, ...bits });
     return EXIT_OK;
@@ -71,35 +60,20 @@ function exec(command: string[], opts: ExecOptions): number {
   if (!opts.restrictFile && !opts.denyInteractive) {
     throw new CliError('EINVAL', 'say which bits to set: --restrict-file and/or --deny-interactive (--lock also locks them)');
   }
-  const [cmd, ...args] = command;
-  if (!cmd) throw new CliError('EINVAL', 'missing the command: ward exec [--restrict-file] [--deny-interactive] [--lock] -- CMD [ARGS…]');
-  const path = resolveCommand(cmd);
-  if (!path) {
-    process.stderr.write(`ward: ${cmd}: command not found\n`);
-    return EXIT_NOT_FOUND;
-  }
-  let add = 0;
-  if (opts.restrictFile) add |= SECBIT_EXEC_RESTRICT_FILE | (opts.lock ? SECBIT_EXEC_RESTRICT_FILE_LOCKED : 0);
-  if (opts.denyInteractive) add |= SECBIT_EXEC_DENY_INTERACTIVE | (opts.lock ? SECBIT_EXEC_DENY_INTERACTIVE_LOCKED : 0);
-  const current = getSecurebits();
-  const next = current | add;
-  // An unprivileged PR_SET_SECUREBITS that changes nothing fails with EPERM (a legacy quirk):
-  // only call it when something changes.
-  if (next !== current) {
-    try {
-      setSecurebits(next);
-    } catch (e) {
-      const code = e instanceof KernelError ? e.code : 'EIO';
-      process.stderr.write(`ward: cannot set securebits 0x${next.toString(16)} (now 0x${current.toString(16)}): ${code}${code === 'EPERM' ? ': a bit is locked in the other state' : ''}\n`);
+  if (command.length === 0) throw new CliError('EINVAL', 'missing the command: ward exec [--restrict-file] [--deny-interactive] [--lock] -- CMD [ARGS…]');
+  const failure = execWithSecurebits(command, opts, preserveCount(opts.preserveFds));
+  switch (failure.stage) {
+    case 'resolve':
+      process.stderr.write(`ward: ${failure.command}: command not found\n`);
+      return EXIT_NOT_FOUND;
+    case 'securebits':
+      process.stderr.write(
+        `ward: cannot set securebits 0x${failure.wanted.toString(16)} (now 0x${failure.current.toString(16)}): ${failure.code}${failure.code === 'EPERM' ? ': a bit is locked in the other state' : ''}\n`,
+      );
       return EXIT_LAUNCH_FAILED;
-    }
-  }
-  try {
-    replaceProcess(path, [cmd, ...args], process.env, inheritedFdsToKeep(preserveCount(opts.preserveFds)));
-  } catch (e) {
-    const code = e instanceof KernelError ? e.code : 'EIO';
-    process.stderr.write(`ward: cannot execute ${path}: ${code}\n`);
-    return code === 'ENOENT' ? EXIT_NOT_FOUND : EXIT_CANNOT_EXECUTE;
+    case 'execve':
+      process.stderr.write(`ward: cannot execute ${failure.path}: ${failure.code}\n`);
+      return failure.code === 'ENOENT' ? EXIT_NOT_FOUND : EXIT_CANNOT_EXECUTE;
   }
 }
 

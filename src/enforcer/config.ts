@@ -2,7 +2,7 @@
 // optional, with documented defaults; command-line flags override it. Validation names the field.
 
 import { readFileSync } from 'node:fs';
-import { WardError, fail, ok, type Result } from '../errors.ts';
+import { WardError, errorCode, fail, ok, type Result } from '../errors.ts';
 
 export interface DaemonConfig {
   /** Where policies and the active/floor/enforce state persist. */
@@ -109,7 +109,7 @@ export function loadConfig(path: string | undefined, overrides: Partial<DaemonCo
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
+    const code = errorCode(e);
     if (!(code === 'ENOENT' && path === undefined)) return fail(new WardError(code, `cannot read configuration ${file}: ${code}`));
   }
   if (text !== undefined) {

@@ -9,7 +9,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, unlinkSync }
 import { createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { MessageChannel, Worker } from 'node:worker_threads';
-import { WardError } from '../errors.ts';
+import { WardError, errorCode } from '../errors.ts';
 import { closeRaw, peerCredentials } from '../kernel/io.ts';
 import { FAN_CLASS_CONTENT, FAN_CLOEXEC, FAN_MARK_ADD, FAN_MARK_MOUNT, FAN_NONBLOCK, FAN_OPEN_EXEC_PERM, FAN_OPEN_PERM, fanotifyInit, fanotifyMark } from '../kernel/fanotify.ts';
 import { AT_FDCWD } from '../kernel/exec-check.ts';
@@ -401,7 +401,7 @@ export class Daemon {
         }
       }
     } catch (e) {
-      return { ok: false, errno: (e as NodeJS.ErrnoException).code ?? 'EIO', message: (e as Error).message };
+      return { ok: false, errno: errorCode(e), message: (e as Error).message };
     }
   }
 

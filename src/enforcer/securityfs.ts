@@ -4,7 +4,7 @@
 
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { WardError } from '../errors.ts';
+import { WardError, errorCode } from '../errors.ts';
 
 export const IPE_FS = '/sys/kernel/security/ipe';
 
@@ -12,7 +12,7 @@ function write(path: string, data: Uint8Array | string): void {
   try {
     writeFileSync(path, data);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
+    const code = errorCode(e);
     throw new WardError(code, `${path}: ${code}`);
   }
 }

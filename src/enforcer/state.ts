@@ -1,4 +1,4 @@
-// The daemon's persistent policy store: IPE's rules (policy/store.ts) over files in a state
+// The daemon's persistent policy store: IPE's rules (policy/lifecycle.ts) over files in a state
 // directory. Every change is written atomically before it is acknowledged; the version floor
 // survives restarts (the kernel forgets it at reboot).
 
@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { WardError, type Result, fail, ok } from '../errors.ts';
 import { parsePolicy } from '../policy/parser.ts';
 import { versionString, type Policy, type Version } from '../policy/model.ts';
-import { activatePolicy, deletePolicy, emptyStore, loadPolicy, updatePolicy, type StoreState } from '../policy/store.ts';
+import { activatePolicy, deletePolicy, emptyPolicySet, loadPolicy, updatePolicy, type PolicySet } from '../policy/lifecycle.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 
 export interface PersistedFlags {
@@ -39,7 +39,7 @@ function parseVersion(s: string | null): Version | undefined {
 
 export class PolicyState {
   readonly dir: string;
-  store: StoreState<Policy> = emptyStore<Policy>();
+  store: PolicySet<Policy> = emptyPolicySet<Policy>();
   flags: PersistedFlags;
   /** The PKCS#7 messages of signed policies, by raw name (kept next to the text). */
   readonly signatures = new Map<string, Uint8Array>();
@@ -53,7 +53,7 @@ export class PolicyState {
   static open(dir: string, defaults: PersistedFlags): Result<PolicyState> {
     mkdirSync(join(dir, 'policies'), { recursive: true, mode: 0o700 });
     const s = new PolicyState(dir, defaults);
-    let store = emptyStore<Policy>();
+    let store = emptyPolicySet<Policy>();
     for (const f of readdirSync(join(dir, 'policies'))) {
       if (!f.endsWith('.pol')) continue;
       const path = join(dir, 'policies', f);

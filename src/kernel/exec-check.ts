@@ -2,7 +2,7 @@
 // whether executing the file would be allowed, running nothing. Goes through the whole exec
 // permission path: mount noexec, file mode, LSMs and fanotify FAN_OPEN_EXEC_PERM listeners.
 
-import { errnoName } from '../errors.ts';
+import { errnoName, fail, ok, type ErrnoName, type Result } from '../errors.ts';
 import { sys, lastErrno, syscall } from './ffi.ts';
 
 export const AT_FDCWD = -100;
@@ -10,7 +10,8 @@ export const AT_SYMLINK_NOFOLLOW = 0x100;
 export const AT_EMPTY_PATH = 0x1000;
 export const AT_EXECVE_CHECK = 0x10000;
 
-export type ExecCheckResult = { allowed: true } | { allowed: false; errno: string };
+/** ok: executing it would be allowed; else the errno execve(2) would fail with. */
+export type ExecCheckResult = Result<void, ErrnoName>;
 
 // A real argv: the kernel warns in its log about a NULL argv.
 const ARGV = ['ward-check', null];
@@ -18,7 +19,7 @@ const ENVP = [null];
 
 function execveat(dirfd: number, path: string, flags: number): ExecCheckResult {
   const r = syscall(sys().execveat, 'int', dirfd, 'str', path, 'const char **', ARGV, 'const char **', ENVP, 'int', flags);
-  return r === 0 ? { allowed: true } : { allowed: false, errno: errnoName(lastErrno()) };
+  return r === 0 ? ok(undefined) : fail(errnoName(lastErrno()));
 }
 
 /** Checks an open fd (O_RDONLY or O_PATH). */
@@ -40,7 +41,7 @@ let supported: boolean | undefined;
 export function execveCheckSupported(): boolean {
   if (supported === undefined) {
     const r = execveat(-1, '', AT_EMPTY_PATH | AT_EXECVE_CHECK);
-    supported = !r.allowed && r.errno === 'EBADF';
+    supported = !r.ok && r.error === 'EBADF';
   }
   return supported;
 }

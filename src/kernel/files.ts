@@ -3,7 +3,7 @@
 
 import { check, fn, lastErrno, syscall, sys } from './ffi.ts';
 import { AT_EMPTY_PATH } from './exec-check.ts';
-import { errnoName } from '../errors.ts';
+import { errnoName, fail, ok, type ErrnoName, type Result } from '../errors.ts';
 import { constants as fsConstants } from 'node:fs';
 
 export const O_PATH = 0o10000000;
@@ -75,9 +75,9 @@ export const X_OK = 1;
 export const AT_EACCESS = 0x200;
 
 /** faccessat2(fd, "", mode, AT_EMPTY_PATH|AT_EACCESS): may the caller (effective ids) access it? */
-export function faccessFd(fd: number, mode: number): { ok: true } | { ok: false; errno: string } {
+export function faccessFd(fd: number, mode: number): Result<void, ErrnoName> {
   const r = syscall(sys().faccessat2, 'int', fd, 'str', '', 'int', mode, 'int', AT_EMPTY_PATH | AT_EACCESS);
-  return r === 0 ? { ok: true } : { ok: false, errno: errnoName(lastErrno()) };
+  return r === 0 ? ok(undefined) : fail(errnoName(lastErrno()));
 }
 
 // _IOWR('f', 134, struct fsverity_digest) (include/uapi/linux/fsverity.h).
@@ -86,17 +86,17 @@ export const FS_VERITY_HASH_ALG_SHA256 = 1;
 export const FS_VERITY_HASH_ALG_SHA512 = 2;
 
 /**
- * The kernel's fs-verity measurement of a file: { algorithm, digest } or the errno
+ * The kernel's fs-verity measurement of a file: { algorithm, digest }, or fails with the errno
  * (ENODATA: fs-verity not enabled on the file; ENOTTY/EOPNOTSUPP: the filesystem has none).
  */
-export function measureVerity(fd: number): { algorithm: 'sha256' | 'sha512'; digest: Buffer } | { errno: string } {
+export function measureVerity(fd: number): Result<{ algorithm: 'sha256' | 'sha512'; digest: Buffer }, ErrnoName> {
   const buf = Buffer.alloc(4 + 64);
   buf.writeUInt16LE(64, 2); // digest_size in: room available
   const r = Number(fn('int ioctl(int fd, unsigned long req, _Inout_ uint8_t *arg)')(fd, FS_IOC_MEASURE_VERITY, buf));
-  if (r !== 0) return { errno: errnoName(lastErrno()) };
+  if (r !== 0) return fail(errnoName(lastErrno()));
   const alg = buf.readUInt16LE(0);
   const size = buf.readUInt16LE(2);
-  return { algorithm: alg === FS_VERITY_HASH_ALG_SHA512 ? 'sha512' : 'sha256', digest: Buffer.from(buf.subarray(4, 4 + size)) };
+  return ok({ algorithm: alg === FS_VERITY_HASH_ALG_SHA512 ? 'sha512' : 'sha256', digest: Buffer.from(buf.subarray(4, 4 + size)) });
 }
 
 export const MFD_CLOEXEC = 1;
@@ -112,8 +112,4 @@ export function pipe(): [number, number] {
   const fds = new Int32Array(2);
   check(fn('int pipe2(_Out_ int *fds, int flags)')(fds, O_CLOEXEC), 'pipe2');
   return [fds[0]!, fds[1]!];
-}
-
-export function closeFd(fd: number): void {
-  fn('int close(int fd)')(fd);
 }

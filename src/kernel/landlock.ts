@@ -2,7 +2,7 @@
 // compatibility logic lives in src/sandbox. restrictSelf acts on the calling thread only.
 
 import { check, syscall, sys, lastErrno } from './ffi.ts';
-import { errnoName } from '../errors.ts';
+import { errnoName, fail, ok, type ErrnoName, type Result } from '../errors.ts';
 
 export const LANDLOCK_CREATE_RULESET_VERSION = 1;
 export const LANDLOCK_CREATE_RULESET_ERRATA = 2;
@@ -57,8 +57,8 @@ export function restrictSelf(rulesetFd: number, flags = 0): void {
   check(syscall(sys().landlock_restrict_self, 'int', rulesetFd, 'uint32_t', flags), 'landlock_restrict_self');
 }
 
-/** restrict_self without throwing: the errno name or undefined. */
-export function tryRestrictSelf(rulesetFd: number, flags = 0): string | undefined {
+/** restrict_self without throwing: ok, or fails with the errno name. */
+export function tryRestrictSelf(rulesetFd: number, flags = 0): Result<void, ErrnoName> {
   const r = syscall(sys().landlock_restrict_self, 'int', rulesetFd, 'uint32_t', flags);
-  return r === 0 ? undefined : errnoName(lastErrno());
+  return r === 0 ? ok(undefined) : fail(errnoName(lastErrno()));
 }

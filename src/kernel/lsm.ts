@@ -1,7 +1,7 @@
 // lsm_list_modules(2) (Linux 6.8; syscall number from the arch table): the active LSMs, without securityfs.
 // IDs from include/uapi/linux/lsm.h.
 
-import { errnoName } from '../errors.ts';
+import { errnoName, fail, ok, type ErrnoName, type Result } from '../errors.ts';
 import { lastErrno, syscall, sys } from './ffi.ts';
 
 export const LSM_NAMES: Readonly<Record<number, string>> = {
@@ -11,10 +11,10 @@ export const LSM_NAMES: Readonly<Record<number, string>> = {
 };
 
 /** Names of the active LSMs in order, or the errno when the kernel cannot say (pre-6.8). */
-export function activeLsms(): string[] | { errno: string } {
+export function activeLsms(): Result<string[], ErrnoName> {
   const ids = new BigUint64Array(64);
   const size = new Uint32Array([ids.byteLength]);
   const n = syscall(sys().lsm_list_modules, 'uint64_t *', ids, 'uint32_t *', size, 'uint32_t', 0);
-  if (n < 0) return { errno: errnoName(lastErrno()) };
-  return [...ids.slice(0, n)].map((id) => LSM_NAMES[Number(id)] ?? `lsm#${id}`);
+  if (n < 0) return fail(errnoName(lastErrno()));
+  return ok([...ids.slice(0, n)].map((id) => LSM_NAMES[Number(id)] ?? `lsm#${id}`));
 }

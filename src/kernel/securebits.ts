@@ -7,7 +7,6 @@ import { check, fn } from './ffi.ts';
 export const PR_GET_SECUREBITS = 27;
 export const PR_SET_SECUREBITS = 28;
 export const PR_SET_NO_NEW_PRIVS = 38;
-export const PR_GET_NO_NEW_PRIVS = 39;
 
 export const SECBIT_EXEC_RESTRICT_FILE = 0x100;
 export const SECBIT_EXEC_RESTRICT_FILE_LOCKED = 0x200;
@@ -41,10 +40,6 @@ export function decodeExecBits(value: number): ExecSecurebits {
     denyInteractive: (value & SECBIT_EXEC_DENY_INTERACTIVE) !== 0,
     denyInteractiveLocked: (value & SECBIT_EXEC_DENY_INTERACTIVE_LOCKED) !== 0,
   };
-}
-
-export function getNoNewPrivs(): boolean {
-  return prctl(PR_GET_NO_NEW_PRIVS) === 1;
 }
 
 export function setNoNewPrivs(): void {

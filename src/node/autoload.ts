@@ -101,10 +101,6 @@ export function entryLoaded(): void {
   global.locked = true;
 }
 
-export function lockGlobalNow(): void {
-  global.locked = true;
-}
-
 export function currentLevel(): { perProcess: AutoloadLevel; global: AutoloadLevel; locked: boolean } {
   return { perProcess: perProcess.level, global: global.level, locked: perProcess.locked };
 }

@@ -1,7 +1,8 @@
 // What a policy can ask about a file. Providers (user-space digests, kernel measurements, a
 // JSON document) implement FileContext; the engine never knows where a value came from.
 
-import { WardError, fail, ok, type Result } from '../errors.ts';
+import { ok, type Result } from '../errors.ts';
+import { bool, checkObject, nullOr, type FieldCheck } from '../util/json.ts';
 import { BOOL_PROPERTIES, DIGEST_PROPERTIES, type BoolPropertyName, type DigestPropertyName } from './model.ts';
 import { hex2bin } from './numbers.ts';
 
@@ -41,29 +42,26 @@ export function normalizeDigest(value: string): string | undefined {
   return `${value.slice(0, colon)}:${r.hex}`;
 }
 
-/** Validates a JSON context document: keys are property names, values booleans/digests/null. */
-export function contextFromJson(doc: unknown): Result<StaticFileContext> {
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
-    return fail(new WardError('EINVAL', 'the context must be a JSON object such as {"boot_verified":true,"fsverity_digest":"sha256:<hex>"}'));
-  }
+const digestValue: FieldCheck = (v) =>
+  typeof v === 'string' && normalizeDigest(v) !== undefined ? undefined : 'must be a digest "ALG:HEX" with an even number of hex digits (e.g. "sha256:ab12..."), or null';
+
+const CONTEXT_FIELDS = Object.fromEntries([
+  ...BOOL_PROPERTIES.map((k) => [k, nullOr(bool)] as const),
+  ...DIGEST_PROPERTIES.map((k) => [k, nullOr(digestValue)] as const),
+]) as Record<BoolPropertyName | DigestPropertyName, FieldCheck>;
+
+/** Validates a JSON context document: keys are property names, values booleans/digests/null (unknown). */
+export function contextFromJson(doc: unknown, source = 'context'): Result<StaticFileContext> {
+  const r = checkObject(doc, CONTEXT_FIELDS, source, '{"boot_verified":true,"fsverity_digest":"sha256:<hex>"}');
+  if (!r.ok) return r;
   const values: StaticContextValues = {};
-  for (const [key, value] of Object.entries(doc)) {
-    if ((BOOL_PROPERTIES as readonly string[]).includes(key)) {
-      if (value === null) continue;
-      if (typeof value !== 'boolean') {
-        return fail(new WardError('EINVAL', `context field "${key}" must be true, false or null (unknown), not ${JSON.stringify(value)}`));
-      }
-      values[key as BoolPropertyName] = value;
-    } else if ((DIGEST_PROPERTIES as readonly string[]).includes(key)) {
-      if (value === null) continue;
-      const d = typeof value === 'string' ? normalizeDigest(value) : undefined;
-      if (d === undefined) {
-        return fail(new WardError('EINVAL', `context field "${key}" must be a digest "ALG:HEX" with an even number of hex digits (e.g. "sha256:ab12..."), or null`));
-      }
-      values[key as DigestPropertyName] = d;
-    } else {
-      return fail(new WardError('EINVAL', `unknown context field "${key}"; known fields: ${[...BOOL_PROPERTIES, ...DIGEST_PROPERTIES].join(', ')}`));
-    }
+  for (const key of BOOL_PROPERTIES) {
+    const v = r.value[key];
+    if (typeof v === 'boolean') values[key] = v;
+  }
+  for (const key of DIGEST_PROPERTIES) {
+    const v = r.value[key];
+    if (typeof v === 'string') values[key] = normalizeDigest(v);
   }
   return ok(new StaticFileContext(values));
 }

@@ -1,4 +1,6 @@
 import { WardError } from '../errors.ts';
+import { lex, toBinaryString } from './lexer.ts';
+import { displayText } from './model.ts';
 
 /** The kernel's error classes for a rejected policy (security/ipe/policy_parser.c). */
 export type PolicyErrno = 'EBADMSG' | 'EINVAL' | 'ERANGE';
@@ -21,4 +23,19 @@ export class PolicyParseError extends WardError {
   toJSON(): { errno: PolicyErrno; line: number; column: number; token: string; message: string } {
     return { errno: this.code, line: this.line, column: this.column, token: this.token, message: this.message };
   }
+}
+
+/** One line: "SOURCE:line:col: CODE: message" (SOURCE is a file name or what the text was). */
+export function parseErrorLine(source: string, err: PolicyParseError): string {
+  return `${source}:${err.line}:${err.column}: ${err.code}: ${err.message}`;
+}
+
+/** `parseErrorLine`, then the offending line and a caret under the column (tabs kept aligned). */
+export function renderParseError(source: string, text: Uint8Array, err: PolicyParseError): string {
+  const head = parseErrorLine(source, err);
+  const line = lex(toBinaryString(text)).lines.find((l) => l.number === err.line);
+  if (!line || line.raw.length === 0) return head;
+  const shown = displayText(line.raw);
+  const pad = displayText(line.raw.slice(0, Math.max(0, err.column - 1))).replace(/[^\t]/g, ' ');
+  return `${head}\n  ${shown}\n  ${pad}^`;
 }

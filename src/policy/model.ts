@@ -79,8 +79,22 @@ export function isOp(value: string): value is Op {
   return (OPS as readonly string[]).includes(value);
 }
 
+/** "major.minor.rev", as policy_version= is written and as the kernel prints it. */
 export function versionString(v: Version): string {
   return `${v.major}.${v.minor}.${v.rev}`;
+}
+
+/**
+ * The inverse of versionString for text ward wrote itself (a stored version floor, a CLI flag):
+ * exactly three decimal parts 0-65535. Policy text goes through the parser, which mirrors the
+ * kernel's more lenient parse_version().
+ */
+export function parseVersionString(s: string): Version | undefined {
+  const m = /^(\d{1,5})\.(\d{1,5})\.(\d{1,5})$/.exec(s);
+  if (!m) return undefined;
+  const [major, minor, rev] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  if (major > 0xffff || minor > 0xffff || rev > 0xffff) return undefined;
+  return { major, minor, rev };
 }
 
 /** The version as the kernel's ver_to_u64 orders it (fits a double exactly: 48 bits). */

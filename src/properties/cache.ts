@@ -3,8 +3,6 @@
 export class IdentityCache<V> {
   readonly #map = new Map<string, V>();
   readonly capacity: number;
-  hits = 0;
-  misses = 0;
 
   constructor(capacity = 16384) {
     this.capacity = capacity;
@@ -12,11 +10,7 @@ export class IdentityCache<V> {
 
   get(key: string): V | undefined {
     const v = this.#map.get(key);
-    if (v === undefined) {
-      this.misses++;
-      return undefined;
-    }
-    this.hits++;
+    if (v === undefined) return undefined;
     // Re-insert: Map keeps insertion order, so the oldest entry is first.
     this.#map.delete(key);
     this.#map.set(key, v);

@@ -46,7 +46,7 @@ export class PropertyReader {
   verityDigest(fd: number, identity: FileIdentity = identityOfFd(fd), onProgress?: VerityProgress): VerityDigest {
     if (this.machine.kernelFsverity && (fstatx(fd).attributes & BigInt(STATX_ATTR_VERITY)) !== 0n) {
       const m = measureVerity(fd);
-      if (!('errno' in m)) return { value: `${m.algorithm}:${m.digest.toString('hex')}`, source: 'kernel' };
+      if (m.ok) return { value: `${m.value.algorithm}:${m.value.digest.toString('hex')}`, source: 'kernel' };
     }
     const key = `${this.algorithm}:${identity.key}`;
     const hit = this.cache.get(key);

@@ -29,7 +29,7 @@ function probeKernelFsverity(): boolean {
     try {
       fd = openSync(probe, 'r');
       const r = measureVerity(fd);
-      return !('errno' in r) || r.errno === 'ENODATA';
+      return r.ok || r.error === 'ENODATA';
     } catch {
       /* try the next */
     } finally {

@@ -4,7 +4,7 @@
 // calls execve (see launcher.ts).
 
 import { closeSync, fstatSync, openSync } from 'node:fs';
-import { WardError } from '../errors.ts';
+import { WardError, errorCode } from '../errors.ts';
 import { KernelError } from '../kernel/errors.ts';
 import { O_CLOEXEC, O_PATH } from '../kernel/files.ts';
 import { addNetPortRule, addPathBeneathRule, createRuleset, tryRestrictSelf } from '../kernel/landlock.ts';
@@ -34,7 +34,7 @@ export function resolveRules(plan: SandboxPlan, ignoreMissing = false): Resoluti
       try {
         fd = openSync(rule.path, O_PATH | O_CLOEXEC);
       } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
+        const code = errorCode(e);
         if (code === 'ENOENT' && ignoreMissing) {
           skipped.push(`${rule.origin} ${rule.path}`);
           continue;
@@ -65,7 +65,8 @@ export function enforcePlan(plan: SandboxPlan, resolution: Resolution): void {
     try {
       for (const r of resolution.rules) addPathBeneathRule(rulesetFd, r.access, r.fd);
       for (const p of plan.portRules) addNetPortRule(rulesetFd, p.access, p.port);
-      const err = tryRestrictSelf(rulesetFd, plan.restrictFlags);
+      const r = tryRestrictSelf(rulesetFd, plan.restrictFlags);
+      const err = r.ok ? undefined : r.error;
       if (err === 'E2BIG') {
         throw new KernelError('E2BIG', 'landlock_restrict_self', 'this process is already inside 16 nested Landlock sandboxes, the kernel\'s limit; run it from a less nested shell');
       }

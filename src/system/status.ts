@@ -6,7 +6,7 @@ import { FAN_CLASS_CONTENT, FAN_CLOEXEC, fanotifyInit } from '../kernel/fanotify
 import { landlockAbi, landlockErrata } from '../kernel/landlock.ts';
 import { decodeExecBits, getSecurebits } from '../kernel/securebits.ts';
 import { machineProviders, propertyBackings } from '../properties/providers.ts';
-import { KernelError } from '../kernel/errors.ts';
+import { errorCode } from '../errors.ts';
 import { activeLsms } from '../kernel/lsm.ts';
 
 export interface StatusItem {
@@ -38,7 +38,7 @@ function fanotifyStatus(): StatusItem {
     closeSync(fanotifyInit(FAN_CLASS_CONTENT | FAN_CLOEXEC, 0));
     return { name: 'fanotify permission events', value: true, usable: true, meaning: 'ward daemon can decide every exec (FAN_OPEN_EXEC_PERM) from user space' };
   } catch (e) {
-    const code = e instanceof KernelError ? e.code : 'EIO';
+    const code = errorCode(e);
     if (code === 'EPERM') return { name: 'fanotify permission events', value: 'no privilege', usable: false, meaning: 'needs CAP_SYS_ADMIN: run ward daemon as root' };
     return { name: 'fanotify permission events', value: code, usable: false, meaning: 'this kernel lacks fanotify permission events (CONFIG_FANOTIFY_ACCESS_PERMISSIONS): ward daemon cannot enforce' };
   }
@@ -50,7 +50,7 @@ export function machineStatus(): StatusItem[] {
   const bits = decodeExecBits(getSecurebits());
   const providers = machineProviders();
   const listed = activeLsms();
-  const lsms = Array.isArray(listed) ? listed : (readText('/sys/kernel/security/lsm')?.split(',') ?? []);
+  const lsms = listed.ok ? listed.value : (readText('/sys/kernel/security/lsm')?.split(',') ?? []);
   const ipeActive = lsms.includes('ipe');
   const ipe = existsSync('/sys/kernel/security/ipe');
   const caps = capEff();

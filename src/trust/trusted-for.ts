@@ -7,12 +7,13 @@
 import { closeSync, fstatSync, openSync, lstatSync } from 'node:fs';
 import { execveCheckFd, execveCheckPath, execveCheckSupported } from '../kernel/exec-check.ts';
 import { O_CLOEXEC, O_NOFOLLOW, O_PATH, ST_NOEXEC, X_OK, faccessFd, fstatfsFlags } from '../kernel/files.ts';
+import { errorCode, type ErrnoName } from '../errors.ts';
 
 export type TrustMechanism = 'kernel' | 'emulated';
 
 export interface TrustResult {
   trusted: boolean;
-  errno?: string;
+  errno?: ErrnoName;
   mechanism: TrustMechanism;
   reason: string;
 }
@@ -42,7 +43,7 @@ function typeName(mode: number): string {
 }
 
 /** The proposal's system policy on an fd: regular file, exec mount, execute permission. */
-export function emulatedVerdict(fd: number): { ok: true } | { ok: false; errno: string; reason: string } {
+export function emulatedVerdict(fd: number): { ok: true } | { ok: false; errno: ErrnoName; reason: string } {
   const st = fstatSync(fd);
   if (!st.isFile()) return { ok: false, errno: 'EACCES', reason: `${typeName(st.mode)} cannot be trusted for execution (only regular files can)` };
   if (fstatfsFlags(fd) & ST_NOEXEC) return { ok: false, errno: 'EACCES', reason: 'the file is on a noexec mount' };
@@ -51,7 +52,7 @@ export function emulatedVerdict(fd: number): { ok: true } | { ok: false; errno: 
   return { ok: true };
 }
 
-function explainKernelDenial(fd: number | undefined, errno: string): string {
+function explainKernelDenial(fd: number | undefined, errno: ErrnoName): string {
   switch (errno) {
     case 'ETXTBSY': return 'the file is open for writing';
     case 'ELOOP': return 'the path is a symbolic link and links are not followed';
@@ -73,11 +74,11 @@ function explainKernelDenial(fd: number | undefined, errno: string): string {
   }
 }
 
-function openForCheck(path: string, nofollow: boolean): { fd: number } | { errno: string } {
+function openForCheck(path: string, nofollow: boolean): { fd: number } | { errno: ErrnoName } {
   try {
     return { fd: openSync(path, O_PATH | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0)) };
   } catch (e) {
-    return { errno: (e as NodeJS.ErrnoException).code ?? 'EIO' };
+    return { errno: errorCode(e) };
   }
 }
 
@@ -86,15 +87,15 @@ export function trustedForFd(fd: number, options: TrustOptions = {}): TrustResul
   const mechanism = trustMechanism(options.mechanism);
   if (mechanism === 'kernel') {
     const r = execveCheckFd(fd);
-    if (r.allowed) return { trusted: true, mechanism, reason: 'the kernel allows executing it (AT_EXECVE_CHECK)' };
-    return { trusted: false, errno: r.errno, mechanism, reason: explainKernelDenial(fd, r.errno) };
+    if (r.ok) return { trusted: true, mechanism, reason: 'the kernel allows executing it (AT_EXECVE_CHECK)' };
+    return { trusted: false, errno: r.error, mechanism, reason: explainKernelDenial(fd, r.error) };
   }
   try {
     const e = emulatedVerdict(fd);
     if (e.ok) return { trusted: true, mechanism, reason: 'regular file with execute permission on an exec mount (emulated: this kernel has no AT_EXECVE_CHECK)' };
     return { trusted: false, errno: e.errno, mechanism, reason: e.reason };
   } catch (err) {
-    const errno = (err as NodeJS.ErrnoException).code ?? 'EIO';
+    const errno = errorCode(err);
     return { trusted: false, errno, mechanism, reason: `cannot inspect the file: ${errno}` };
   }
 }
@@ -116,8 +117,8 @@ export function trustedFor(target: string | number, usage: 'execution' = 'execut
     if (isLink) {
       if (mechanism === 'kernel') {
         const r = execveCheckPath(target, true);
-        if (r.allowed) return { trusted: true, mechanism, reason: 'the kernel allows executing it (AT_EXECVE_CHECK)' };
-        return { trusted: false, errno: r.errno, mechanism, reason: explainKernelDenial(undefined, r.errno) };
+        if (r.ok) return { trusted: true, mechanism, reason: 'the kernel allows executing it (AT_EXECVE_CHECK)' };
+        return { trusted: false, errno: r.error, mechanism, reason: explainKernelDenial(undefined, r.error) };
       }
       return { trusted: false, errno: 'ELOOP', mechanism, reason: explainKernelDenial(undefined, 'ELOOP') };
     }

@@ -108,7 +108,7 @@ test('policy eval: bad op, bad JSON, bad context fields, invalid policy → exit
   assert.match(badJson.stderr, /--context is not valid JSON/);
   const badField = ward(['policy', 'eval', pol, '--op', 'EXECUTE', '--context', '{"boot":true}']);
   assert.equal(badField.status, 2);
-  assert.match(badField.stderr, /unknown context field "boot"/);
+  assert.match(badField.stderr, /--context: unknown field "boot"; known fields: boot_verified/);
   const both = ward(['policy', 'eval', pol, '/bin/true', '--context', '{}']);
   assert.equal(both.status, 2);
   assert.match(both.stderr, /either files to evaluate or --context, not both/);

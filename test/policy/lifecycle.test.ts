@@ -2,7 +2,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { activatePolicy, deletePolicy, emptyStore, loadPolicy, updatePolicy, type StoreState } from '../../src/policy/index.ts';
+import { activatePolicy, deletePolicy, emptyPolicySet, loadPolicy, updatePolicy, type PolicySet } from '../../src/policy/index.ts';
 
 type P = { rawName: string; version: { major: number; minor: number; rev: number } };
 const pol = (rawName: string, v: string): P => {
@@ -10,7 +10,7 @@ const pol = (rawName: string, v: string): P => {
   return { rawName, version: { major, minor, rev } };
 };
 
-function must(r: { ok: true; value: StoreState<P> } | { ok: false; error: { code: string; message: string } }): StoreState<P> {
+function must(r: { ok: true; value: PolicySet<P> } | { ok: false; error: { code: string; message: string } }): PolicySet<P> {
   if (!r.ok) assert.fail(`${r.error.code}: ${r.error.message}`);
   return r.value;
 }
@@ -19,7 +19,7 @@ function code(r: { ok: boolean; error?: { code: string } }): string | undefined 
 }
 
 test('load: new names only (EEXIST), and loading does not activate', () => {
-  let s = must(loadPolicy(emptyStore<P>(), pol('a', '1.0.0')));
+  let s = must(loadPolicy(emptyPolicySet<P>(), pol('a', '1.0.0')));
   assert.equal(s.active, undefined);
   assert.equal(code(loadPolicy(s, pol('a', '2.0.0'))), 'EEXIST');
   s = must(loadPolicy(s, pol('b', '0.0.1')));
@@ -27,7 +27,7 @@ test('load: new names only (EEXIST), and loading does not activate', () => {
 });
 
 test('activate: ENOENT for unknown, EINVAL below the active version, equal allowed', () => {
-  let s = must(loadPolicy(emptyStore<P>(), pol('a', '1.2.0')));
+  let s = must(loadPolicy(emptyPolicySet<P>(), pol('a', '1.2.0')));
   s = must(loadPolicy(s, pol('b', '1.1.9')));
   s = must(loadPolicy(s, pol('c', '1.2.0')));
   assert.equal(code(activatePolicy(s, 'zz')), 'ENOENT');
@@ -40,7 +40,7 @@ test('activate: ENOENT for unknown, EINVAL below the active version, equal allow
 });
 
 test('activate: the floor survives even when the active policy is replaced by an equal one', () => {
-  let s = must(loadPolicy(emptyStore<P>(), pol('a', '2.0.0')));
+  let s = must(loadPolicy(emptyPolicySet<P>(), pol('a', '2.0.0')));
   s = must(activatePolicy(s, 'a'));
   s = must(loadPolicy(s, pol('b', '2.0.0')));
   s = must(activatePolicy(s, 'b'));
@@ -51,7 +51,7 @@ test('activate: the floor survives even when the active policy is replaced by an
 });
 
 test('update: same name (EINVAL), higher version (ESTALE), keeps the active policy active', () => {
-  let s = must(loadPolicy(emptyStore<P>(), pol('a', '1.0.0')));
+  let s = must(loadPolicy(emptyPolicySet<P>(), pol('a', '1.0.0')));
   s = must(activatePolicy(s, 'a'));
   assert.equal(code(updatePolicy(s, 'a', pol('b', '2.0.0'))), 'EINVAL');
   assert.equal(code(updatePolicy(s, 'a', pol('a', '1.0.0'))), 'ESTALE');
@@ -64,7 +64,7 @@ test('update: same name (EINVAL), higher version (ESTALE), keeps the active poli
 });
 
 test('delete: EPERM for the active policy, ENOENT when gone', () => {
-  let s = must(loadPolicy(emptyStore<P>(), pol('a', '1.0.0')));
+  let s = must(loadPolicy(emptyPolicySet<P>(), pol('a', '1.0.0')));
   s = must(loadPolicy(s, pol('b', '1.0.0')));
   s = must(activatePolicy(s, 'a'));
   assert.equal(code(deletePolicy(s, 'a')), 'EPERM');
@@ -73,7 +73,7 @@ test('delete: EPERM for the active policy, ENOENT when gone', () => {
 });
 
 test('version order is (major, minor, rev) as the kernel ver_to_u64 builds it', () => {
-  let s = must(loadPolicy(emptyStore<P>(), pol('a', '1.65535.65535')));
+  let s = must(loadPolicy(emptyPolicySet<P>(), pol('a', '1.65535.65535')));
   s = must(activatePolicy(s, 'a'));
   s = must(loadPolicy(s, pol('b', '2.0.0')));
   s = must(activatePolicy(s, 'b'));

@@ -1,5 +1,6 @@
-// The policy store's rules, pure (no I/O): what IPE's securityfs verbs allow
-// (security/ipe/fs.c, policy_fs.c, policy.c). The daemon persists the state this returns.
+// A policy's lifecycle, pure (no I/O): what IPE's securityfs verbs allow on the set of loaded
+// policies — load, activate, update, delete (security/ipe/fs.c, policy_fs.c, policy.c). The
+// daemon persists the PolicySet these return (src/enforcer).
 
 import { WardError, fail, ok, type Result } from '../errors.ts';
 import { compareVersions, displayText, versionString, type Version } from './model.ts';
@@ -9,7 +10,7 @@ export interface StoredPolicyMeta {
   readonly version: Version;
 }
 
-export interface StoreState<P extends StoredPolicyMeta> {
+export interface PolicySet<P extends StoredPolicyMeta> {
   readonly policies: ReadonlyMap<string, P>;
   /** rawName of the active policy. */
   readonly active: string | undefined;
@@ -20,7 +21,7 @@ export interface StoreState<P extends StoredPolicyMeta> {
   readonly floor: Version | undefined;
 }
 
-export function emptyStore<P extends StoredPolicyMeta>(): StoreState<P> {
+export function emptyPolicySet<P extends StoredPolicyMeta>(): PolicySet<P> {
   return { policies: new Map(), active: undefined, floor: undefined };
 }
 
@@ -31,7 +32,7 @@ function maxVersion(a: Version | undefined, b: Version): Version {
 const name = (raw: string): string => JSON.stringify(displayText(raw));
 
 /** new_policy: a policy of the same name must not exist (EEXIST). Loading never activates. */
-export function loadPolicy<P extends StoredPolicyMeta>(s: StoreState<P>, p: P): Result<StoreState<P>> {
+export function loadPolicy<P extends StoredPolicyMeta>(s: PolicySet<P>, p: P): Result<PolicySet<P>> {
   if (s.policies.has(p.rawName)) {
     return fail(new WardError('EEXIST', `a policy named ${name(p.rawName)} is already loaded; use update to replace it with a higher version`));
   }
@@ -41,7 +42,7 @@ export function loadPolicy<P extends StoredPolicyMeta>(s: StoreState<P>, p: P): 
 }
 
 /** ipe_set_active_pol: a version lower than the active one (or the floor) is EINVAL; equal is fine. */
-export function activatePolicy<P extends StoredPolicyMeta>(s: StoreState<P>, rawName: string): Result<StoreState<P>> {
+export function activatePolicy<P extends StoredPolicyMeta>(s: PolicySet<P>, rawName: string): Result<PolicySet<P>> {
   const p = s.policies.get(rawName);
   if (!p) return fail(new WardError('ENOENT', `no policy named ${name(rawName)} is loaded`));
   if (s.active === rawName) return ok(s);
@@ -56,7 +57,7 @@ export function activatePolicy<P extends StoredPolicyMeta>(s: StoreState<P>, raw
 }
 
 /** ipe_update_policy: same name (else EINVAL), strictly higher version (else ESTALE); stays active. */
-export function updatePolicy<P extends StoredPolicyMeta>(s: StoreState<P>, rawName: string, next: P): Result<StoreState<P>> {
+export function updatePolicy<P extends StoredPolicyMeta>(s: PolicySet<P>, rawName: string, next: P): Result<PolicySet<P>> {
   const old = s.policies.get(rawName);
   if (!old) return fail(new WardError('ENOENT', `no policy named ${name(rawName)} is loaded; use load to add it`));
   if (next.rawName !== old.rawName) {
@@ -72,7 +73,7 @@ export function updatePolicy<P extends StoredPolicyMeta>(s: StoreState<P>, rawNa
 }
 
 /** delete: the active policy cannot be deleted (EPERM); a missing one is ENOENT. */
-export function deletePolicy<P extends StoredPolicyMeta>(s: StoreState<P>, rawName: string): Result<StoreState<P>> {
+export function deletePolicy<P extends StoredPolicyMeta>(s: PolicySet<P>, rawName: string): Result<PolicySet<P>> {
   if (!s.policies.has(rawName)) return fail(new WardError('ENOENT', `no policy named ${name(rawName)} is loaded`));
   if (s.active === rawName) {
     return fail(new WardError('EPERM', `${name(rawName)} is the active policy and cannot be deleted; activate another policy first`));

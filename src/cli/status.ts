@@ -1,0 +1,26 @@
+// `ward status`: output only; what the machine offers is found in src/system/status.ts.
+
+import type { Command } from 'commander';
+import { machineStatus } from '../system/status.ts';
+import { EXIT_OK, printJson } from './io.ts';
+
+function status(opts: { json?: boolean }): number {
+  const items = machineStatus();
+  if (opts.json) {
+    printJson({ items });
+    return EXIT_OK;
+  }
+  const width = Math.max(...items.map((i) => i.name.length));
+  const mark = (u: boolean | 'partial') => (u === true ? '+' : u === 'partial' ? '~' : '-');
+  for (const i of items) process.stdout.write(`${mark(i.usable)} ${i.name.padEnd(width)}  ${String(i.value)}\n    ${i.meaning}\n`);
+  process.stdout.write('\n+ usable   ~ usable with limits   - not available\n');
+  return EXIT_OK;
+}
+
+export function registerStatusCommand(program: Command, run: (fn: () => number | Promise<number>) => void): void {
+  program
+    .command('status')
+    .description('what this machine offers (Landlock, AT_EXECVE_CHECK, securebits, fanotify, IPE, verity…) and what ward can do with it')
+    .option('--json', 'print one JSON object')
+    .action((opts: { json?: boolean }) => run(() => status(opts)));
+}
