@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { closeSync, openSync } from 'node:fs';
 import { PropertyReader } from '../properties/context.ts';
 import { registerManageCommands } from './manage.ts';
+import { registerGenerateCommand } from './generate.ts';
 import { contextFromJson } from '../policy/context.ts';
 import { CompiledPolicy } from '../policy/compiled.ts';
 import { formatPolicy } from '../policy/format.ts';
@@ -142,5 +143,6 @@ export function registerPolicyCommands(program: Command, run: (fn: () => number 
     .option('--json', 'print one JSON object')
     .action((file: string, paths: string[], opts: JsonFlag & { op: string; context?: string }) => run(() => evalCommand(file, paths, opts)));
 
+  registerGenerateCommand(policy, run);
   registerManageCommands(policy, program, run);
 }

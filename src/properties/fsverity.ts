@@ -43,8 +43,12 @@ export interface VerityProgress {
   (doneBytes: number, totalBytes: number): void;
 }
 
-/** Root hash of the Merkle tree over `size` bytes read from fd. */
-export function merkleRoot(fd: number, size: number, alg: VerityAlgorithm, onProgress?: VerityProgress): Buffer {
+/**
+ * Root hash of the Merkle tree over `size` bytes read from fd. `onData` sees every byte read, in
+ * order (so a caller can hash the same bytes another way — e.g. md5 for dpkg's record — in the
+ * same pass, and both digests are of one content).
+ */
+export function merkleRoot(fd: number, size: number, alg: VerityAlgorithm, onProgress?: VerityProgress, onData?: (bytes: Buffer) => void): Buffer {
   const ds = DIGEST_SIZE[alg];
   if (size === 0) return Buffer.alloc(ds);
   const blocks = Math.ceil(size / FSVERITY_BLOCK_SIZE);
@@ -62,6 +66,7 @@ export function merkleRoot(fd: number, size: number, alg: VerityAlgorithm, onPro
       if (n === 0) break; // truncated under us: hash what is there, padded, as a short file
       got += n;
     }
+    if (got > 0) onData?.(buf.subarray(0, got));
     if (got < want) buf.fill(0, got, want);
     for (let off = 0; off < want; off += FSVERITY_BLOCK_SIZE) {
       const end = Math.min(off + FSVERITY_BLOCK_SIZE, want);
@@ -95,6 +100,6 @@ export function verityDescriptor(alg: VerityAlgorithm, size: number, root: Buffe
 }
 
 /** The fs-verity file digest of the first `size` bytes of fd. */
-export function computeVerityDigest(fd: number, size: number, alg: VerityAlgorithm = 'sha256', onProgress?: VerityProgress): Buffer {
-  return hashBlock(alg, verityDescriptor(alg, size, merkleRoot(fd, size, alg, onProgress)));
+export function computeVerityDigest(fd: number, size: number, alg: VerityAlgorithm = 'sha256', onProgress?: VerityProgress, onData?: (bytes: Buffer) => void): Buffer {
+  return hashBlock(alg, verityDescriptor(alg, size, merkleRoot(fd, size, alg, onProgress, onData)));
 }

@@ -1,0 +1,104 @@
+// Which files are code: the regular files dpkg installed (or a directory tree holds) that can be
+// executed — any execute bit, as execve(2) needs — and, when asked, the ELF shared objects that
+// can be mapped executable (IPE's op=EXECUTE covers mmap/mprotect with PROT_EXEC too). Symbolic
+// links are not code themselves: their targets are listed in their own right.
+
+import { closeSync, lstatSync, openSync, readdirSync, readSync, type Stats } from 'node:fs';
+import { join } from 'node:path';
+import { divertedPath, type DpkgDatabase } from './dpkg.ts';
+
+export type CodeKind = 'executable' | 'library';
+
+export interface CodeFile {
+  /** Where the file is on disk (after dpkg's diversions). */
+  readonly path: string;
+  readonly kind: CodeKind;
+  readonly size: number;
+  /** Packages that installed it, with the md5 each recorded (a conffile's from the status file). */
+  readonly owners: ReadonlyArray<{ readonly pkg: string; readonly md5: string | undefined; readonly conffile: boolean }>;
+}
+
+// A shared object's name: libfoo.so, libfoo.so.1.2, foo.cpython-311-x86_64-linux-gnu.so.
+const SO_NAME = /\.so(\.\d+)*$/;
+const ET_DYN = 3;
+
+/** ELF with e_type ET_DYN (elf(5)): a shared object (or a PIE, which has an x bit anyway). */
+export function isElfSharedObject(path: string): boolean {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const h = Buffer.alloc(18);
+    if (readSync(fd, h, 0, 18, 0) < 18) return false;
+    if (h.readUInt32BE(0) !== 0x7f454c46) return false;
+    // EI_DATA (byte 5): 1 little-endian, 2 big-endian.
+    const type = h[5] === 2 ? h.readUInt16BE(16) : h.readUInt16LE(16);
+    return type === ET_DYN;
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** The kind of code a file is, or undefined if it is not code (or not a regular file). */
+export function codeKind(path: string, st: Stats, libraries: boolean): CodeKind | undefined {
+  if (!st.isFile()) return undefined;
+  if ((st.mode & 0o111) !== 0) return 'executable';
+  if (libraries && SO_NAME.test(path) && isElfSharedObject(path)) return 'library';
+  return undefined;
+}
+
+function lstatOrUndefined(path: string): Stats | undefined {
+  try {
+    return lstatSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The code dpkg installed, by on-disk path (sorted), with every package that lists it. */
+export function dpkgCode(db: DpkgDatabase, libraries: boolean): CodeFile[] {
+  const byPath = new Map<string, { kind: CodeKind; size: number; owners: Array<CodeFile['owners'][number]> }>();
+  const notCode = new Set<string>();
+  for (const pkg of db.packages) {
+    const sums = db.md5sums(pkg);
+    for (const listed of db.list(pkg)) {
+      const path = divertedPath(listed, pkg, db.diversions);
+      if (notCode.has(path)) continue;
+      let entry = byPath.get(path);
+      if (!entry) {
+        const st = lstatOrUndefined(path);
+        const kind = st && codeKind(path, st, libraries);
+        if (!kind) {
+          notCode.add(path);
+          continue;
+        }
+        entry = { kind, size: st.size, owners: [] };
+        byPath.set(path, entry);
+      }
+      const conffile = pkg.conffiles.get(listed);
+      const md5 = conffile !== undefined ? (conffile === 'newconffile' ? undefined : conffile) : sums?.get(listed);
+      entry.owners.push({ pkg: pkg.id, md5, conffile: conffile !== undefined });
+    }
+  }
+  return [...byPath.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([path, e]) => ({ path, ...e }));
+}
+
+/** The code in a directory tree (symlinks are not followed, other mounts are not skipped). */
+export function dirCode(dir: string, libraries: boolean): CodeFile[] {
+  const out: CodeFile[] = [];
+  const walk = (d: string) => {
+    const entries = readdirSync(d, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const e of entries) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile()) {
+        const st = lstatOrUndefined(p);
+        const kind = st && codeKind(p, st, libraries);
+        if (kind) out.push({ path: p, kind, size: st.size, owners: [] });
+      }
+    }
+  };
+  walk(dir);
+  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
