@@ -17,6 +17,7 @@ export type Register = (program: Command, run: (fn: () => number | Promise<numbe
 export const GROUPS = {
   policy: { commands: ['policy', 'enforce', 'audit-success', 'daemon-status'], load: async () => (await import('./policy.ts')).registerPolicyCommands },
   trust: { commands: ['check', 'securebits', 'exec'], load: async () => (await import('./trust.ts')).registerTrustCommands },
+  trustdb: { commands: ['trust'], load: async () => (await import('./trustdb.ts')).registerTrustDbCommands },
   digest: { commands: ['digest'], load: async () => (await import('./digest.ts')).registerDigestCommand },
   status: { commands: ['status'], load: async () => (await import('./status.ts')).registerStatusCommand },
   run: { commands: ['run'], load: async () => (await import('./run.ts')).registerRunCommand },
