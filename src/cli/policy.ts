@@ -11,7 +11,7 @@ import { formatPolicy } from '../policy/format.ts';
 import { OPS, versionString, type Policy } from '../policy/model.ts';
 import { decisionJson, decisionText } from '../policy/decision.ts';
 import { renderParseError } from '../policy/errors.ts';
-import { parsePolicy } from '../policy/parser.ts';
+import { parsePolicy, validatePolicy } from '../policy/parser.ts';
 import { CliError, EXIT_FAIL, EXIT_OK, EXIT_USAGE, displayName, printJson, readInput, writeFileAtomic } from './io.ts';
 import { errorCode } from '../errors.ts';
 
@@ -28,12 +28,12 @@ function loadPolicy(file: string): Policy {
 
 function check(file: string, opts: JsonFlag & { kernel?: boolean }): number {
   const text = readInput(file);
-  const r = parsePolicy(text);
+  const r = validatePolicy(text);
   if (opts.json) {
-    if (r.ok) printJson({ ok: true, name: r.value.name, version: versionString(r.value.version), rules: r.value.rules.length });
+    if (r.ok) printJson({ ok: true, name: r.value.name, version: versionString(r.value.version), rules: r.value.rules });
     else printJson({ ok: false, ...r.error.toJSON() });
   } else if (r.ok) {
-    process.stdout.write(`${displayName(file)}: ok: policy "${r.value.name}" version ${versionString(r.value.version)}, ${r.value.rules.length} rule${r.value.rules.length === 1 ? '' : 's'}\n`);
+    process.stdout.write(`${displayName(file)}: ok: policy "${r.value.name}" version ${versionString(r.value.version)}, ${r.value.rules} rule${r.value.rules === 1 ? '' : 's'}\n`);
   } else {
     process.stderr.write(renderParseError(displayName(file), text, r.error) + '\n');
   }

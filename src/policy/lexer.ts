@@ -54,21 +54,9 @@ export function lex(binary: string): Lexed {
   const nul = text.indexOf('\0');
   if (nul >= 0) text = text.slice(0, nul);
 
-  const lines: Line[] = [];
-  let start = 0;
-  let number = 1;
-  for (;;) {
-    let end = start;
-    while (end < text.length) {
-      const c = text.charCodeAt(end);
-      if (c === 0x0a || c === 0x0d) break;
-      end++;
-    }
-    lines.push(splitLine(text.slice(start, end), number));
-    if (end >= text.length) break;
-    start = end + (text.charCodeAt(end) === 0x0d && text.charCodeAt(end + 1) === 0x0a ? 2 : 1);
-    number++;
-  }
+  const raws = splitLines(text);
+  const lines: Line[] = raws.map((raw, i) => splitLine(raw, i + 1));
+  const number = raws.length;
   if (nul >= 0) {
     const last = lines[lines.length - 1];
     nulAt = { line: number, column: (last?.raw.length ?? 0) + 1, ignoredBytes: binary.length - nul };
@@ -76,7 +64,16 @@ export function lex(binary: string): Lexed {
   return { lines, nulAt, lineCount: number };
 }
 
-function splitLine(raw: string, number: number): Line {
+/**
+ * The lines of a text: each ends at '\n' or '\r', and "\r\n" is one break. A text ending in a
+ * break has an empty last line (so line numbers match an editor's).
+ */
+export function splitLines(text: string): string[] {
+  return text.split(/\r\n|\r|\n/);
+}
+
+/** One line's tokens and comment (see the file header for the kernel's rules). */
+export function splitLine(raw: string, number: number): Line {
   const hash = raw.indexOf('#');
   const body = stripTrailingSpace(hash >= 0 ? raw.slice(0, hash) : raw);
   const comment = hash >= 0 ? stripTrailingSpace(raw.slice(hash + 1)) : undefined;

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { formatPolicy, parsePolicy, policySemantics, PolicyParseError } from '../../src/policy/index.ts';
+import { formatPolicy, parsePolicy, policySemantics, PolicyParseError, validatePolicy } from '../../src/policy/index.ts';
 import { mutatedPolicy } from '../helpers/policy-arbitraries.ts';
 
 const ERRNOS = new Set(['EBADMSG', 'EINVAL', 'ERANGE']);
@@ -17,6 +17,13 @@ function checkOutcome(input: Uint8Array): void {
   } catch (e) {
     assert.fail(`parsePolicy threw ${String(e)} for ${JSON.stringify(Buffer.from(input).toString('latin1'))}`);
   }
+  // The fast path and validate-only mode give exactly the answers of the general lexer.
+  const reference = parsePolicy(input, { fastPath: false });
+  assert.deepEqual(r, reference, 'fast path = general path');
+  const v = validatePolicy(input);
+  assert.equal(v.ok, r.ok);
+  if (!v.ok && !r.ok) assert.deepEqual(v.error, r.error);
+  if (v.ok && r.ok) assert.deepEqual(v.value, { name: r.value.name, rawName: r.value.rawName, version: r.value.version, rules: r.value.rules.length });
   if (!r.ok) {
     assert.ok(r.error instanceof PolicyParseError);
     assert.ok(ERRNOS.has(r.error.code), r.error.code);

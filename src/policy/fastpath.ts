@@ -1,0 +1,87 @@
+// A fast path for the line a large policy is made of: "op=OP PROPERTY… action=ALLOW|DENY" with
+// single spaces, no tab, no comment and no trailing space. On such a line the kernel's tokens
+// (runs of ' ' and '\t' separate them, IPE_POLICY_DELIM) are exactly split(' '), so the rule can
+// be read without the general lexer. Anything else — and any line with an error — returns
+// undefined and goes through the full parser, which accepts, rejects and reports exactly as
+// before (the fuzz and kernel-case tests hold both to the same answers).
+
+import { BOOL_PROPERTIES, DIGEST_PROPERTIES, OPS, type Action, type Op, type Property, type Rule } from './model.ts';
+import { isKernelSpace } from './lexer.ts';
+
+// Boolean properties are exact tokens; their Property values are shared (they are read-only).
+const BOOL_TOKENS: ReadonlyArray<readonly [string, Property]> = BOOL_PROPERTIES.flatMap((name) => [
+  [`${name}=TRUE`, { kind: 'bool', name, value: true }] as const,
+  [`${name}=FALSE`, { kind: 'bool', name, value: false }] as const,
+]);
+const DIGEST_PREFIXES = DIGEST_PROPERTIES.map((name) => [name, `${name}=`] as const);
+const OP_PREFIXES = OPS.map((op) => [op, `op=${op} `] as const);
+
+// Lower-case hex from a position (sticky); the rare upper-case digest goes the slow way below.
+const LOWER_HEX = /[0-9a-f]*/y;
+const ANY_HEX = /[0-9A-Fa-f]*/y;
+
+function hexRunEnd(re: RegExp, raw: string, from: number): number {
+  re.lastIndex = from;
+  re.test(raw);
+  return re.lastIndex;
+}
+
+/** The property in raw[from, to), or undefined (not one, or not valid: the full parser reports). */
+function propertyAt(raw: string, from: number, to: number, build: boolean): Property | true | undefined {
+  for (const [token, p] of BOOL_TOKENS) if (to - from === token.length && raw.startsWith(token, from)) return build ? p : true;
+  for (const [name, prefix] of DIGEST_PREFIXES) {
+    if (!raw.startsWith(prefix, from)) continue;
+    const value = from + prefix.length;
+    const colon = raw.indexOf(':', value);
+    if (value >= to || colon < 0 || colon >= to) return undefined;
+    // hex2bin over (len+1)/2 bytes succeeds exactly when the length is even and every char is hex.
+    if ((to - colon - 1) % 2 !== 0) return undefined;
+    let upper = false;
+    if (hexRunEnd(LOWER_HEX, raw, colon + 1) !== to) {
+      if (hexRunEnd(ANY_HEX, raw, colon + 1) !== to) return undefined;
+      upper = true;
+    }
+    if (!build) return true;
+    const algorithm = colon - value === 6 && raw.startsWith('sha256', value) ? 'sha256' : raw.slice(value, colon);
+    const hex = upper ? raw.slice(colon + 1, to).toLowerCase() : raw.slice(colon + 1, to);
+    return { kind: 'digest', name, digest: { algorithm, hex, key: upper ? `${algorithm}:${hex}` : raw.slice(value, to) } };
+  }
+  return undefined;
+}
+
+/**
+ * The rule on `raw` (line number `line`) if it has the common shape and no error; else undefined.
+ * With build=false only the rule's validity is decided (its op is returned): nothing is allocated.
+ */
+export function fastRule(raw: string, line: number, build: true): Rule | undefined;
+export function fastRule(raw: string, line: number, build: false): Op | undefined;
+export function fastRule(raw: string, line: number, build: boolean): Rule | Op | undefined {
+  const len = raw.length;
+  // "op=" first (no leading blank, not DEFAULT); the last byte must survive trailing-space stripping.
+  if (raw.charCodeAt(0) !== 0x6f || raw.charCodeAt(1) !== 0x70 || raw.charCodeAt(2) !== 0x3d || isKernelSpace(raw.charCodeAt(len - 1))) return undefined;
+  let op: Op | undefined;
+  let pos = 0;
+  for (const [o, prefix] of OP_PREFIXES) {
+    if (raw.startsWith(prefix)) {
+      op = o;
+      pos = prefix.length;
+      break;
+    }
+  }
+  if (op === undefined) return undefined;
+  const action: Action | undefined = raw.endsWith(' action=ALLOW') ? 'ALLOW' : raw.endsWith(' action=DENY') ? 'DENY' : undefined;
+  if (action === undefined) return undefined;
+  const end = len - (action === 'ALLOW' ? 13 : 12); // the space before action=
+  if (pos - 1 > end || raw.includes('\t') || raw.includes('#')) return undefined;
+  const properties: Property[] | undefined = build ? [] : undefined;
+  while (pos <= end) {
+    let next = raw.indexOf(' ', pos);
+    if (next < 0 || next > end) next = end;
+    if (next === pos) return undefined; // two spaces in a row
+    const p = propertyAt(raw, pos, next, build);
+    if (p === undefined) return undefined;
+    if (p !== true) properties!.push(p);
+    pos = next + 1;
+  }
+  return properties ? { op, properties, action, line } : op;
+}
