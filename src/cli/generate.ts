@@ -3,10 +3,12 @@
 
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
-import { parseVersionString } from '../policy/model.ts';
+import { nextVersion, parseVersionString, versionString, type Version } from '../policy/model.ts';
+import { validatePolicy } from '../policy/parser.ts';
+import { renderParseError } from '../policy/errors.ts';
 import type { Skipped } from '../trust/generate.ts';
 import type { HashProgress } from '../trust/hash-pool.ts';
-import { CliError, EXIT_FAIL, EXIT_OK, printJson, writeFileAtomic } from './io.ts';
+import { CliError, EXIT_FAIL, EXIT_OK, EXIT_USAGE, collect, displayName, printJson, readInput, writeFileAtomic } from './io.ts';
 
 interface GenerateFlags {
   fromDpkg?: boolean;
@@ -18,6 +20,8 @@ interface GenerateFlags {
   json?: boolean;
   admindir?: string;
   jobs?: string;
+  withDeb: string[];
+  versionAfter?: string;
 }
 
 /** A one-line progress report on stderr, only when a person is watching (a terminal). */
@@ -45,10 +49,31 @@ function skippedLine(s: Skipped): string {
   return `ward: skipped ${s.path}${s.packages.length ? ` (${s.packages.join(', ')})` : ''}: ${s.reason}: ${s.detail}\n`;
 }
 
+/**
+ * The version after an existing policy's (revision + 1, carrying): what an update through the
+ * daemon needs (a version not higher than the loaded one is ESTALE). A missing file starts at
+ * --version.
+ */
+function versionAfter(file: string, initial: string): Version | undefined {
+  let text: Uint8Array;
+  try {
+    text = readInput(file);
+  } catch (e) {
+    if (e instanceof CliError && e.code === 'ENOENT') return parseVersionString(initial);
+    throw e;
+  }
+  const r = validatePolicy(text);
+  if (!r.ok) throw new CliError(r.error.code, renderParseError(displayName(file), text, r.error), EXIT_USAGE, true);
+  const next = nextVersion(r.value.version);
+  if (!next) throw new CliError('ERANGE', `${file} has version ${versionString(r.value.version)}, the highest there is; choose a new policy name`);
+  return next;
+}
+
 async function generate(f: GenerateFlags): Promise<number> {
   if (Boolean(f.fromDpkg) === (f.fromDir !== undefined)) throw new CliError('EINVAL', 'say where the trusted files come from: --from-dpkg or --from-dir DIR (one of them)');
   if (f.admindir !== undefined && !f.fromDpkg) throw new CliError('EINVAL', '--admindir goes with --from-dpkg');
-  const version = parseVersionString(f.version);
+  if (f.withDeb.length > 0 && !f.fromDpkg) throw new CliError('EINVAL', '--with-deb goes with --from-dpkg');
+  const version = f.versionAfter !== undefined ? versionAfter(f.versionAfter, f.version) : parseVersionString(f.version);
   if (!version) throw new CliError('EINVAL', `--version must be MAJOR.MINOR.REV with parts 0-65535 (e.g. 1.0.0), got "${f.version}"`);
   const name = f.name ?? (f.fromDpkg ? 'dpkg' : 'app');
   if (!/^[\x21-\x7e]+$/.test(name) || name.includes('#')) throw new CliError('EINVAL', `--name must be printable ASCII without spaces or '#', got ${JSON.stringify(name)}`);
@@ -60,7 +85,7 @@ async function generate(f: GenerateFlags): Promise<number> {
   const { generateTrustPolicy } = await import('../trust/generate.ts');
   let r;
   try {
-    r = await generateTrustPolicy({ source, name, version, libraries: Boolean(f.libraries), admindir: f.admindir, workers: jobsFlag(f.jobs), onProgress: progress.onProgress });
+    r = await generateTrustPolicy({ source, name, version, libraries: Boolean(f.libraries), admindir: f.admindir, debs: f.withDeb, workers: jobsFlag(f.jobs), onProgress: progress.onProgress });
   } finally {
     progress.done();
   }
@@ -102,6 +127,8 @@ export function registerGenerateCommand(policy: Command, run: (fn: () => number 
     .option('--json', 'print a JSON summary (files, packages, skipped with reasons, time); needs -o')
     .option('--admindir <dir>', "dpkg's database directory", '/var/lib/dpkg')
     .option('--jobs <n>', 'worker threads hashing files (default: one per core)')
+    .option('--with-deb <file>', 'also trust the code in this .deb archive, about to be installed (repeatable; the apt hook uses it)', collect, [])
+    .option('--version-after <policy>', "policy_version = this policy's version + 1 (a missing file starts at --version)")
     .addHelpText('after', '\nA file whose content no longer matches its package (as debsums reports it) is left out and\nreported on standard error; diverted files and conffiles are handled as dpkg does.')
     .action((f: GenerateFlags) => run(() => generate(f)));
 }

@@ -97,6 +97,14 @@ export function parseVersionString(s: string): Version | undefined {
   return { major, minor, rev };
 }
 
+/** The next version in the kernel's order (revision + 1, carrying), or undefined after 65535.65535.65535. */
+export function nextVersion(v: Version): Version | undefined {
+  if (v.rev < 0xffff) return { ...v, rev: v.rev + 1 };
+  if (v.minor < 0xffff) return { major: v.major, minor: v.minor + 1, rev: 0 };
+  if (v.major < 0xffff) return { major: v.major + 1, minor: 0, rev: 0 };
+  return undefined;
+}
+
 /** The version as the kernel's ver_to_u64 orders it (fits a double exactly: 48 bits). */
 export function versionOrdinal(v: Version): number {
   return v.major * 2 ** 32 + v.minor * 2 ** 16 + v.rev;

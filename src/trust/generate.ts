@@ -3,7 +3,11 @@
 // as debsums(1) verifies — a file whose content no longer matches its package is left out and
 // reported. Deterministic: the same files give the same policy, byte for byte.
 
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { WardError } from '../errors.ts';
+import { debCode } from './deb.ts';
 import { parsePolicy } from '../policy/parser.ts';
 import { parseErrorLine } from '../policy/errors.ts';
 import type { Version } from '../policy/model.ts';
@@ -41,6 +45,8 @@ export function verifyFile(file: CodeFile, r: HashResult, source: TrustSource['k
     return skip('unreadable', `cannot read it: ${r.error}${r.detail ? ` (${r.detail})` : ''}`);
   }
   if (source === 'dir') return { trusted: { path: file.path, kind: file.kind, packages, digest: r.digest } };
+  // dpkg keeps no md5 of maintainer scripts: they are trusted as its database holds them.
+  if (file.owners.every((o) => o.script)) return { trusted: { path: file.path, kind: file.kind, packages, digest: r.digest } };
   const recorded = file.owners.filter((o) => o.md5 !== undefined);
   if (recorded.length === 0) {
     return skip('unverifiable', `dpkg has no md5 record of it (${file.owners.some((o) => o.conffile) ? 'a conffile not yet configured' : 'no md5sums entry'}); nothing to verify it against`);
@@ -61,6 +67,8 @@ export interface GenerateOptions {
   readonly libraries: boolean;
   /** dpkg's database directory (default /var/lib/dpkg). */
   readonly admindir?: string;
+  /** .deb archives about to be installed: their code is trusted too (with source dpkg). */
+  readonly debs?: readonly string[];
   readonly workers?: number;
   readonly onProgress?: HashProgress;
 }
@@ -80,28 +88,46 @@ export function listCode(source: TrustSource, libraries: boolean, admindir?: str
 }
 
 export async function generateTrustPolicy(o: GenerateOptions): Promise<GenerateResult> {
-  const files = listCode(o.source, o.libraries, o.admindir);
-  const skipped: Skipped[] = [];
-  // A path with a line break cannot be named in a comment line: refuse it rather than write a
-  // policy whose comments say something else.
-  const nameable = files.filter((f) => {
-    if (!/[\n\r]/.test(f.path)) return true;
-    skipped.push({ path: f.path, packages: f.owners.map((x) => x.pkg), reason: 'unsafe-path', detail: 'the path holds a line break' });
-    return false;
-  });
-  const results = await hashFiles(
-    nameable.map((f) => ({ path: f.path, md5: o.source.kind === 'dpkg', size: f.size })),
-    { workers: o.workers, onProgress: o.onProgress },
-  );
-  const trusted: TrustedFile[] = [];
-  let bytes = 0;
-  nameable.forEach((f, i) => {
-    const r = results[i]!;
-    if (!('error' in r)) bytes += r.size;
-    const v = verifyFile(f, r, o.source.kind);
-    if ('trusted' in v) trusted.push(v.trusted);
-    else skipped.push(v.skipped);
-  });
+  if (o.debs?.length && o.source.kind !== 'dpkg') throw new WardError('EINVAL', '.deb archives go with the dpkg source');
+  // Installed files, then the code of each archive (hashed where it was extracted, named where
+  // dpkg will put it).
+  const files: Array<CodeFile & { installPath?: string; fromDeb?: boolean }> = listCode(o.source, o.libraries, o.admindir);
+  const scratch = o.debs?.length ? mkdtempSync(join(tmpdir(), 'ward-debs-')) : undefined;
+  try {
+    o.debs?.forEach((deb, i) => {
+      for (const f of debCode(deb, join(scratch!, String(i)), o.libraries).files) files.push({ ...f, fromDeb: true });
+    });
+    const skipped: Skipped[] = [];
+    // A path with a line break cannot be named in a comment line: refuse it rather than write a
+    // policy whose comments say something else.
+    const nameable = files.filter((f) => {
+      if (!/[\n\r]/.test(f.installPath ?? f.path)) return true;
+      skipped.push({ path: f.installPath ?? f.path, packages: f.owners.map((x) => x.pkg), reason: 'unsafe-path', detail: 'the path holds a line break' });
+      return false;
+    });
+    const results = await hashFiles(
+      nameable.map((f) => ({ path: f.path, md5: o.source.kind === 'dpkg', size: f.size })),
+      { workers: o.workers, onProgress: o.onProgress },
+    );
+    const trusted: TrustedFile[] = [];
+    let bytes = 0;
+    nameable.forEach((f, i) => {
+      const r = results[i]!;
+      if (!('error' in r)) bytes += r.size;
+      // An archive's conffile has no md5sums entry: it is taken as the (apt-verified) archive holds it.
+      const asIs = f.fromDeb === true && f.owners.every((x) => x.conffile && x.md5 === undefined);
+      const v = verifyFile(f, r, asIs ? 'dir' : o.source.kind);
+      const named = f.installPath ?? f.path;
+      if ('trusted' in v) trusted.push({ ...v.trusted, path: named });
+      else skipped.push({ ...v.skipped, path: named });
+    });
+    return finish(o, trusted, skipped, bytes);
+  } finally {
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+function finish(o: GenerateOptions, trusted: TrustedFile[], skipped: Skipped[], bytes: number): GenerateResult {
   skipped.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const { text, rules } = renderTrustPolicy(trusted, { name: o.name, version: o.version, source: o.source, libraries: o.libraries });
   // What is written must be a policy the kernel accepts: parse it with the kernel's rules.

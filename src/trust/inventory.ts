@@ -15,8 +15,19 @@ export interface CodeFile {
   readonly kind: CodeKind;
   readonly size: number;
   /** Packages that installed it, with the md5 each recorded (a conffile's from the status file). */
-  readonly owners: ReadonlyArray<{ readonly pkg: string; readonly md5: string | undefined; readonly conffile: boolean }>;
+  readonly owners: ReadonlyArray<Owner>;
 }
+
+export interface Owner {
+  readonly pkg: string;
+  readonly md5: string | undefined;
+  readonly conffile: boolean;
+  /** A maintainer script (preinst, postinst…): dpkg keeps no md5 of these. */
+  readonly script?: boolean;
+}
+
+/** The maintainer scripts dpkg runs (deb-preinst(5), deb-postinst(5), …, debconf's config). */
+export const MAINTAINER_SCRIPTS = ['preinst', 'postinst', 'prerm', 'postrm', 'config'] as const;
 
 // A shared object's name: libfoo.so, libfoo.so.1.2, foo.cpython-311-x86_64-linux-gnu.so.
 const SO_NAME = /\.so(\.\d+)*$/;
@@ -58,7 +69,7 @@ function lstatOrUndefined(path: string): Stats | undefined {
 
 /** The code dpkg installed, by on-disk path (sorted), with every package that lists it. */
 export function dpkgCode(db: DpkgDatabase, libraries: boolean): CodeFile[] {
-  const byPath = new Map<string, { kind: CodeKind; size: number; owners: Array<CodeFile['owners'][number]> }>();
+  const byPath = new Map<string, { kind: CodeKind; size: number; owners: Owner[] }>();
   const notCode = new Set<string>();
   for (const pkg of db.packages) {
     const sums = db.md5sums(pkg);
@@ -79,6 +90,14 @@ export function dpkgCode(db: DpkgDatabase, libraries: boolean): CodeFile[] {
       const conffile = pkg.conffiles.get(listed);
       const md5 = conffile !== undefined ? (conffile === 'newconffile' ? undefined : conffile) : sums?.get(listed);
       entry.owners.push({ pkg: pkg.id, md5, conffile: conffile !== undefined });
+    }
+  }
+  // dpkg runs a package's maintainer scripts from its database: they are code it installed too.
+  for (const pkg of db.packages) {
+    for (const s of MAINTAINER_SCRIPTS) {
+      const path = join(db.admindir, 'info', `${pkg.id}.${s}`);
+      const st = lstatOrUndefined(path);
+      if (st?.isFile() && (st.mode & 0o111) !== 0) byPath.set(path, { kind: 'executable', size: st.size, owners: [{ pkg: pkg.id, md5: undefined, conffile: false, script: true }] });
     }
   }
   return [...byPath.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([path, e]) => ({ path, ...e }));

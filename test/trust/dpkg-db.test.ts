@@ -123,6 +123,8 @@ function fakeSystem() {
   writeFileSync(join(admin, 'info/libz:amd64.list'), `/.\n${lib}\n${script}\n`);
   writeFileSync(join(admin, 'info/libz:amd64.md5sums'), `${sums.lib}  ${rel(lib)}\n${md5(script)}  ${rel(script)}\n`);
   writeFileSync(join(admin, 'diversions'), `${progOrig}\n${diverted}\ndiverter\n`);
+  writeFileSync(join(admin, 'info/tools.postinst'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+  writeFileSync(join(admin, 'info/tools.prerm'), 'not executable\n', { mode: 0o644 });
   return { root, admin, fs, tool, same, modified, diverted, replacement, conf, lib, script, sums, cleanup: () => rmSync(root, { recursive: true, force: true }) };
 }
 
@@ -138,17 +140,18 @@ test('generate from a dpkg database: verified, diverted, conffiles, libraries, m
     [s.diverted]: 'tools',
     [s.tool]: 'tools',
     [s.same]: 'tools',
+    [join(s.admin, 'info/tools.postinst')]: 'tools',
   });
   assert.equal(r.skipped.length, 1);
   assert.equal(r.skipped[0]!.path, s.modified);
   assert.equal(r.skipped[0]!.reason, 'modified');
   assert.equal(r.skipped[0]!.expected, s.sums.modified);
   assert.equal(r.skipped[0]!.found, execFileSync('md5sum', [s.modified], { encoding: 'utf8' }).slice(0, 32));
-  assert.equal(r.rules, 5, 'tool and tool-copy share one rule');
+  assert.equal(r.rules, 6, 'tool and tool-copy share one rule');
   const parsed = parsePolicy(r.text);
   assert.ok(parsed.ok);
   assert.equal(parsed.value.name, 'fake');
-  assert.equal(parsed.value.rules.length, 5);
+  assert.equal(parsed.value.rules.length, 6);
   // Deterministic: the same files give the same bytes.
   const again = await generateTrustPolicy({ source: { kind: 'dpkg' }, name: 'fake', version: { major: 1, minor: 2, rev: 3 }, libraries: true, admindir: s.admin, workers: 1 });
   assert.equal(again.text, r.text);

@@ -60,8 +60,12 @@ test('--from-dpkg covers every executable dpkg -L lists; the left-out ones are t
   const s = generate(out);
   const policy = readTrustPolicy(readFileSync(out, 'utf8'), out);
   assert.ok(policy.ok);
-  const trusted = new Set(policy.value.files.map((f) => f.path));
-  assert.equal(trusted.size, s.files);
+  const all = new Set(policy.value.files.map((f) => f.path));
+  assert.equal(all.size, s.files);
+  // Maintainer scripts are trusted from dpkg's database (dpkg -L does not list them).
+  const scripts = execFileSync('bash', ['-c', 'for f in /var/lib/dpkg/info/*.{preinst,postinst,prerm,postrm,config}; do [ -f "$f" ] && [ -x "$f" ] && echo "$f"; done; true'], { encoding: 'utf8' }).split('\n').filter(Boolean).sort();
+  assert.deepEqual([...all].filter((p) => p.startsWith('/var/lib/dpkg/info/')).sort(), scripts);
+  const trusted = new Set([...all].filter((p) => !p.startsWith('/var/lib/dpkg/info/')));
   const expected = dpkgExecutables();
   const seen = new Set([...trusted, ...s.skipped.map((k) => k.path)]);
   assert.deepEqual([...expected].filter((p) => !seen.has(p)), [], 'every dpkg executable is trusted or reported');
@@ -116,6 +120,8 @@ test('a package built here: trusted when installed; a modified file is reported 
   mkdirSync(join(root, 'DEBIAN'));
   writeFileSync(join(root, 'DEBIAN/control'), `Package: ${PKG}\nVersion: 1.0\nArchitecture: all\nMaintainer: ward tests <root@localhost>\nDescription: ward test package\n`);
   writeFileSync(join(root, 'DEBIAN/conffiles'), `${hook}\n`);
+  writeFileSync(join(root, 'DEBIAN/postinst'), '#!/bin/sh\nexit 0\n');
+  chmodSync(join(root, 'DEBIAN/postinst'), 0o755);
   const md5 = (p: string) => execFileSync('md5sum', [p], { encoding: 'utf8' }).slice(0, 32);
   writeFileSync(join(root, 'DEBIAN/md5sums'), [hello, helper].map((p) => `${md5(join(root, p))}  ${p.slice(1)}`).join('\n') + '\n');
   const deb = join(dir, `${PKG}.deb`);
@@ -127,7 +133,7 @@ test('a package built here: trusted when installed; a modified file is reported 
   const policy = readTrustPolicy(readFileSync(before, 'utf8'), before);
   assert.ok(policy.ok);
   const ours = policy.value.files.filter((f) => f.packages.includes(PKG)).map((f) => f.path).sort();
-  assert.deepEqual(ours, [hook, helper, hello].sort(), 'the package\'s executables, its conffile included, are trusted');
+  assert.deepEqual(ours, [hook, helper, hello, `/var/lib/dpkg/info/${PKG}.postinst`].sort(), 'the package\'s executables, its conffile and maintainer script included, are trusted');
 
   const clean = ward(['trust', 'check', before, '--json'], { timeout: 600_000 });
   const cleanReport = JSON.parse(clean.stdout) as { changed: Array<{ path: string }>; vanished: Array<{ path: string }>; uncovered: Array<{ path: string }> };
