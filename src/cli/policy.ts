@@ -5,7 +5,7 @@ import { closeSync, openSync } from 'node:fs';
 import { PropertyReader } from '../properties/context.ts';
 import { registerManageCommands } from './manage.ts';
 import { registerGenerateCommand } from './generate.ts';
-import { contextFromJson } from '../policy/context.ts';
+import { contextFromJson, RecordingContext } from '../policy/context.ts';
 import { CompiledPolicy } from '../policy/compiled.ts';
 import { formatPolicy } from '../policy/format.ts';
 import { OPS, versionString, type Policy } from '../policy/model.ts';
@@ -70,9 +70,14 @@ function evalFiles(policy: Policy, paths: string[], opts: JsonFlag & { op: strin
     let fd: number | undefined;
     try {
       fd = openSync(path, 'r');
-      const d = engine.decide(opts.op, reader.contextForFd(fd));
-      results.push({ path, ...decisionJson(d, opts.op) });
-      if (!opts.json) process.stdout.write(`${path}: ${decisionText(d)}\n`);
+      // The properties the decision used, as the engine asked for them.
+      const ctx = new RecordingContext(reader.contextForFd(fd));
+      const d = engine.decide(opts.op, ctx);
+      results.push({ path, ...decisionJson(d, opts.op), properties: ctx.asked });
+      if (!opts.json) {
+        const used = Object.entries(ctx.asked).map(([k, v]) => `${k}=${v === null ? 'unknown' : String(v)}`);
+        process.stdout.write(`${path}: ${decisionText(d)}\n${used.length ? `  properties: ${used.join(' ')}\n` : ''}`);
+      }
     } catch (e) {
       const code = errorCode(e);
       results.push({ path, error: code });
@@ -86,13 +91,28 @@ function evalFiles(policy: Policy, paths: string[], opts: JsonFlag & { op: strin
   return results.every((r) => r.action === 'ALLOW') ? EXIT_OK : EXIT_FAIL;
 }
 
-function evalCommand(file: string, paths: string[], opts: JsonFlag & { op: string; context?: string }): number {
+type EvalFlags = JsonFlag & { op: string; context?: string; active?: boolean; socket?: string };
+
+async function evalCommand(file: string | undefined, paths: string[], opts: EvalFlags): Promise<number> {
+  if (!opts.active) {
+    if (file === undefined) throw new CliError('EINVAL', 'name the policy file (or - for standard input), or use --active for the daemon\'s active policy');
+    return evalWith(() => loadPolicy(file), paths, opts);
+  }
+  // --active: every positional argument is a file to decide.
+  const { activePolicy } = await import('./active.ts');
+  const active = await activePolicy(opts.socket);
+  const r = parsePolicy(active.text);
+  if (!r.ok) throw new CliError(r.error.code, renderParseError(`active policy "${active.name}"`, active.text, r.error), EXIT_FAIL, true);
+  return evalWith(() => r.value, file === undefined ? paths : [file, ...paths], opts);
+}
+
+function evalWith(load: () => Policy, paths: string[], opts: EvalFlags): number {
   if (!(OPS as readonly string[]).includes(opts.op)) {
     throw new CliError('EINVAL', `unknown op "${opts.op}"; use one of ${OPS.join(', ')}`);
   }
   if (paths.length > 0) {
     if (opts.context !== undefined) throw new CliError('EINVAL', 'give either files to evaluate or --context, not both');
-    return evalFiles(loadPolicy(file), paths, opts);
+    return evalFiles(load(), paths, opts);
   }
   let doc: unknown = {};
   if (opts.context !== undefined) {
@@ -104,7 +124,7 @@ function evalCommand(file: string, paths: string[], opts: JsonFlag & { op: strin
   }
   const ctx = contextFromJson(doc, '--context');
   if (!ctx.ok) throw new CliError(ctx.error.code, ctx.error.message);
-  const policy = loadPolicy(file);
+  const policy = load();
   const d = new CompiledPolicy(policy).decide(opts.op, ctx.value);
   if (opts.json) printJson(decisionJson(d, opts.op));
   else process.stdout.write(decisionText(d) + '\n');
@@ -136,12 +156,14 @@ export function registerPolicyCommands(program: Command, run: (fn: () => number 
   policy
     .command('eval')
     .description('decide an operation for real files, or for a described file (--context); exit 0 if all ALLOW, 1 on any DENY, 2 on errors')
-    .argument('<policy>', 'policy file, or - for standard input')
-    .argument('[paths...]', 'files to decide, with their properties read from them')
+    .argument('[policy]', 'policy file, or - for standard input (not with --active)')
+    .argument('[paths...]', 'files to decide, with their properties read from them (shown with the decision)')
     .option('--op <op>', `operation: ${OPS.join(', ')}`, 'EXECUTE')
     .option('--context <json>', 'file properties instead of files, e.g. \'{"boot_verified":true,"fsverity_digest":"sha256:…"}\'')
     .option('--json', 'print one JSON object')
-    .action((file: string, paths: string[], opts: JsonFlag & { op: string; context?: string }) => run(() => evalCommand(file, paths, opts)));
+    .option('--active', "decide with the running daemon's active policy")
+    .option('--socket <path>', "the daemon's control socket (with --active; default from its configuration)")
+    .action((file: string | undefined, paths: string[], opts: EvalFlags) => run(() => evalCommand(file, paths, opts)));
 
   registerGenerateCommand(policy, run);
   registerManageCommands(policy, program, run);

@@ -6,19 +6,32 @@ import { jobsFlag, terminalProgress } from './generate.ts';
 
 interface CheckFlags {
   json?: boolean;
+  active?: boolean;
+  socket?: string;
   admindir?: string;
   jobs?: string;
 }
 
-async function check(file: string, f: CheckFlags): Promise<number> {
+async function check(file: string | undefined, f: CheckFlags): Promise<number> {
+  if ((file === undefined) === !f.active) throw new CliError('EINVAL', 'name a policy file (or -), or use --active for the daemon\'s active policy, not both');
   const { readTrustPolicy } = await import('../trust/trust-policy.ts');
   const { checkTrustPolicy, trustCheckClean } = await import('../trust/check.ts');
   const { parsePolicy } = await import('../policy/parser.ts');
   const { renderParseError } = await import('../policy/errors.ts');
-  const bytes = readInput(file);
+  let bytes: Uint8Array;
+  let name: string;
+  if (file !== undefined) {
+    bytes = readInput(file);
+    name = displayName(file);
+  } else {
+    const { activePolicy } = await import('./active.ts');
+    const active = await activePolicy(f.socket);
+    bytes = active.text;
+    name = `active policy "${active.name}"`;
+  }
   const parsed = parsePolicy(bytes);
-  if (!parsed.ok) throw new CliError(parsed.error.code, renderParseError(displayName(file), bytes, parsed.error), EXIT_FAIL, true);
-  const meta = readTrustPolicy(Buffer.from(bytes).toString('utf8'), displayName(file));
+  if (!parsed.ok) throw new CliError(parsed.error.code, renderParseError(name, bytes, parsed.error), EXIT_FAIL, true);
+  const meta = readTrustPolicy(Buffer.from(bytes).toString('utf8'), name);
   if (!meta.ok) throw new CliError(meta.error.code, meta.error.message);
   const progress = terminalProgress('checking', !f.json);
   let r;
@@ -38,7 +51,7 @@ async function check(file: string, f: CheckFlags): Promise<number> {
   for (const u of r.unreadable) process.stdout.write(`unreadable: ${u.path}${owners(u.packages)}: ${u.error}\n`);
   for (const u of r.uncovered) process.stdout.write(`uncovered: ${u.path}${owners(u.packages)}: installed code the policy does not allow\n`);
   process.stdout.write(
-    `${displayName(file)}: ${r.checked} files checked: ${r.changed.length} changed, ${r.vanished.length} vanished, ${r.unreadable.length} unreadable, ${r.uncovered.length} uncovered${clean ? ' — up to date' : ' — regenerate with ward policy generate'}\n`,
+    `${name}: ${r.checked} files checked: ${r.changed.length} changed, ${r.vanished.length} vanished, ${r.unreadable.length} unreadable, ${r.uncovered.length} uncovered${clean ? ' — up to date' : ' — regenerate with ward policy generate'}\n`,
   );
   return clean ? EXIT_OK : EXIT_FAIL;
 }
@@ -48,9 +61,11 @@ export function registerTrustDbCommands(program: Command, run: (fn: () => number
   trust
     .command('check')
     .description('files the policy names that changed or vanished, and installed code it does not cover; exit 0 if none, 1 if any')
-    .argument('<policy>', 'a policy written by ward policy generate, or - for standard input')
+    .argument('[policy]', 'a policy written by ward policy generate, or - for standard input')
+    .option('--active', "check the running daemon's active policy")
+    .option('--socket <path>', "the daemon's control socket (with --active)")
     .option('--json', 'print one JSON object')
     .option('--admindir <dir>', "dpkg's database directory", '/var/lib/dpkg')
     .option('--jobs <n>', 'worker threads hashing files (default: one per core)')
-    .action((file: string, f: CheckFlags) => run(() => check(file, f)));
+    .action((file: string | undefined, f: CheckFlags) => run(() => check(file, f)));
 }

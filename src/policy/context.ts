@@ -65,3 +65,23 @@ export function contextFromJson(doc: unknown, source = 'context'): Result<Static
   }
   return ok(new StaticFileContext(values));
 }
+
+/** Wraps a context and records every property the engine asked for, with its answer. */
+export class RecordingContext implements FileContext {
+  readonly #inner: FileContext;
+  /** Property → answer (null: no provider could tell), in the order they were asked. */
+  readonly asked: Record<string, boolean | string | null> = {};
+  constructor(inner: FileContext) {
+    this.#inner = inner;
+  }
+  boolean(name: BoolPropertyName): boolean | undefined {
+    const v = this.#inner.boolean(name);
+    this.asked[name] = v ?? null;
+    return v;
+  }
+  digest(name: DigestPropertyName): string | undefined {
+    const v = this.#inner.digest(name);
+    this.asked[name] = v ?? null;
+    return v;
+  }
+}

@@ -73,6 +73,17 @@ test('the apt hook: new binaries allowed before unpacking, kept after, gone afte
   assert.match(readFileSync(policyFile, 'utf8'), new RegExp(`^# ${PKG}: /usr/bin/${PKG}$`, 'm'));
   assert.match(readFileSync(policyFile, 'utf8'), new RegExp(`^# ${PKG}: /var/lib/dpkg/info/${PKG}.postinst$`, 'm'));
 
+  // The daemon's active policy, asked through its verbs: eval shows the property it used, and
+  // trust check sees the announced file is not on disk yet.
+  const evalActive = ward(['policy', 'eval', '--active', onM1, '--socket', d.socket, '--json']);
+  assert.equal(evalActive.status, 0, evalActive.stderr);
+  const decided = (JSON.parse(evalActive.stdout) as { results: Array<{ action: string; properties: { fsverity_digest: string } }> }).results[0]!;
+  assert.equal(decided.action, 'ALLOW');
+  assert.equal(decided.properties.fsverity_digest, ward(['digest', onM1]).stdout.split(' ')[0]);
+  const checkActive = ward(['trust', 'check', '--active', '--socket', d.socket, '--json'], { timeout: 600_000 });
+  assert.equal(checkActive.status, 1, checkActive.stderr);
+  assert.ok((JSON.parse(checkActive.stdout) as { vanished: Array<{ path: string }> }).vanished.some((v) => v.path === `/usr/bin/${PKG}`));
+
   dpkg(['-i', deb]);
   const post = hook('post');
   assert.equal(post.status, 0, post.stderr);
