@@ -16,14 +16,21 @@ const BOOL_TOKENS: ReadonlyArray<readonly [string, Property]> = BOOL_PROPERTIES.
 const DIGEST_PREFIXES = DIGEST_PROPERTIES.map((name) => [name, `${name}=`] as const);
 const OP_PREFIXES = OPS.map((op) => [op, `op=${op} `] as const);
 
-// Lower-case hex from a position (sticky); the rare upper-case digest goes the slow way below.
-const LOWER_HEX = /[0-9a-f]*/y;
-const ANY_HEX = /[0-9A-Fa-f]*/y;
+// Hex digits: 1 for 0-9 a-f, 2 for A-F (the policy may write upper-case; the key is lower-case).
+const HEX = new Uint8Array(256);
+for (const c of '0123456789abcdef') HEX[c.charCodeAt(0)] = 1;
+for (const c of 'ABCDEF') HEX[c.charCodeAt(0)] = 2;
 
-function hexRunEnd(re: RegExp, raw: string, from: number): number {
-  re.lastIndex = from;
-  re.test(raw);
-  return re.lastIndex;
+/** 0 if raw[from, to) is not all hex, 1 if all lower-case hex, 2 if some digit is upper-case. */
+function hexRun(raw: string, from: number, to: number): 0 | 1 | 2 {
+  let seen = 1;
+  for (let i = from; i < to; i++) {
+    const c = raw.charCodeAt(i);
+    const h = c > 0xff ? 0 : HEX[c]!;
+    if (h === 0) return 0;
+    seen |= h;
+  }
+  return seen === 1 ? 1 : 2;
 }
 
 /** The property in raw[from, to), or undefined (not one, or not valid: the full parser reports). */
@@ -36,11 +43,9 @@ function propertyAt(raw: string, from: number, to: number, build: boolean): Prop
     if (value >= to || colon < 0 || colon >= to) return undefined;
     // hex2bin over (len+1)/2 bytes succeeds exactly when the length is even and every char is hex.
     if ((to - colon - 1) % 2 !== 0) return undefined;
-    let upper = false;
-    if (hexRunEnd(LOWER_HEX, raw, colon + 1) !== to) {
-      if (hexRunEnd(ANY_HEX, raw, colon + 1) !== to) return undefined;
-      upper = true;
-    }
+    const run = hexRun(raw, colon + 1, to);
+    if (run === 0) return undefined;
+    const upper = run === 2;
     if (!build) return true;
     const algorithm = colon - value === 6 && raw.startsWith('sha256', value) ? 'sha256' : raw.slice(value, colon);
     const hex = upper ? raw.slice(colon + 1, to).toLowerCase() : raw.slice(colon + 1, to);
