@@ -66,6 +66,9 @@ function exec(command: string[], opts: ExecOptions): number {
     case 'resolve':
       process.stderr.write(`ward: ${failure.command}: command not found\n`);
       return EXIT_NOT_FOUND;
+    case 'unsupported':
+      process.stderr.write('ward: this kernel has no exec securebits (SECBIT_EXEC_RESTRICT_FILE/SECBIT_EXEC_DENY_INTERACTIVE, Linux 6.14+, with AT_EXECVE_CHECK): nothing would enforce them, so the command was not run; for Node, `ward node --enforce` checks files without them\n');
+      return EXIT_LAUNCH_FAILED;
     case 'securebits':
       process.stderr.write(
         `ward: cannot set securebits 0x${failure.wanted.toString(16)} (now 0x${failure.current.toString(16)}): ${failure.code}${failure.code === 'EPERM' ? ': a bit is locked in the other state' : ''}\n`,

@@ -14,6 +14,7 @@ import {
   type ExecSecurebits,
 } from '../kernel/securebits.ts';
 import { inheritedFdsToKeep, replaceProcess, resolveCommand } from '../kernel/process.ts';
+import { execveCheckSupported } from '../kernel/exec-check.ts';
 
 export type { ExecSecurebits };
 
@@ -43,6 +44,7 @@ export function execBitsMask(req: ExecBitsRequest): number {
 /** Why `execWithSecurebits` came back (it only returns when it could not become the command). */
 export type ExecFailure =
   | { stage: 'resolve'; code: 'ENOENT'; command: string }
+  | { stage: 'unsupported'; code: 'ENOSYS' }
   | { stage: 'securebits'; code: ErrnoName; current: number; wanted: number }
   | { stage: 'execve'; code: ErrnoName; path: string };
 
@@ -56,6 +58,10 @@ export function execWithSecurebits(command: readonly string[], req: ExecBitsRequ
   if (cmd === undefined) throw new TypeError('execWithSecurebits: empty command');
   const path = resolveCommand(cmd);
   if (!path) return { stage: 'resolve', code: 'ENOENT', command: cmd };
+  // The exec securebits came with AT_EXECVE_CHECK (Linux 6.14); an older kernel answers
+  // PR_SET_SECUREBITS with EPERM for the unknown bits. Refuse by name rather than run the
+  // command unprotected or blame a lock.
+  if ((req.restrictFile || req.denyInteractive) && !execveCheckSupported()) return { stage: 'unsupported', code: 'ENOSYS' };
   const current = getSecurebits();
   const wanted = current | execBitsMask(req);
   // An unprivileged PR_SET_SECUREBITS that changes nothing fails with EPERM (a legacy quirk):
