@@ -1,6 +1,7 @@
 // A file's identity for caching: same (dev, ino, size, mtime, ctime) = same content, as far as
 // user space can tell. A writer that keeps all five unchanged is not detectable (see
-// docs/properties.md); the enforcer additionally refuses files open for writing where it can.
+// docs/properties.md). execve itself refuses a file open for writing (ETXTBSY: deny_write_access
+// in do_open_execat), so an exec'd file cannot change through a writer that is still open.
 
 import { fstatSync } from 'node:fs';
 
