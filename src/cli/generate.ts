@@ -125,7 +125,7 @@ export function registerGenerateCommand(policy: Command, run: (fn: () => number 
     .option('--libraries', 'also trust ELF shared objects (op=EXECUTE covers mmap with PROT_EXEC)')
     .option('-o, --output <file>', 'write the policy to FILE (atomically) instead of standard output')
     .option('--json', 'print a JSON summary (files, packages, skipped with reasons, time); needs -o')
-    .option('--admindir <dir>', "dpkg's database directory", '/var/lib/dpkg')
+    .option('--admindir <dir>', "dpkg's database directory (default /var/lib/dpkg)")
     .option('--jobs <n>', 'worker threads hashing files (default: one per core)')
     .option('--with-deb <file>', 'also trust the code in this .deb archive, about to be installed (repeatable; the apt hook uses it)', collect, [])
     .option('--version-after <policy>', "policy_version = this policy's version + 1 (a missing file starts at --version)")

@@ -65,7 +65,7 @@ export function registerTrustDbCommands(program: Command, run: (fn: () => number
     .option('--active', "check the running daemon's active policy")
     .option('--socket <path>', "the daemon's control socket (with --active)")
     .option('--json', 'print one JSON object')
-    .option('--admindir <dir>', "dpkg's database directory", '/var/lib/dpkg')
+    .option('--admindir <dir>', "dpkg's database directory (default /var/lib/dpkg)")
     .option('--jobs <n>', 'worker threads hashing files (default: one per core)')
     .action((file: string | undefined, f: CheckFlags) => run(() => check(file, f)));
 }
