@@ -1,2 +1,2 @@
 export * from './policy/index.ts';
-export { WardError, ERRNO, type Result } from './errors.ts';
+export { WardError, ERRNO, errorCode, describeError, type ErrnoName, type Result } from './errors.ts';
