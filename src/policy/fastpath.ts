@@ -34,8 +34,8 @@ function hexRun(raw: string, from: number, to: number): 0 | 1 | 2 {
 }
 
 /** The property in raw[from, to), or undefined (not one, or not valid: the full parser reports). */
-function propertyAt(raw: string, from: number, to: number, build: boolean): Property | true | undefined {
-  for (const [token, p] of BOOL_TOKENS) if (to - from === token.length && raw.startsWith(token, from)) return build ? p : true;
+function propertyAt(raw: string, from: number, to: number): Property | undefined {
+  for (const [token, p] of BOOL_TOKENS) if (to - from === token.length && raw.startsWith(token, from)) return p;
   for (const [name, prefix] of DIGEST_PREFIXES) {
     if (!raw.startsWith(prefix, from)) continue;
     const value = from + prefix.length;
@@ -46,7 +46,6 @@ function propertyAt(raw: string, from: number, to: number, build: boolean): Prop
     const run = hexRun(raw, colon + 1, to);
     if (run === 0) return undefined;
     const upper = run === 2;
-    if (!build) return true;
     const algorithm = colon - value === 6 && raw.startsWith('sha256', value) ? 'sha256' : raw.slice(value, colon);
     const hex = upper ? raw.slice(colon + 1, to).toLowerCase() : raw.slice(colon + 1, to);
     return { kind: 'digest', name, digest: { algorithm, hex, key: upper ? `${algorithm}:${hex}` : raw.slice(value, to) } };
@@ -54,13 +53,8 @@ function propertyAt(raw: string, from: number, to: number, build: boolean): Prop
   return undefined;
 }
 
-/**
- * The rule on `raw` (line number `line`) if it has the common shape and no error; else undefined.
- * With build=false only the rule's validity is decided (its op is returned): nothing is allocated.
- */
-export function fastRule(raw: string, line: number, build: true): Rule | undefined;
-export function fastRule(raw: string, line: number, build: false): Op | undefined;
-export function fastRule(raw: string, line: number, build: boolean): Rule | Op | undefined {
+/** The rule on `raw` (line number `line`) if it has the common shape and no error; else undefined. */
+export function fastRule(raw: string, line: number): Rule | undefined {
   const len = raw.length;
   // "op=" first (no leading blank, not DEFAULT); the last byte must survive trailing-space stripping.
   if (raw.charCodeAt(0) !== 0x6f || raw.charCodeAt(1) !== 0x70 || raw.charCodeAt(2) !== 0x3d || isKernelSpace(raw.charCodeAt(len - 1))) return undefined;
@@ -78,15 +72,30 @@ export function fastRule(raw: string, line: number, build: boolean): Rule | Op |
   if (action === undefined) return undefined;
   const end = len - (action === 'ALLOW' ? 13 : 12); // the space before action=
   if (pos - 1 > end || raw.includes('\t') || raw.includes('#')) return undefined;
-  const properties: Property[] | undefined = build ? [] : undefined;
+  const properties: Property[] = [];
   while (pos <= end) {
     let next = raw.indexOf(' ', pos);
     if (next < 0 || next > end) next = end;
     if (next === pos) return undefined; // two spaces in a row
-    const p = propertyAt(raw, pos, next, build);
+    const p = propertyAt(raw, pos, next);
     if (p === undefined) return undefined;
-    if (p !== true) properties!.push(p);
+    properties.push(p);
     pos = next + 1;
   }
-  return properties ? { op, properties, action, line } : op;
+  return { op, properties, action, line };
+}
+
+// The same common shape as one regular expression, for validating without building a rule:
+// "op=OP", then single-space-separated boolean tokens or digest tokens ("NAME=ALG:HEX", ALG
+// without ':' — the first ':' ends it — and HEX an even number of hex digits), then the action,
+// and nothing after it (no trailing blank, no comment). Compiled to native code by the engine.
+const COMMON_RULE = new RegExp(
+  `^op=(?:${OPS.join('|')})` +
+    `(?: (?:(?:${BOOL_PROPERTIES.join('|')})=(?:TRUE|FALSE)|(?:${DIGEST_PROPERTIES.join('|')})=[^ \\t#:]*:(?:[0-9A-Fa-f]{2})*))*` +
+    ' action=(?:ALLOW|DENY)$',
+);
+
+/** Whether `raw` is a valid rule of the common shape (what fastRule would build a rule for). */
+export function isCommonRule(raw: string): boolean {
+  return COMMON_RULE.test(raw);
 }

@@ -5,7 +5,7 @@
 import { fail, ok, type Result } from '../errors.ts';
 import { PolicyParseError, type PolicyErrno } from './errors.ts';
 import { splitLine, splitLines, toBinaryString, type Line, type Token } from './lexer.ts';
-import { fastRule } from './fastpath.ts';
+import { fastRule, isCommonRule } from './fastpath.ts';
 import {
   BOOL_PROPERTIES,
   DIGEST_PROPERTIES,
@@ -112,14 +112,14 @@ function parseBinary(binary: string, build: boolean, fastPath: boolean): Draft |
   for (let i = 0; i < lineCount; i++) {
     if (headerParsed && fastPath) {
       if (build) {
-        const fast = fastRule(raws[i]!, i + 1, true);
+        const fast = fastRule(raws[i]!, i + 1);
         if (fast) {
           draft.rules.push(fast);
           draft.rulesByOp[fast.op].push(fast);
           draft.counted++;
           continue;
         }
-      } else if (fastRule(raws[i]!, i + 1, false)) {
+      } else if (isCommonRule(raws[i]!)) {
         draft.counted++;
         continue;
       }

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { formatPolicy, parsePolicy, policySemantics, PolicyParseError, validatePolicy } from '../../src/policy/index.ts';
 import { mutatedPolicy } from '../helpers/policy-arbitraries.ts';
+import { fastRule, isCommonRule } from '../../src/policy/fastpath.ts';
 
 const ERRNOS = new Set(['EBADMSG', 'EINVAL', 'ERANGE']);
 
@@ -16,6 +17,10 @@ function checkOutcome(input: Uint8Array): void {
     r = parsePolicy(input);
   } catch (e) {
     assert.fail(`parsePolicy threw ${String(e)} for ${JSON.stringify(Buffer.from(input).toString('latin1'))}`);
+  }
+  // The fast path's two forms (building a rule, or only recognising one) agree line by line.
+  for (const line of Buffer.from(input).toString('latin1').split(/\r\n|\r|\n/)) {
+    assert.equal(isCommonRule(line), fastRule(line, 1) !== undefined, JSON.stringify(line));
   }
   // The fast path and validate-only mode give exactly the answers of the general lexer.
   const reference = parsePolicy(input, { fastPath: false });
