@@ -7,6 +7,7 @@ import { nextVersion, parseVersionString, versionString, type Version } from '..
 import { validatePolicy } from '../policy/parser.ts';
 import { renderParseError } from '../policy/errors.ts';
 import type { Skipped } from '../trust/generate.ts';
+import { WardError } from '../errors.ts';
 import type { HashProgress } from '../trust/hash-pool.ts';
 import { CliError, EXIT_FAIL, EXIT_OK, EXIT_USAGE, collect, displayName, printJson, readInput, writeFileAtomic } from './io.ts';
 
@@ -86,6 +87,10 @@ async function generate(f: GenerateFlags): Promise<number> {
   let r;
   try {
     r = await generateTrustPolicy({ source, name, version, libraries: Boolean(f.libraries), admindir: f.admindir, debs: f.withDeb, workers: jobsFlag(f.jobs), onProgress: progress.onProgress });
+  } catch (e) {
+    // Bad input (no such directory, not a .deb, no dpkg database): say so, exit 2.
+    if (e instanceof WardError && !(e instanceof CliError)) throw new CliError(e.code, e.message, EXIT_USAGE);
+    throw e;
   } finally {
     progress.done();
   }

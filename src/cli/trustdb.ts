@@ -1,7 +1,8 @@
 // `ward trust check POLICY`: argument handling and output only; the work is in src/trust/check.ts.
 
 import type { Command } from 'commander';
-import { displayName, CliError, EXIT_FAIL, EXIT_OK, printJson, readInput } from './io.ts';
+import { displayName, CliError, EXIT_FAIL, EXIT_OK, EXIT_USAGE, printJson, readInput } from './io.ts';
+import { WardError } from '../errors.ts';
 import { jobsFlag, terminalProgress } from './generate.ts';
 
 interface CheckFlags {
@@ -37,6 +38,9 @@ async function check(file: string | undefined, f: CheckFlags): Promise<number> {
   let r;
   try {
     r = await checkTrustPolicy(meta.value, { admindir: f.admindir, workers: jobsFlag(f.jobs), onProgress: progress.onProgress });
+  } catch (e) {
+    if (e instanceof WardError && !(e instanceof CliError)) throw new CliError(e.code, e.message, EXIT_USAGE);
+    throw e;
   } finally {
     progress.done();
   }

@@ -3,7 +3,8 @@
 // can be mapped executable (IPE's op=EXECUTE covers mmap/mprotect with PROT_EXEC too). Symbolic
 // links are not code themselves: their targets are listed in their own right.
 
-import { closeSync, lstatSync, openSync, readdirSync, readSync, type Stats } from 'node:fs';
+import { closeSync, lstatSync, openSync, readdirSync, readSync, type Dirent, type Stats } from 'node:fs';
+import { WardError, describeError, errorCode } from '../errors.ts';
 import { join } from 'node:path';
 import { divertedPath, type DpkgDatabase } from './dpkg.ts';
 
@@ -107,7 +108,14 @@ export function dpkgCode(db: DpkgDatabase, libraries: boolean): CodeFile[] {
 export function dirCode(dir: string, libraries: boolean): CodeFile[] {
   const out: CodeFile[] = [];
   const walk = (d: string) => {
-    const entries = readdirSync(d, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    let listed: Dirent[];
+    try {
+      listed = readdirSync(d, { withFileTypes: true });
+    } catch (e) {
+      const code = errorCode(e);
+      throw new WardError(code, `cannot list ${d}: ${describeError(e)}${d === dir && code === 'ENOTDIR' ? ' (--from-dir takes a directory)' : ''}`);
+    }
+    const entries = listed.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const e of entries) {
       const p = join(d, e.name);
       if (e.isDirectory()) walk(p);

@@ -27,6 +27,9 @@ test('usage errors say what to do and exit 2', () => {
     [['policy', 'generate', '--from-dir', '/tmp', '--with-deb', 'x.deb'], /--with-deb goes with --from-dpkg/],
     [['policy', 'generate', '--from-dir', '/tmp', '--jobs', '0'], /--jobs takes/],
     [['trust', 'check'], /name a policy file/],
+    [['policy', 'generate', '--from-dir', '/nonexistent-ward-test'], /ENOENT: cannot list \/nonexistent-ward-test: no such file or directory/],
+    [['policy', 'generate', '--from-dir', '/etc/hostname'], /--from-dir takes a directory/],
+    [['policy', 'generate', '--from-dpkg', '--admindir', '/nonexistent-ward-test'], /no dpkg database at \/nonexistent-ward-test/],
   ];
   for (const [args, re] of cases) {
     const r = ward(args);
