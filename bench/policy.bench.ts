@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CompiledPolicy, StaticFileContext, evaluate, parsePolicyOrThrow, type FileContext } from '../src/policy/index.ts';
@@ -38,6 +38,7 @@ function contexts(digests: string[]): FileContext[] {
   return out;
 }
 
+const loadAtStart = loadavg()[0]!;
 const rows: Array<Array<string | number>> = [];
 const verdicts: string[] = [];
 for (const size of [10, 1_000, 100_000]) {
@@ -164,7 +165,7 @@ if (existsSync('/var/lib/dpkg/status')) {
 rmSync(dir, { recursive: true, force: true });
 
 const body = [
-  `Machine: ${machine()}. Run: ${new Date().toISOString().slice(0, 10)}.`,
+  `Machine: ${machine()}. Run: ${new Date().toISOString().slice(0, 10)}. Load average (1 min) ${loadAtStart.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end: figures from a busy machine are slower, ratios within one run still compare.`,
   '',
   'Policies: 3 boolean rules in front of N−3 `fsverity_digest` rules; contexts: 64 files, half with a listed digest (spread over the list), half unlisted. Decisions are `op=EXECUTE`; both evaluators are checked to agree before timing.',
   '',
