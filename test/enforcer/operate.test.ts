@@ -13,7 +13,7 @@ import { ward, REPO_ROOT } from '../helpers/cli.ts';
 import { validateConfig, loadConfig, DEFAULTS } from '../../src/enforcer/config.ts';
 import { parseMountinfo, watchedMounts } from '../../src/enforcer/mounts.ts';
 import { parseRequest } from '../../src/enforcer/protocol.ts';
-import { AuditLog, readAuditRecords } from '../../src/enforcer/audit.ts';
+import { AuditLog, readAuditRecords } from '../../src/enforcer/audit-log.ts';
 
 let dir: string;
 before(() => {
