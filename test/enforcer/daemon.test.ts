@@ -237,20 +237,50 @@ test('killing the daemon leaves the system usable (fanotify fails open)', async 
   assert.equal(exec(bad), 'EPERM');
 });
 
-test('boot_verified: true for the root filesystem (via a bind mount), false on a fresh tmpfs', async (t) => {
+test('boot_verified: true on the daemon\'s own root filesystem, false on another', async (t) => {
   if (!requires(t, canRun, 'root')) return;
-  const rootBin = d.scratch.dir('rootbin');
-  spawnSync('mount', ['--bind', '/usr/bin', rootBin]);
+  // A filesystem mark covers the whole superblock, so the host's "/" is never marked in a test:
+  // the daemon runs chrooted in a mount namespace of its own whose "/" is a tmpfs this test made
+  // (its boot superblock), with /usr, /etc, /dev and /work bound in to run Node. The policy is
+  // safe even if something else were marked: only boot_verified=TRUE files (on R) and one digest
+  // are denied.
+  const R = d.scratch.tmpfs('root');
+  const onRoot = join(R, 'rooted');
+  copyFileSync(good, onRoot);
+  chmodSync(onRoot, 0o755);
+  writeFileSync(join(R, 'bv.pol'), pol('bv', '1.0.0', `DEFAULT action=ALLOW\nop=EXECUTE boot_verified=TRUE action=DENY\nop=EXECUTE boot_verified=FALSE fsverity_digest=${badDigest} action=DENY`));
+  await d.stop();
+  const script = [
+    'set -e',
+    'mount --make-rprivate /',
+    `cd ${R}`,
+    'for x in usr etc dev work; do mkdir -p ./$x; mount --rbind /$x ./$x; done',
+    'ln -sf usr/bin bin; ln -sf usr/lib lib; ln -sf usr/lib64 lib64',
+    'mkdir -p proc m1; mount -t proc proc proc; mount --bind ' + d.m1 + ' m1',
+    `exec chroot . ${process.execPath} ${WARD_BIN} daemon --state-dir /state --socket /ctl.sock --audit-log /audit.jsonl --mount / --mount /m1 --boot-policy /bv.pol --quiet`,
+  ].join('\n');
+  const p = spawn('timeout', ['-s', 'KILL', '120', 'unshare', '-m', 'sh', '-c', script], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
   try {
-    await d.stop();
-    const bv = d.policy('bv.pol', pol('allowlist', '4.0.0', 'DEFAULT action=ALLOW\nDEFAULT op=EXECUTE action=DENY\nop=EXECUTE boot_verified=TRUE action=ALLOW'));
-    await d.start({ mounts: [d.m1, rootBin] });
-    assert.equal(d.ctl(['policy', 'update', 'allowlist', bv]).status, 0);
-    assert.equal(exec(join(rootBin, 'true')), 0);
-    assert.equal(exec(good), 'EPERM');
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`chrooted daemon did not get ready: ${log}`)), 30_000);
+      p.stderr!.on('data', (x: Buffer) => {
+        log += x.toString();
+        if (log.includes('ready:')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      p.once('exit', (code) => reject(new Error(`chrooted daemon exited (${code}): ${log}`)));
+    });
+    assert.match(log, /ready: 2 filesystem\(s\) watched/);
+    assert.equal(exec(onRoot), 'EPERM', 'on the daemon\'s root filesystem: boot_verified=TRUE');
+    assert.equal(exec(good), 0, 'on another tmpfs: boot_verified=FALSE');
+    assert.equal(exec(bad), 'EPERM', 'decided there too (boot_verified=FALSE and the digest)');
   } finally {
-    await d.stop();
-    spawnSync('umount', [rootBin]);
+    p.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 500));
+    spawnSync('pkill', ['-KILL', '-P', String(p.pid)]);
     await d.start();
   }
 });

@@ -3,7 +3,7 @@
 // outlive the test run, and stopped (or killed) by the test.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { appendFileSync, copyFileSync, chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Scratch } from './kernel.ts';
@@ -48,6 +48,10 @@ export class TestDaemon {
   }
 
   async start(o: DaemonOptions = {}): Promise<void> {
+    // ward marks whole filesystems: a test must never hand it a directory of the host's root
+    // filesystem (every exec on the machine would wait for this test's daemon).
+    const rootDev = statSync('/').dev;
+    for (const m of o.mounts ?? [this.m1]) if (statSync(m).dev === rootDev) throw new Error(`test daemon: ${m} is on the host's root filesystem; give it a tmpfs of its own`);
     const args = [
       '-s', 'KILL', '600', process.execPath, WARD_BIN, 'daemon',
       '--state-dir', this.stateDir, '--socket', this.socket, '--audit-log', this.auditLog,
