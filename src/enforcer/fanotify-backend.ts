@@ -5,6 +5,7 @@
 // mark follows only the one mount). If the event threads die, the group is closed at once:
 // fanotify then allows everything (fail open) and the daemon is told (events.failed).
 
+import { extname } from 'node:path';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { WardError } from '../errors.ts';
 import { arch } from '../kernel/arch.ts';
@@ -30,6 +31,9 @@ export interface FanotifyOptions {
   /** A decision not made by then is answered by mode (DENY when enforcing), reason "timeout". */
   decisionTimeoutMs: number;
 }
+
+// The thread entry points sit next to this file: .ts in the repository, .js when built.
+const EXT = extname(import.meta.url);
 
 export const FANOTIFY_GAPS = [
   'mmap(PROT_EXEC) and mprotect of files already open, and memfd execution, are not decided (no fanotify event)',
@@ -78,9 +82,9 @@ export class FanotifyBackend implements EnforcementBackend {
     const ready: Array<Promise<void>> = [];
     for (let i = 0; i < this.options.workers; i++) {
       const toDigest = new MessageChannel();
-      const digest = new Worker(new URL('./digester.ts', import.meta.url), { workerData: { kind: 'ward-digest', port: toDigest.port2 }, transferList: [toDigest.port2] });
+      const digest = new Worker(new URL(`./digester${EXT}`, import.meta.url), { workerData: { kind: 'ward-digest', port: toDigest.port2 }, transferList: [toDigest.port2] });
       const { port1, port2 } = new MessageChannel();
-      const worker = new Worker(new URL('./worker.ts', import.meta.url), {
+      const worker = new Worker(new URL(`./worker${EXT}`, import.meta.url), {
         workerData: { kind: 'ward-fanotify', fanFd: this.#fanFd, port: port2, digestPort: toDigest.port1, stats: this.#stats, index: i, selfPid: process.pid, queueLimit: this.options.queueLimit, inlineDigestBytes: this.options.inlineDigestBytes, decisionTimeoutMs: this.options.decisionTimeoutMs, policy: this.#policyMessage(), flags },
         transferList: [port2, toDigest.port1],
       });

@@ -95,6 +95,12 @@ export class TestDaemon {
     return code;
   }
 
+  /** The daemon's own pid (the child of `timeout`). */
+  get pid(): number {
+    const out = spawnSync('pgrep', ['-P', String(this.proc?.pid)], { encoding: 'utf8' }).stdout.trim();
+    return Number(out.split('\n')[0]);
+  }
+
   /** `ward …` against this daemon's socket, as root (the test's own Node). */
   ctl(args: string[], input?: string) {
     const r = spawnSync(process.execPath, [WARD_BIN, ...args, '--socket', this.socket], { encoding: 'utf8', timeout: 60_000, input });
