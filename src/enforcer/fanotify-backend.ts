@@ -48,6 +48,8 @@ export class FanotifyBackend implements EnforcementBackend {
   #fanFd = -1;
   #events: BackendEvents | undefined;
   #workers: Array<{ worker: Worker; port: MessagePort; digest: Worker }> = [];
+  /** Per event thread: resolves when it has compiled and switched to the given generation. */
+  #swapWaiters = new Map<string, () => void>();
   #stats = new SharedArrayBuffer(8 * STAT_SLOTS * 64);
   #generation = 0;
   #policy: Policy | undefined;
@@ -92,6 +94,7 @@ export class FanotifyBackend implements EnforcementBackend {
         new Promise<void>((resolve, reject) => {
           port1.on('message', (m: FromWorker) => {
             if (m.type === 'ready') resolve();
+            else if (m.type === 'swapped') this.#swapWaiters.get(`${i}:${m.generation}`)?.();
             else if (m.type === 'audit') events.audit(m.record);
             else events.log(m.message);
           });
@@ -116,6 +119,7 @@ export class FanotifyBackend implements EnforcementBackend {
   #fail(why: string): void {
     if (this.#stopping || this.#failed) return;
     this.#failed = true;
+    for (const resolve of this.#swapWaiters.values()) resolve();
     // Nobody answers events any more: close the group so the kernel allows them (fail open)
     // rather than hang every exec on the host.
     if (this.#fanFd >= 0) closeRaw(this.#fanFd);
@@ -146,10 +150,26 @@ export class FanotifyBackend implements EnforcementBackend {
     }
   }
 
+  /**
+   * Each event thread parses and compiles the new policy itself (a compiled policy cannot be
+   * passed between threads, and a structured clone of a large one costs more than parsing it),
+   * then switches between two events. Threads switch one after the other, so while one compiles
+   * (about a second for 100,000 rules) the others keep answering with the old policy: no exec
+   * waits for a compile unless there is only one event thread. Resolves once all have switched.
+   */
   async swapPolicy(policy: Policy | undefined): Promise<void> {
     this.#policy = policy;
-    this.#generation++;
-    this.#broadcast(this.#policyMessage());
+    const generation = ++this.#generation;
+    const message = this.#policyMessage();
+    for (let i = 0; i < this.#workers.length; i++) {
+      if (this.#failed || this.#stopping || generation !== this.#generation) return;
+      const key = `${i}:${generation}`;
+      await new Promise<void>((resolve) => {
+        this.#swapWaiters.set(key, resolve);
+        this.#workers[i]!.port.postMessage(message);
+      });
+      this.#swapWaiters.delete(key);
+    }
   }
 
   async setMode(mode: EnforcementMode): Promise<void> {
@@ -192,6 +212,7 @@ export class FanotifyBackend implements EnforcementBackend {
 
   async stop(): Promise<void> {
     this.#stopping = true;
+    for (const resolve of this.#swapWaiters.values()) resolve();
     if (this.#timer) clearInterval(this.#timer);
     this.#broadcast({ type: 'stop' });
     await Promise.all(this.#workers.flatMap((w) => [w.worker.terminate().catch(() => 0), w.digest.terminate().catch(() => 0)]));

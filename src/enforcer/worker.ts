@@ -45,7 +45,7 @@ export interface FlagsMessage {
   auditSuccess: boolean;
 }
 export type ToWorker = PolicyMessage | FlagsMessage | { type: 'stop' };
-export type FromWorker = { type: 'ready'; index: number } | { type: 'audit'; record: AccessRecord } | { type: 'fatal'; message: string };
+export type FromWorker = { type: 'ready'; index: number } | { type: 'swapped'; generation: number } | { type: 'audit'; record: AccessRecord } | { type: 'fatal'; message: string };
 
 export const STAT_SLOTS = 12;
 export const STAT = { heartbeat: 0, events: 1, allowed: 2, denied: 3, cacheHits: 4, errors: 5, queueFull: 6, timeouts: 7, openForWrite: 8, pending: 9, leaseUnsupported: 10 } as const;
@@ -195,7 +195,10 @@ function run(init: WorkerInit): void {
       const msg = receiveMessageOnPort(init.port);
       if (!msg) return;
       const m = msg.message as ToWorker;
-      if (m.type === 'policy') setPolicy(m);
+      if (m.type === 'policy') {
+        setPolicy(m);
+        init.port.postMessage({ type: 'swapped', generation: m.generation } satisfies FromWorker);
+      }
       else if (m.type === 'flags') flags = m;
       else stop = true;
     }
