@@ -39,6 +39,7 @@ export const FANOTIFY_GAPS = [
   'mmap(PROT_EXEC) and mprotect of files already open, and memfd execution, are not decided (no fanotify event)',
   'interpreters reading scripts are decided only when they ask (AT_EXECVE_CHECK)',
   'fails open: while the daemon is down, every exec is allowed',
+  'a filesystem mounted inside another mount namespace (e.g. a tmpfs an unprivileged user mounts in a user namespace) is not watched: set sysctl user.max_user_namespaces=0 where user namespaces are not needed',
   'with --libraries, a library already open for writing can still change after it was decided (mmap has no deny-write)',
 ];
 
