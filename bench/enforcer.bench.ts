@@ -97,7 +97,8 @@ async function startWard(): Promise<number> {
   const pol = join(root, 'ward.pol');
   const digests = execFileSync(process.execPath, [WARD, 'digest', ...trusted], { encoding: 'utf8' }).trim().split('\n').map((l) => l.split(' ')[0]);
   writeFileSync(pol, `policy_name=bench policy_version=1.0.0\nDEFAULT action=ALLOW\nDEFAULT op=EXECUTE action=DENY\n${digests.map((d) => `op=EXECUTE fsverity_digest=${d} action=ALLOW`).join('\n')}\n`);
-  const p = spawn('timeout', ['-s', 'KILL', '1200', process.execPath, WARD, 'daemon', '--state-dir', state, '--socket', join(root, 'ward.sock'), '--audit-log', join(root, 'audit.jsonl'), '--mount', M, '--boot-policy', pol, '--quiet'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  writeFileSync(join(root, 'daemon.json'), '{}\n'); // defaults, not the host's /etc/ward/daemon.json
+  const p = spawn('timeout', ['-s', 'KILL', '1200', process.execPath, WARD, 'daemon', '--config', join(root, 'daemon.json'), '--state-dir', state, '--socket', join(root, 'ward.sock'), '--audit-log', join(root, 'audit.jsonl'), '--mount', M, '--boot-policy', pol, '--quiet'], { stdio: ['ignore', 'ignore', 'pipe'] });
   return whenReady(p, 'ready:', 'ward daemon');
 }
 

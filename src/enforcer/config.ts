@@ -110,9 +110,9 @@ export function validateConfig(doc: unknown, source: string): Result<Partial<Dae
 }
 
 /** Loads a config file; a missing file at the default path means "all defaults". */
-export function loadConfig(path: string | undefined, overrides: Partial<DaemonConfig> = {}): Result<DaemonConfig> {
+export function loadConfig(path: string | undefined, overrides: Partial<DaemonConfig> = {}, defaultPath = DEFAULT_CONFIG_PATH): Result<DaemonConfig> {
   let fromFile: Partial<DaemonConfig> = {};
-  const file = path ?? DEFAULT_CONFIG_PATH;
+  const file = path ?? defaultPath;
   let text: string | undefined;
   try {
     text = readFileSync(file, 'utf8');

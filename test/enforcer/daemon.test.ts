@@ -248,6 +248,7 @@ test('boot_verified: true on the daemon\'s own root filesystem, false on another
   const onRoot = join(R, 'rooted');
   copyFileSync(good, onRoot);
   chmodSync(onRoot, 0o755);
+  writeFileSync(join(R, 'daemon.json'), '{}\n');
   writeFileSync(join(R, 'bv.pol'), pol('bv', '1.0.0', `DEFAULT action=ALLOW\nop=EXECUTE boot_verified=TRUE action=DENY\nop=EXECUTE boot_verified=FALSE fsverity_digest=${badDigest} action=DENY`));
   await d.stop();
   const script = [
@@ -257,7 +258,7 @@ test('boot_verified: true on the daemon\'s own root filesystem, false on another
     'for x in usr etc dev work; do mkdir -p ./$x; mount --rbind /$x ./$x; done',
     'ln -sf usr/bin bin; ln -sf usr/lib lib; ln -sf usr/lib64 lib64',
     'mkdir -p proc m1; mount -t proc proc proc; mount --bind ' + d.m1 + ' m1',
-    `exec chroot . ${process.execPath} ${WARD_BIN} daemon --state-dir /state --socket /ctl.sock --audit-log /audit.jsonl --mount / --mount /m1 --boot-policy /bv.pol --quiet`,
+    `exec chroot . ${process.execPath} ${WARD_BIN} daemon --config /daemon.json --state-dir /state --socket /ctl.sock --audit-log /audit.jsonl --mount / --mount /m1 --boot-policy /bv.pol --quiet`,
   ].join('\n');
   const p = spawn('timeout', ['-s', 'KILL', '120', 'unshare', '-m', 'sh', '-c', script], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';

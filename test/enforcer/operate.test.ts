@@ -22,7 +22,8 @@ before(() => {
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('configuration: defaults, field validation naming the field, unknown fields refused', () => {
-  const none = loadConfig(undefined);
+  // (The host's own /etc/ward/daemon.json, if a package installed one, is not this test's.)
+  const none = loadConfig(undefined, {}, join(dir, 'no-such-default.json'));
   assert.ok(none.ok);
   assert.ok(none.ok && none.value.enforce === true && none.value.workers === DEFAULTS.workers);
   for (const [doc, re] of [

@@ -52,8 +52,11 @@ export class TestDaemon {
     // filesystem (every exec on the machine would wait for this test's daemon).
     const rootDev = statSync('/').dev;
     for (const m of o.mounts ?? [this.m1]) if (statSync(m).dev === rootDev) throw new Error(`test daemon: ${m} is on the host's root filesystem; give it a tmpfs of its own`);
+    // Its own (empty) configuration: never the host's /etc/ward/daemon.json.
+    const config = join(this.scratch.root, 'daemon.json');
+    if (!existsSync(config)) writeFileSync(config, '{}\n');
     const args = [
-      '-s', 'KILL', '600', process.execPath, WARD_BIN, 'daemon',
+      '-s', 'KILL', '600', process.execPath, WARD_BIN, 'daemon', '--config', config,
       '--state-dir', this.stateDir, '--socket', this.socket, '--audit-log', this.auditLog,
       ...(o.mounts ?? [this.m1]).flatMap((m) => ['--mount', m]),
       ...(o.bootPolicy ? ['--boot-policy', o.bootPolicy] : []),
