@@ -73,6 +73,9 @@ export class FanotifyBackend implements EnforcementBackend {
 
   async start(policy: Policy | undefined, mode: EnforcementMode, events: BackendEvents): Promise<void> {
     this.#events = events;
+    // Event threads hold read leases while deciding (decision.ts); a lease break signals the
+    // process with SIGIO, whose default action would end it.
+    process.on('SIGIO', ignoreSigio);
     this.#policy = policy;
     if (this.options.mounts) {
       const errors = explicitMountErrors(readMounts(), this.options.mounts);
@@ -207,6 +210,7 @@ export class FanotifyBackend implements EnforcementBackend {
         timeouts: sum(STAT.timeouts),
         openForWrite: sum(STAT.openForWrite),
         pendingDigests: sum(STAT.pending),
+        leaseUnsupported: sum(STAT.leaseUnsupported),
       },
     };
   }
@@ -219,5 +223,8 @@ export class FanotifyBackend implements EnforcementBackend {
     await Promise.all(this.#workers.flatMap((w) => [w.worker.terminate().catch(() => 0), w.digest.terminate().catch(() => 0)]));
     if (this.#fanFd >= 0) closeRaw(this.#fanFd);
     this.#fanFd = -1;
+    process.off('SIGIO', ignoreSigio);
   }
 }
+
+function ignoreSigio(): void {}

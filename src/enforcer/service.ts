@@ -1,10 +1,8 @@
 // ward daemon as a process: signals and exit codes around Daemon (daemon.ts). SIGTERM/SIGINT
 // stop it cleanly (exit 0); SIGHUP re-reads the configuration and the boot policy (systemctl
-// reload); SIGIO is ignored (lease breaks, kernel/lease.ts, would otherwise kill the process);
-// every other way out — a failed backend, an uncaught error — is logged with its cause and
-// exits non-zero, so systemd's Restart=on-failure brings the daemon back.
+// reload); every other way out — a failed backend, an uncaught error — is logged with its cause
+// and exits non-zero. The unit (Restart=always) brings the daemon back whatever ended it.
 
-import { WardError } from '../errors.ts';
 import type { DaemonConfig } from './config.ts';
 import { Daemon } from './daemon.ts';
 
@@ -36,9 +34,8 @@ export async function runService(config: DaemonConfig, o: ServiceOptions): Promi
       }
     });
   };
-  const onIo = () => {};
   const onCrash = (e: unknown) => requestStop({ why: `fatal: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`, code: EXIT_SOFTWARE });
-  process.on('SIGTERM', onStop).on('SIGINT', onStop).on('SIGHUP', onHup).on('SIGIO', onIo);
+  process.on('SIGTERM', onStop).on('SIGINT', onStop).on('SIGHUP', onHup);
   process.on('uncaughtException', onCrash).on('unhandledRejection', onCrash);
   try {
     daemon = new Daemon(config, (m) => o.log(m));
@@ -62,10 +59,4 @@ export async function runService(config: DaemonConfig, o: ServiceOptions): Promi
     process.off('SIGTERM', onStop).off('SIGINT', onStop).off('SIGHUP', onHup);
     process.off('uncaughtException', onCrash).off('unhandledRejection', onCrash);
   }
-}
-
-export function describeStartFailure(e: unknown): WardError {
-  if (e instanceof WardError) return e;
-  const code = (e as NodeJS.ErrnoException).code;
-  return new WardError(typeof code === 'string' && /^E[A-Z]+$/.test(code) ? code : 'EIO', (e as Error).message ?? String(e));
 }

@@ -155,6 +155,7 @@ function run(init: WorkerInit): void {
       bump(STAT.errors);
       v = { kind: 'decided', decision: DENY, reason: `error: ${(e as Error).message}`, cached: false };
     }
+    Atomics.store(stats, STAT.leaseUnsupported, BigInt(decider.leaseUnsupported));
     return settle(ev, hook, v);
   };
 
