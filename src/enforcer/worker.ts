@@ -238,8 +238,11 @@ function run(init: WorkerInit): void {
     });
   }
   // Stopping: nobody will collect digests any more; answer what waits, by mode.
-  for (const p of pending.values()) if (!p.answered) answer(p.ev, p.hook, flags.enforce ? DENY : { action: 'ALLOW', match: 'no_policy' }, 'stopping');
   init.digestPort.postMessage({ type: 'stop' });
+  for (const p of pending.values()) {
+    if (!p.answered) answer(p.ev, p.hook, flags.enforce ? DENY : { action: 'ALLOW', match: 'no_policy' }, 'stopping');
+    closeRaw(p.ev.fd);
+  }
 }
 
 if (workerData && (workerData as { kind?: string }).kind === 'ward-fanotify') run(workerData as unknown as WorkerInit);
