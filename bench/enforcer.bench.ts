@@ -6,7 +6,7 @@
 
 import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
 import { appendFileSync, chmodSync, copyFileSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { machine, median, table, writeSection } from './lib/report.ts';
@@ -215,7 +215,7 @@ try {
     r.cpuMsPer10k === undefined ? '—' : r.cpuMsPer10k.toFixed(0),
   ];
   const body = [
-    `Machine: ${machine()}. Run: ${new Date().toISOString().slice(0, 10)}. Each daemon alone, one after the other; both watch the same tmpfs (fapolicyd: every tmpfs mount). Policy: ${trusted.length} trusted files by hash (ward: fs-verity digest, fapolicyd: sha256), default deny for the rest of the tree; both checked to deny an untrusted copy. Latency = a shell loop of execs (fork + execve + exit), per exec; warm = ${WARM} execs of one trusted file, median of ${ROUNDS}; misses = the first exec of ${MISSES} distinct trusted files after the daemon started; throughput = ${PAR} parallel loops × ${PAR_EACH}.`,
+    `Machine: ${machine()}. Run: ${new Date().toISOString().slice(0, 10)}, load average ${loadavg()[1]!.toFixed(1)} (5 min) at the end: on a shared machine, compare rows of one run, not runs. Each daemon alone, one after the other; both watch the same tmpfs (fapolicyd: every tmpfs mount). Policy: ${trusted.length} trusted files by hash (ward: fs-verity digest, fapolicyd: sha256), default deny for the rest of the tree; both checked to deny an untrusted copy. Latency = a shell loop of execs (fork + execve + exit), per exec; warm = ${WARM} execs of one trusted file, median of ${ROUNDS}; misses = the first exec of ${MISSES} distinct trusted files after the daemon started; throughput = ${PAR} parallel loops × ${PAR_EACH}.`,
     '',
     table(
       ['', 'warm µs/exec', 'added µs', '× bare', 'miss µs/exec', 'added µs', 'execs/s (8 parallel)', '× bare', 'daemon CPU ms / 10k execs'],
