@@ -83,17 +83,21 @@ export class ControlServer {
       c.end(JSON.stringify({ ok: false, errno: 'EPERM', message: 'cannot identify the client' }) + '\n');
       return;
     }
-    let data = '';
-    c.setEncoding('utf8');
-    c.on('data', (chunk: string) => {
-      data += chunk;
-      const nl = data.indexOf('\n');
+    // A request can be tens of MB (a large policy, base64): keep the chunks and look for the
+    // newline only in each new one (searching the whole buffer every time is quadratic).
+    const chunks: Buffer[] = [];
+    let size = 0;
+    c.on('data', (chunk: Buffer) => {
+      const nl = chunk.indexOf(0x0a);
       if (nl < 0) {
-        if (data.length > MAX_REQUEST) c.destroy();
+        chunks.push(chunk);
+        size += chunk.length;
+        if (size > MAX_REQUEST) c.destroy();
         return;
       }
+      chunks.push(chunk.subarray(0, nl));
       c.removeAllListeners('data');
-      void this.#answer(data.slice(0, nl), peer).then((r) => c.end(JSON.stringify(r) + '\n'));
+      void this.#answer(Buffer.concat(chunks).toString('utf8'), peer).then((r) => c.end(JSON.stringify(r) + '\n'));
     });
     c.on('error', () => c.destroy());
   }
