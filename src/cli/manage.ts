@@ -69,7 +69,7 @@ function statusText(r: Ok): string {
     `active policy: ${active ? `${t(active.name)} ${t(active.version)}` : 'none (everything is allowed)'}; version floor ${r.floor ?? 'none'}`,
     `backend ${r.backend}: watching ${mounts.length} filesystem(s)${r.libraries ? ' (executables and libraries)' : ''}: ${mounts.map(t).join(' ')}`,
     `events ${r.events}: allowed ${r.allowed}, denied ${r.denied}, cache hits ${r.cacheHits}, errors ${r.errors}, answered by mode because the queue was full ${r.queueFull}, timed out ${r.timeouts ?? 0}, refused as open for writing ${r.openForWrite ?? 0}`,
-    ...((r.gaps as string[] | undefined) ?? []).map((g) => `not decided: ${g}`),
+    ...((r.gaps as string[] | undefined) ?? []).map((g) => `limit: ${g}`),
     '',
   ].join('\n');
 }
