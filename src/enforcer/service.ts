@@ -1,5 +1,5 @@
-// ward daemon as a process: signals and exit codes around Daemon (daemon.ts). SIGTERM/SIGINT
-// stop it cleanly (exit 0); SIGHUP re-reads the configuration and the boot policy (systemctl
+// ward daemon as a process: signals and exit codes around Daemon (daemon.ts). SIGTERM, SIGINT
+// and SIGQUIT stop it cleanly (exit 0); SIGHUP re-reads the configuration and the boot policy (systemctl
 // reload); every other way out — a failed backend, an uncaught error — is logged with its cause
 // and exits non-zero. The unit (Restart=always) brings the daemon back whatever ended it.
 
@@ -35,7 +35,7 @@ export async function runService(config: DaemonConfig, o: ServiceOptions): Promi
     });
   };
   const onCrash = (e: unknown) => requestStop({ why: `fatal: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`, code: EXIT_SOFTWARE });
-  process.on('SIGTERM', onStop).on('SIGINT', onStop).on('SIGHUP', onHup);
+  process.on('SIGTERM', onStop).on('SIGINT', onStop).on('SIGQUIT', onStop).on('SIGHUP', onHup);
   process.on('uncaughtException', onCrash).on('unhandledRejection', onCrash);
   try {
     daemon = new Daemon(config, (m) => o.log(m));
@@ -56,7 +56,7 @@ export async function runService(config: DaemonConfig, o: ServiceOptions): Promi
     }
     return end.code;
   } finally {
-    process.off('SIGTERM', onStop).off('SIGINT', onStop).off('SIGHUP', onHup);
+    process.off('SIGTERM', onStop).off('SIGINT', onStop).off('SIGQUIT', onStop).off('SIGHUP', onHup);
     process.off('uncaughtException', onCrash).off('unhandledRejection', onCrash);
   }
 }
