@@ -1,7 +1,7 @@
 // ward daemon as a process: signals and exit codes around Daemon (daemon.ts). SIGTERM, SIGINT
-// and SIGQUIT stop it cleanly (exit 0); SIGHUP re-reads the configuration and the boot policy (systemctl
-// reload); every other way out — a failed backend, an uncaught error — is logged with its cause
-// and exits non-zero. The unit (Restart=always) brings the daemon back whatever ended it.
+// and SIGQUIT stop it cleanly (exit 0); SIGHUP re-reads the configuration and the boot policy
+// (systemctl reload); every other way out — a failed backend, an uncaught error — is logged with
+// its cause and exits non-zero. The unit (Restart=always) brings the daemon back whatever ended it.
 
 import type { DaemonConfig } from './config.ts';
 import { Daemon } from './daemon.ts';

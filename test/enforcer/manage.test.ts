@@ -5,12 +5,14 @@
 import { test, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AuditRecord } from '../../src/enforcer/audit.ts';
 import type { EnforcementMode } from '../../src/enforcer/backend.ts';
 import { Manager } from '../../src/enforcer/manage.ts';
+import { authorized, groupId } from '../../src/enforcer/control.ts';
 import { PolicyState } from '../../src/enforcer/state.ts';
 import type { Policy } from '../../src/policy/model.ts';
 
@@ -122,4 +124,30 @@ test('boot policy: loaded and activated when none is active; newer versions repl
   await assert.rejects(manager().applyBootPolicy(join(dir, 'missing.pol'), me), /boot policy .*missing\.pol: ENOENT \(install one/);
   writeFileSync(boot, 'policy_name=boot\n');
   await assert.rejects(manager().applyBootPolicy(boot, me), /boot policy .*boot\.pol:1:/);
+});
+
+test('who may use the control socket: root; the admin group (primary or supplementary, from /proc); nobody else', () => {
+  const mine = { pid: process.pid, uid: 1000, gid: 4242 };
+  assert.equal(authorized({ ...mine, uid: 0 }, undefined), true);
+  assert.equal(authorized(mine, undefined), false, 'no admin group: root only');
+  assert.equal(authorized(mine, 4242), true, 'primary group');
+  assert.equal(authorized(mine, 987654), false);
+  // Supplementary groups come from /proc/PID/status of the peer: a real process with one.
+  if (process.getuid?.() === 0) {
+    const peer = spawn('setpriv', ['--reuid', '1000', '--regid', '1000', '--groups', '4243', 'sleep', '10'], { stdio: 'ignore' });
+    try {
+      let groups = '';
+      for (let i = 0; i < 100 && !groups.includes('4243'); i++) {
+        spawnSync('sleep', ['0.05']);
+        groups = readFileSync(`/proc/${peer.pid}/status`, 'utf8');
+      }
+      assert.equal(authorized({ pid: peer.pid!, uid: 1000, gid: 1000 }, 4243), true, 'supplementary group');
+      assert.equal(authorized({ pid: peer.pid!, uid: 1000, gid: 1000 }, 4244), false);
+    } finally {
+      peer.kill('SIGKILL');
+    }
+  }
+  assert.equal(groupId('0'), 0);
+  assert.equal(groupId('root'), 0);
+  assert.equal(groupId('no-such-group-ward'), undefined);
 });
