@@ -3,7 +3,7 @@
 // activations, 1404 enforce changes. Writing and reading the log: audit-log.ts.
 
 import type { Decision } from '../policy/evaluator.ts';
-import { defaultRuleText, kernelRuleText, versionString, type Policy } from '../policy/model.ts';
+import { defaultRuleText, propertyText, versionString, type Policy } from '../policy/model.ts';
 import type { EventDetails } from './details.ts';
 import { terminalSafe } from './display.ts';
 
@@ -107,9 +107,14 @@ export interface Actor {
   uid: number;
 }
 
-/** The rule text IPE's audit prints for a decision. */
+/**
+ * The rule that decided, as IPE's audit_rule() prints it (properties in order) — except that
+ * digests are lower-case hex, as `ward digest`, `fsverity digest` and policies write them, so
+ * grepping the audit log for a digest finds it (the kernel's audit prints upper case).
+ */
 export function decisionRuleText(d: Decision): string {
-  return d.rule ? kernelRuleText(d.rule) : d.default ? defaultRuleText(d.default) : d.match === 'no_policy' ? 'none' : 'DEFAULT';
+  if (d.rule) return `op=${d.rule.op} ${d.rule.properties.map((p) => propertyText(p) + ' ').join('')}action=${d.rule.action}`;
+  return d.default ? defaultRuleText(d.default) : d.match === 'no_policy' ? 'none' : 'DEFAULT';
 }
 
 export function accessRecord(a: { hook: AccessRecord['ipe_hook']; enforcing: boolean; pid: number; details: EventDetails; decision: Decision; allowed: boolean; policyName: string | null; policyVersion: string | null; reason?: string }): AccessRecord {
