@@ -1,14 +1,13 @@
 // `ward daemon` and `ward audit`: argument handling and output only.
 
-import type { Command } from 'commander';
-import { existsSync, readFileSync, statSync, watch } from 'node:fs';
-import { DEFAULTS, loadConfig, type DaemonConfig } from '../enforcer/config.ts';
-import { formatRecord, readAuditRecords, type AuditRecord } from '../enforcer/audit.ts';
-import { PolicyState } from '../enforcer/state.ts';
-import { readCertificates } from '../enforcer/signature.ts';
-import { parsePolicy } from '../policy/parser.ts';
 import { errorCode } from '../errors.ts';
-import { CliError, EXIT_FAIL, EXIT_OK, collect, printJson } from './io.ts';
+import type { Command } from 'commander';
+import { DEFAULTS, loadConfig, type DaemonConfig } from '../enforcer/config.ts';
+import { formatRecord, type AuditRecord } from '../enforcer/audit.ts';
+import { checkAuditPath, followAudit, readAuditRecords } from '../enforcer/audit-log.ts';
+import { configProblems } from '../enforcer/check.ts';
+import { terminalSafe } from '../enforcer/display.ts';
+import { CliError, EXIT_FAIL, EXIT_OK, EXIT_USAGE, collect, printJson } from './io.ts';
 import type { AsyncRun } from './manage.ts';
 
 interface DaemonFlags {
@@ -22,6 +21,7 @@ interface DaemonFlags {
   libraries?: boolean;
   workers?: string;
   queueLimit?: string;
+  decisionTimeout?: string;
   permissive?: boolean;
   adminGroup?: string;
   checkConfig?: boolean;
@@ -48,6 +48,7 @@ function configFrom(f: DaemonFlags): DaemonConfig {
     libraries: f.libraries,
     workers: positive('--workers', f.workers),
     queueLimit: positive('--queue-limit', f.queueLimit),
+    decisionTimeoutMs: positive('--decision-timeout', f.decisionTimeout),
     enforce: f.permissive ? false : undefined,
     adminGroup: f.adminGroup,
     auditStderr: f.quiet ? false : undefined,
@@ -60,67 +61,36 @@ function configFrom(f: DaemonFlags): DaemonConfig {
 }
 
 function checkConfig(config: DaemonConfig, json: boolean): number {
-  const problems: string[] = [];
-  if (config.bootPolicy) {
-    try {
-      const r = parsePolicy(readFileSync(config.bootPolicy));
-      if (!r.ok) problems.push(`bootPolicy ${config.bootPolicy}:${r.error.line}:${r.error.column}: ${r.error.code}: ${r.error.message}`);
-    } catch (e) {
-      problems.push(`bootPolicy ${config.bootPolicy}: ${errorCode(e)}`);
-    }
-  }
-  if (config.trustedCerts.length > 0) {
-    try {
-      readCertificates(config.trustedCerts);
-    } catch (e) {
-      problems.push(`trustedCerts: ${(e as Error).message}`);
-    }
-  }
-  if (config.requireSigned && config.trustedCerts.length === 0) problems.push('requireSigned is set but no trustedCerts are configured: no policy could ever be loaded');
-  if (existsSync(config.stateDir)) {
-    const s = PolicyState.open(config.stateDir, { enforce: config.enforce, auditSuccess: config.auditSuccess });
-    if (!s.ok) problems.push(s.error.message);
-  }
+  const problems = configProblems(config);
   if (json) printJson({ ok: problems.length === 0, config, problems });
   else {
     process.stdout.write(JSON.stringify(config, null, 2) + '\n');
-    for (const p of problems) process.stderr.write(`ward: ${p}\n`);
+    for (const p of problems) process.stderr.write(`ward: ${terminalSafe(p)}\n`);
     if (problems.length === 0) process.stderr.write('configuration ok\n');
   }
   return problems.length === 0 ? EXIT_OK : EXIT_FAIL;
 }
 
-async function runDaemon(config: DaemonConfig): Promise<number> {
+async function runDaemon(config: DaemonConfig, f: DaemonFlags): Promise<number> {
   if (process.getuid?.() !== 0) throw new CliError('EPERM', 'ward daemon needs root (CAP_SYS_ADMIN for fanotify permission events)', EXIT_FAIL);
-  const { Daemon } = await import('../enforcer/daemon.ts');
-  // Signal handlers first: a stop request that arrives while starting (e.g. right after READY)
-  // must still close the group cleanly rather than kill the process mid-way.
-  let signalled: string | undefined;
-  let onSignal: ((signal: string) => void) | undefined;
-  // `on`, not `once`: a second signal (timeout(1) and systemd may send one to the process and
-  // one to its group) must not fall back to the default action and kill us mid-stop.
-  for (const sig of ['SIGTERM', 'SIGINT'] as const) {
-    process.on(sig, () => {
-      if (signalled) return;
-      signalled = sig;
-      onSignal?.(sig);
-    });
-  }
-  let daemon;
+  const { runService } = await import('../enforcer/service.ts');
+  const log = (m: string) => process.stderr.write(`ward daemon: ${terminalSafe(m)}\n`);
   try {
-    daemon = new Daemon(config);
-    await daemon.start();
+    return await runService(config, { reloadConfig: () => configFrom(f), log });
   } catch (e) {
     throw new CliError(errorCode(e), (e as Error).message, EXIT_FAIL);
   }
-  const d = daemon;
-  return new Promise<number>((resolve) => {
-    onSignal = (signal: string) => {
-      process.stderr.write(`ward daemon: ${signal}: stopping (fanotify allows everything once the group is closed)\n`);
-      d.stop().then(() => resolve(EXIT_OK), () => resolve(EXIT_FAIL));
-    };
-    if (signalled) onSignal(signalled);
-  });
+}
+
+/** --check-config --json: a configuration that cannot be read is reported as JSON too. */
+async function jsonConfig(f: DaemonFlags): Promise<DaemonConfig | undefined> {
+  try {
+    return configFrom(f);
+  } catch (e) {
+    const err = e as CliError;
+    printJson({ ok: false, config: null, problems: [err.message], errno: err.code });
+    return undefined;
+  }
 }
 
 function parseSince(v: string): number {
@@ -141,6 +111,27 @@ function show(records: AuditRecord[], json: boolean): void {
   for (const r of records) process.stdout.write(json ? JSON.stringify(r) + '\n' : formatRecord(r) + '\n');
 }
 
+/** With --json, a failure is one JSON object on stdout too (and the same exit status). */
+async function jsonErrors(json: boolean | undefined, fn: () => Promise<number>): Promise<number> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (!json) throw e;
+    const err = e as CliError;
+    printJson({ ok: false, errno: err.code ?? 'EIO', message: err.message });
+    return err.exitCode ?? EXIT_FAIL;
+  }
+}
+
+function readRecords(path: string): AuditRecord[] {
+  try {
+    checkAuditPath(path);
+    return readAuditRecords(path);
+  } catch (e) {
+    throw new CliError(errorCode(e), (e as Error).message, EXIT_FAIL);
+  }
+}
+
 export function registerDaemonCommands(program: Command, run: AsyncRun): void {
   program
     .command('daemon')
@@ -155,6 +146,7 @@ export function registerDaemonCommands(program: Command, run: AsyncRun): void {
     .option('--libraries', 'also decide shared objects opened by ld.so and dlopen (every open on watched mounts becomes an event)')
     .option('--workers <n>', `event-reading threads (default ${DEFAULTS.workers})`)
     .option('--queue-limit <n>', `events read at once beyond which answers follow the mode (default ${DEFAULTS.queueLimit})`)
+    .option('--decision-timeout <ms>', `a decision not made by then (e.g. hashing a huge file) is answered by mode: DENY when enforcing (default ${DEFAULTS.decisionTimeoutMs})`)
     .option('--permissive', 'start permissive: audit denials, allow everything (ward enforce on to switch)')
     .option('--admin-group <group>', 'group whose members may manage policies besides root')
     .option('--quiet', 'do not copy audit records to stderr')
@@ -164,8 +156,9 @@ export function registerDaemonCommands(program: Command, run: AsyncRun): void {
     .option('--json', 'with --check-config: print one JSON object')
     .action((f: DaemonFlags & { json?: boolean }) =>
       run(async () => {
-        const config = configFrom(f);
-        return f.checkConfig ? checkConfig(config, f.json ?? false) : runDaemon(config);
+        const config = f.checkConfig && f.json ? await jsonConfig(f) : configFrom(f);
+        if (config === undefined) return EXIT_USAGE;
+        return f.checkConfig ? checkConfig(config, f.json ?? false) : runDaemon(config, f);
       }),
     );
 
@@ -179,24 +172,20 @@ export function registerDaemonCommands(program: Command, run: AsyncRun): void {
     .option('--config <file>', 'daemon configuration file')
     .option('--json', 'print the records as JSON lines')
     .action((f: { lines: string; follow?: boolean; log?: string; config?: string; json?: boolean }) =>
-      run(async () => {
-        const path = auditPath(f);
-        const n = positive('--lines', f.lines) ?? 20;
-        if (!existsSync(path)) throw new CliError('ENOENT', `no audit log at ${path} (is ward daemon running? see --log)`, EXIT_FAIL);
-        const records = readAuditRecords(path);
-        show(records.slice(-n), f.json ?? false);
-        if (!f.follow) return EXIT_OK;
-        let offset = statSync(path).size;
-        return new Promise<number>(() => {
-          watch(path, () => {
-            const size = statSync(path).size;
-            if (size < offset) offset = 0; // rotated
-            const text = readFileSync(path).subarray(offset).toString('utf8');
-            offset = size;
-            for (const line of text.split('\n')) if (line) show([JSON.parse(line) as AuditRecord], f.json ?? false);
+      run(async () =>
+        jsonErrors(f.json, async () => {
+          const path = auditPath(f);
+          const n = positive('--lines', f.lines) ?? 20;
+          show(readRecords(path).slice(-n), f.json ?? false);
+          if (!f.follow) return EXIT_OK;
+          return new Promise<number>((resolve) => {
+            followAudit(path, (r) => show([r], f.json ?? false), (e) => {
+              process.stderr.write(`ward: ${e.code}: ${terminalSafe(e.message)}\n`);
+              if (e.code !== 'EBADMSG') resolve(EXIT_FAIL);
+            });
           });
-        });
-      }),
+        }),
+      ),
     );
   audit
     .command('show')
@@ -207,13 +196,13 @@ export function registerDaemonCommands(program: Command, run: AsyncRun): void {
     .option('--denied', 'only denied decisions')
     .option('--json', 'print the records as JSON lines')
     .action((f: { since: string; log?: string; config?: string; denied?: boolean; json?: boolean }) =>
-      run(async () => {
-        const since = parseSince(f.since);
-        const path = auditPath(f);
-        if (!existsSync(path)) throw new CliError('ENOENT', `no audit log at ${path} (see --log)`, EXIT_FAIL);
-        const records = readAuditRecords(path).filter((r) => Date.parse(r.time) >= since && (!f.denied || (r.type === 'IPE_ACCESS' && r.decision === 'DENY')));
-        show(records, f.json ?? false);
-        return EXIT_OK;
-      }),
+      run(async () =>
+        jsonErrors(f.json, async () => {
+          const since = parseSince(f.since);
+          const records = readRecords(auditPath(f)).filter((r) => Date.parse(r.time) >= since && (!f.denied || (r.type === 'IPE_ACCESS' && r.decision === 'DENY')));
+          show(records, f.json ?? false);
+          return EXIT_OK;
+        }),
+      ),
     );
 }

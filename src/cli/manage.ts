@@ -1,12 +1,12 @@
-// Policy management verbs (the daemon's control socket, or the kernel's securityfs with
-// --kernel): argument handling and output only.
+// Policy management verbs (ward daemon's control socket, or the kernel's securityfs with
+// --kernel): argument handling and output only. Which one is chosen once (policyManager).
 
-import type { Command } from 'commander';
-import { request } from '../enforcer/client.ts';
-import { DEFAULTS, loadConfig } from '../enforcer/config.ts';
-import type { ControlRequest, ControlResponse } from '../enforcer/protocol.ts';
-import { kernelIpe } from '../enforcer/securityfs.ts';
 import { errorCode } from '../errors.ts';
+import type { Command } from 'commander';
+import { DEFAULTS, loadConfig } from '../enforcer/config.ts';
+import { terminalSafe } from '../enforcer/display.ts';
+import { policyManager, type PolicyInput, type PolicyManager } from '../enforcer/policy-manager.ts';
+import type { ControlResponse } from '../enforcer/protocol.ts';
 import { CliError, EXIT_FAIL, EXIT_OK, displayName, printJson, readInput } from './io.ts';
 
 export type AsyncRun = (fn: () => number | Promise<number>) => void;
@@ -18,45 +18,61 @@ interface ClientFlags {
   kernel?: boolean;
 }
 
-function socketPath(f: ClientFlags): string {
-  if (f.socket) return f.socket;
-  const c = loadConfig(f.config);
-  return c.ok ? c.value.socket : DEFAULTS.socket;
+type Ok = ControlResponse & { ok: true };
+
+function manager(f: ClientFlags): PolicyManager {
+  let socket = f.socket;
+  if (!socket) {
+    const c = loadConfig(f.config);
+    socket = c.ok ? c.value.socket : DEFAULTS.socket;
+  }
+  return policyManager({ kernel: f.kernel, socket });
 }
 
-async function call(f: ClientFlags, req: ControlRequest, show: (r: ControlResponse & { ok: true }) => string): Promise<number> {
+/** Runs one verb and prints its answer: text, or with --json one JSON object (errors included). */
+async function call(f: ClientFlags, verb: (m: PolicyManager) => Promise<ControlResponse>, show: (r: Ok) => string): Promise<number> {
   let r: ControlResponse;
   try {
-    r = await request(socketPath(f), req);
+    r = await verb(manager(f));
   } catch (e) {
-    throw new CliError(errorCode(e), (e as Error).message, EXIT_FAIL);
+    const errno = errorCode(e);
+    if (!f.json) throw new CliError(errno, (e as Error).message, EXIT_FAIL);
+    r = { ok: false, errno, message: (e as Error).message };
   }
   if (f.json) printJson(r);
   else if (r.ok) process.stdout.write(show(r));
   else {
     const where = r.line !== undefined ? ` (line ${r.line}, column ${r.column}${r.token ? `, ${JSON.stringify(r.token)}` : ''})` : '';
-    process.stderr.write(`ward: ${r.errno}: ${r.message}${where}\n`);
+    process.stderr.write(`ward: ${r.errno}: ${terminalSafe(r.message)}${terminalSafe(where)}\n`);
   }
   return r.ok ? EXIT_OK : EXIT_FAIL;
 }
 
-function kernelOnly(f: ClientFlags, fn: () => string | void): number {
-  if (!f.kernel) throw new Error('internal: kernelOnly without --kernel');
-  try {
-    const out = fn();
-    if (out) process.stdout.write(out);
-    return EXIT_OK;
-  } catch (e) {
-    throw new CliError(errorCode(e), (e as Error).message, EXIT_FAIL);
-  }
-}
-
-const b64 = (file: string) => Buffer.from(readInput(file)).toString('base64');
+const t = (v: unknown) => terminalSafe(String(v));
+const input = (file: string, signed?: string): PolicyInput => ({ text: readInput(file), ...(signed ? { pkcs7: readInput(signed) } : {}) });
 
 function clientOptions(c: Command, kernel = true): Command {
-  c.option('--socket <path>', `the daemon's control socket (default from the config, ${DEFAULTS.socket})`).option('--config <file>', 'daemon configuration file').option('--json', 'print the daemon\'s JSON answer');
+  c.option('--socket <path>', `the daemon's control socket (default from the config, ${DEFAULTS.socket})`).option('--config <file>', 'daemon configuration file').option('--json', 'print the answer as one JSON object');
   if (kernel) c.option('--kernel', 'act on the kernel\'s IPE (/sys/kernel/security/ipe) instead of ward daemon');
   return c;
+}
+
+const onOff = (v: string): boolean => {
+  if (v !== 'on' && v !== 'off') throw new CliError('EINVAL', `expected on or off, got "${v}"`);
+  return v === 'on';
+};
+
+function statusText(r: Ok): string {
+  const mounts = (r.mounts as string[] | undefined) ?? [];
+  const active = r.active as { name: string; version: string } | null;
+  return [
+    `pid ${r.pid}, ${r.enforce ? 'enforcing' : 'permissive'}${r.auditSuccess ? ', auditing successes' : ''}${r.deciding === false ? ' — NOTHING IS DECIDED (no filesystem watched)' : ''}`,
+    `active policy: ${active ? `${t(active.name)} ${t(active.version)}` : 'none (everything is allowed)'}; version floor ${r.floor ?? 'none'}`,
+    `backend ${r.backend}: watching ${mounts.length} filesystem(s)${r.libraries ? ' (executables and libraries)' : ''}: ${mounts.map(t).join(' ')}`,
+    `events ${r.events}: allowed ${r.allowed}, denied ${r.denied}, cache hits ${r.cacheHits}, errors ${r.errors}, answered by mode because the queue was full ${r.queueFull}, timed out ${r.timeouts ?? 0}, refused as open for writing ${r.openForWrite ?? 0}`,
+    ...((r.gaps as string[] | undefined) ?? []).map((g) => `limit: ${g}`),
+    '',
+  ].join('\n');
 }
 
 export function registerManageCommands(policy: Command, program: Command, run: AsyncRun): void {
@@ -64,62 +80,52 @@ export function registerManageCommands(policy: Command, program: Command, run: A
     .option('--signed <p7s>', 'the policy signed as IPE takes it: PKCS#7 DER with the content attached (must contain FILE)')
     .action((file: string, f: ClientFlags & { signed?: string }) =>
       run(async () => {
-        if (f.kernel) return kernelOnly(f, () => kernelIpe.load(readInput(f.signed ?? file)));
-        return call(f, { verb: 'load', text: b64(file), ...(f.signed ? { pkcs7: b64(f.signed) } : {}) }, (r) => `loaded "${r.name}" version ${r.version}${r.signed ? ' (signature verified)' : ''} from ${displayName(file)} (not active: ward policy activate ${r.name})\n`);
+        const p = input(file, f.signed);
+        return call(f, (m) => m.load(p), (r) => `loaded "${t(r.name)}" version ${t(r.version)}${r.signed ? ' (signature verified)' : ''} from ${t(displayName(file))} (not active: ward policy activate ${t(r.name)})\n`);
       }),
     );
   clientOptions(policy.command('list').description('list loaded policies')).action((f: ClientFlags) =>
-    run(async () => {
-      if (f.kernel) return kernelOnly(f, () => kernelIpe.list().map((p) => `${p.active ? '*' : ' '} ${p.name} ${p.version}\n`).join(''));
-      return call(f, { verb: 'list' }, (r) => {
-        const ps = r.policies as Array<{ name: string; version: string; active: boolean; rules: number }>;
-        return ps.length === 0 ? 'no policies loaded (everything is allowed)\n' : ps.map((p) => `${p.active ? '*' : ' '} ${p.name} ${p.version} (${p.rules} rules)${p.active ? ' active' : ''}\n`).join('');
-      });
-    }),
+    run(async () =>
+      call(f, (m) => m.list(), (r) => {
+        const ps = r.policies as Array<{ name: string; version: string; active: boolean; rules: number | null }>;
+        return ps.length === 0 ? 'no policies loaded (everything is allowed)\n' : ps.map((p) => `${p.active ? '*' : ' '} ${t(p.name)} ${t(p.version)}${p.rules === null ? '' : ` (${p.rules} rules)`}${p.active ? ' active' : ''}\n`).join('');
+      }),
+    ),
   );
   clientOptions(policy.command('show').description('print a loaded policy as it was given').argument('<name>')).action((name: string, f: ClientFlags) =>
-    run(async () => {
-      if (f.kernel) return kernelOnly(f, () => kernelIpe.show(name).toString('latin1'));
-      return call(f, { verb: 'show', name }, (r) => Buffer.from(r.text as string, 'base64').toString('latin1'));
-    }),
+    run(async () => call(f, (m) => m.show(name), (r) => {
+      // As given, byte for byte, into a file or a pipe; on a terminal, control characters made visible.
+      const text = Buffer.from(r.text as string, 'base64').toString('latin1');
+      return process.stdout.isTTY ? terminalSafe(text, true) : text;
+    })),
   );
   clientOptions(policy.command('activate').description('make a loaded policy the active one (an older version than the active one is EINVAL)').argument('<name>')).action((name: string, f: ClientFlags) =>
-    run(async () => (f.kernel ? kernelOnly(f, () => kernelIpe.activate(name)) : call(f, { verb: 'activate', name }, (r) => `active: "${r.name}" version ${r.version}\n`))),
+    run(async () => call(f, (m) => m.activate(name), (r) => `active: "${t(r.name)}" version ${t(r.version)}\n`)),
   );
   clientOptions(policy.command('update').description('replace a loaded policy with a higher version of the same name (ESTALE / EINVAL otherwise)').argument('<name>').argument('<file>'))
     .option('--signed <p7s>', 'the new version signed (PKCS#7 DER, content attached)')
     .action((name: string, file: string, f: ClientFlags & { signed?: string }) =>
-      run(async () =>
-        f.kernel
-          ? kernelOnly(f, () => kernelIpe.update(name, readInput(f.signed ?? file)))
-          : call(f, { verb: 'update', name, text: b64(file), ...(f.signed ? { pkcs7: b64(f.signed) } : {}) }, (r) => `updated "${r.name}" to version ${r.version}${r.active ? ' (active)' : ''}\n`),
-      ),
+      run(async () => {
+        const p = input(file, f.signed);
+        return call(f, (m) => m.update(name, p), (r) => `updated "${t(r.name)}" to version ${t(r.version)}${r.active ? ' (active)' : ''}\n`);
+      }),
     );
   clientOptions(policy.command('delete').description('delete a loaded policy (the active one is EPERM)').argument('<name>')).action((name: string, f: ClientFlags) =>
-    run(async () => (f.kernel ? kernelOnly(f, () => kernelIpe.delete(name)) : call(f, { verb: 'delete', name }, () => `deleted "${name}"\n`))),
+    run(async () => call(f, (m) => m.delete(name), () => `deleted "${t(name)}"\n`)),
   );
-
-  const onOff = (v: string): boolean => {
-    if (v !== 'on' && v !== 'off') throw new CliError('EINVAL', `expected on or off, got "${v}"`);
-    return v === 'on';
-  };
   clientOptions(program.command('enforce').description('enforce the active policy (on) or only audit its denials (off, permissive)').argument('<on|off>')).action((v: string, f: ClientFlags) =>
-    run(async () => (f.kernel ? kernelOnly(f, () => kernelIpe.enforce(onOff(v))) : call(f, { verb: 'enforce', on: onOff(v) }, () => `enforce ${v}\n`))),
+    run(async () => {
+      const on = onOff(v);
+      return call(f, (m) => m.enforce(on), () => `enforce ${v}\n`);
+    }),
   );
   clientOptions(program.command('audit-success').description('also audit allowed decisions (on) or only denials (off)').argument('<on|off>')).action((v: string, f: ClientFlags) =>
-    run(async () => (f.kernel ? kernelOnly(f, () => kernelIpe.auditSuccess(onOff(v))) : call(f, { verb: 'audit-success', on: onOff(v) }, () => `audit-success ${v}\n`))),
+    run(async () => {
+      const on = onOff(v);
+      return call(f, (m) => m.auditSuccess(on), () => `audit-success ${v}\n`);
+    }),
   );
-  clientOptions(program.command('daemon-status').description('what the running daemon is doing: mode, active policy, mounts, counters'), false).action((f: ClientFlags) =>
-    run(async () =>
-      call(f, { verb: 'status' }, (r) =>
-        [
-          `pid ${r.pid}, ${r.enforce ? 'enforcing' : 'permissive'}${r.auditSuccess ? ', auditing successes' : ''}`,
-          `active policy: ${r.active ? `${(r.active as { name: string }).name} ${(r.active as { version: string }).version}` : 'none (everything is allowed)'}; version floor ${r.floor ?? 'none'}`,
-          `watching ${(r.mounts as string[]).length} mount(s)${r.libraries ? ' (executables and libraries)' : ''}: ${(r.mounts as string[]).join(' ')}`,
-          `events ${r.events}: allowed ${r.allowed}, denied ${r.denied}, cache hits ${r.cacheHits}, errors ${r.errors}, answered by mode because the queue was full ${r.queueFull}`,
-          '',
-        ].join('\n'),
-      ),
-    ),
+  clientOptions(program.command('daemon-status').description('what the running daemon is doing: mode, active policy, filesystems, counters, what it cannot decide'), false).action((f: ClientFlags) =>
+    run(async () => call(f, (m) => m.status(), statusText)),
   );
 }

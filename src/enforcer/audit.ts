@@ -1,9 +1,12 @@
-// The audit trail: one JSON object per line, with the kernel IPE audit records' field names
-// (security/ipe/audit.c): 1420 access decisions, 1422 policy loads, 1421 activations, 1404
-// enforce changes. To a file with size-based rotation, and to stderr for journald.
+// Every audit record ward daemon writes, built here and only here, with the kernel IPE audit
+// records' field names (security/ipe/audit.c): 1420 access decisions, 1422 policy loads, 1421
+// activations, 1404 enforce changes. Writing and reading the log: audit-log.ts.
 
-import { closeSync, fstatSync, mkdirSync, openSync, renameSync, existsSync, writeSync, readFileSync, unlinkSync } from 'node:fs';
-import { dirname } from 'node:path';
+import type { Decision } from '../policy/evaluator.ts';
+import { versionString, type Policy } from '../policy/model.ts';
+import { decidingRuleText } from '../policy/decision.ts';
+import type { EventDetails } from './details.ts';
+import { terminalSafe } from './display.ts';
 
 export interface AccessRecord {
   type: 'IPE_ACCESS';
@@ -78,86 +81,98 @@ export interface AuditSuccessRecord {
 
 export type AuditRecord = AccessRecord | PolicyLoadRecord | ActivationRecord | EnforceRecord | AuditSuccessRecord;
 
-export interface AuditSinkOptions {
-  path: string;
-  maxBytes: number;
-  keep: number;
-  stderr: boolean;
-}
-
-/** Appends records; rotates path → path.1 → … → path.keep when it grows past maxBytes. */
-export class AuditLog {
-  readonly options: AuditSinkOptions;
-  #fd: number | undefined;
-  #size = 0;
-
-  constructor(options: AuditSinkOptions) {
-    this.options = options;
-    mkdirSync(dirname(options.path), { recursive: true, mode: 0o750 });
-    this.#open();
-  }
-
-  #open(): void {
-    this.#fd = openSync(this.options.path, 'a', 0o640);
-    this.#size = fstatSync(this.#fd).size;
-  }
-
-  #rotate(): void {
-    if (this.#fd !== undefined) closeSync(this.#fd);
-    const { path, keep } = this.options;
-    for (let i = keep - 1; i >= 1; i--) if (existsSync(`${path}.${i}`)) renameSync(`${path}.${i}`, `${path}.${i + 1}`);
-    if (keep >= 1) renameSync(path, `${path}.1`);
-    else unlinkSync(path);
-    this.#open();
-  }
-
-  write(record: AuditRecord): void {
-    const line = JSON.stringify(record) + '\n';
-    if (this.options.stderr) process.stderr.write(line);
-    if (this.#fd === undefined) return;
-    if (this.#size + line.length > this.options.maxBytes && this.#size > 0) this.#rotate();
-    const buf = Buffer.from(line);
-    writeSync(this.#fd, buf);
-    this.#size += buf.length;
-  }
-
-  close(): void {
-    if (this.#fd !== undefined) closeSync(this.#fd);
-    this.#fd = undefined;
-  }
-}
-
-/** Reads the log and its rotated files, oldest first. */
-export function readAuditRecords(path: string, keep = 100): AuditRecord[] {
-  const files: string[] = [];
-  for (let i = keep; i >= 1; i--) if (existsSync(`${path}.${i}`)) files.push(`${path}.${i}`);
-  if (existsSync(path)) files.push(path);
-  const out: AuditRecord[] = [];
-  for (const f of files) {
-    for (const line of readFileSync(f, 'utf8').split('\n')) {
-      if (!line) continue;
-      try {
-        out.push(JSON.parse(line) as AuditRecord);
-      } catch {
-        /* a torn last line after a crash: skip */
-      }
-    }
-  }
-  return out;
-}
-
-/** One line for people. */
+/** One line for people; text from files, processes and policies has its control characters escaped. */
 export function formatRecord(r: AuditRecord): string {
+  const t = (s: string | null) => terminalSafe(s ?? '?');
   switch (r.type) {
     case 'IPE_ACCESS':
-      return `${r.time} ${r.decision}${r.enforcing ? '' : ' (permissive)'} ${r.ipe_op} pid=${r.pid} comm=${JSON.stringify(r.comm)} path=${JSON.stringify(r.path)} rule="${r.rule}"${r.rule_line ? ` (line ${r.rule_line})` : ''}${r.reason ? ` reason=${r.reason}` : ''}`;
+      return `${r.time} ${r.decision}${r.enforcing ? '' : ' (permissive)'} ${r.ipe_op} pid=${r.pid} comm=${t(JSON.stringify(r.comm))} path=${t(JSON.stringify(r.path))} rule="${t(r.rule)}"${r.rule_line ? ` (line ${r.rule_line})` : ''}${r.reason ? ` reason=${t(r.reason)}` : ''}`;
     case 'IPE_POLICY_LOAD':
-      return `${r.time} policy load ${r.res ? 'ok' : `failed errno=${r.errno}`}: ${r.policy_name ?? '?'} ${r.policy_version ?? '?'} by uid ${r.uid}`;
+      return `${r.time} policy load ${r.res ? 'ok' : `failed errno=${r.errno}`}: ${t(r.policy_name)} ${t(r.policy_version)} by uid ${r.uid}`;
     case 'IPE_CONFIG_CHANGE':
-      return `${r.time} policy activated: ${r.new_active_pol_name} ${r.new_active_pol_version} (was ${r.old_active_pol_name ?? 'none'}) by uid ${r.uid}`;
+      return `${r.time} policy activated: ${t(r.new_active_pol_name)} ${t(r.new_active_pol_version)} (was ${r.old_active_pol_name === null ? 'none' : t(r.old_active_pol_name)}) by uid ${r.uid}`;
     case 'MAC_STATUS':
       return `${r.time} enforce ${r.old_enforcing} -> ${r.enforcing} by uid ${r.uid}`;
     case 'WARD_AUDIT_SUCCESS':
       return `${r.time} audit-success ${r.success_audit ? 'on' : 'off'} by uid ${r.uid}`;
+    default:
+      return `${t(String((r as { time?: unknown }).time))} ${t(JSON.stringify(r))}`;
   }
+}
+
+const now = () => new Date().toISOString();
+
+/** Who asked for a management change (SO_PEERCRED of the control client, or the daemon itself). */
+export interface Actor {
+  pid: number;
+  uid: number;
+}
+
+/** The rule that decided (policy/decision.ts, the one home of rule text), or IPE's words otherwise. */
+export function decisionRuleText(d: Decision): string {
+  return decidingRuleText(d) ?? (d.match === 'no_policy' ? 'none' : 'DEFAULT');
+}
+
+export function accessRecord(a: { hook: AccessRecord['ipe_hook']; enforcing: boolean; pid: number; details: EventDetails; decision: Decision; allowed: boolean; policyName: string | null; policyVersion: string | null; reason?: string }): AccessRecord {
+  const d = a.decision;
+  return {
+    type: 'IPE_ACCESS',
+    audit_type: 1420,
+    time: now(),
+    ipe_op: 'EXECUTE',
+    ipe_hook: a.hook,
+    enforcing: a.enforcing ? 1 : 0,
+    pid: a.pid,
+    comm: a.details.comm,
+    path: a.details.path,
+    dev: a.details.dev,
+    ino: a.details.ino,
+    rule: decisionRuleText(d),
+    rule_line: d.rule?.line ?? d.default?.line ?? null,
+    decision: a.allowed ? 'ALLOW' : 'DENY',
+    policy_name: a.policyName,
+    policy_version: a.policyVersion,
+    ...(a.reason ? { reason: a.reason } : {}),
+  };
+}
+
+/** A load or update: p and its digest when it parsed, errno when it was refused. */
+export function loadRecord(p: Policy | undefined, digest: string | null, by: Actor, errno = 0): PolicyLoadRecord {
+  return {
+    type: 'IPE_POLICY_LOAD',
+    audit_type: 1422,
+    time: now(),
+    policy_name: p?.name ?? null,
+    policy_version: p ? versionString(p.version) : null,
+    policy_digest: p ? digest : null,
+    uid: by.uid,
+    pid: by.pid,
+    res: errno === 0 ? 1 : 0,
+    errno: -errno,
+  };
+}
+
+export function activationRecord(old: { policy: Policy; digest: string } | undefined, now_: { policy: Policy; digest: string }, by: Actor): ActivationRecord {
+  return {
+    type: 'IPE_CONFIG_CHANGE',
+    audit_type: 1421,
+    time: now(),
+    old_active_pol_name: old?.policy.name ?? null,
+    old_active_pol_version: old ? versionString(old.policy.version) : null,
+    old_policy_digest: old?.digest ?? null,
+    new_active_pol_name: now_.policy.name,
+    new_active_pol_version: versionString(now_.policy.version),
+    new_policy_digest: now_.digest,
+    uid: by.uid,
+    pid: by.pid,
+    res: 1,
+  };
+}
+
+export function enforceRecord(on: boolean, old: boolean, by: Actor): EnforceRecord {
+  return { type: 'MAC_STATUS', audit_type: 1404, time: now(), enforcing: on ? 1 : 0, old_enforcing: old ? 1 : 0, uid: by.uid, pid: by.pid, enabled: 1, 'old-enabled': 1, lsm: 'ipe', res: 1 };
+}
+
+export function auditSuccessRecord(on: boolean, by: Actor): AuditSuccessRecord {
+  return { type: 'WARD_AUDIT_SUCCESS', time: now(), success_audit: on ? 1 : 0, uid: by.uid, pid: by.pid };
 }

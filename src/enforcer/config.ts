@@ -23,10 +23,14 @@ export interface DaemonConfig {
   mounts: string[] | undefined;
   /** Also decide shared objects opened by ld.so / dlopen (FAN_OPEN_PERM + ELF check). */
   libraries: boolean;
-  /** Worker threads reading events. */
+  /** Event threads reading events (each with a digest thread for big files). */
   workers: number;
   /** Events read at once beyond this are answered at once: DENY enforcing, ALLOW permissive. */
   queueLimit: number;
+  /** Files up to this size are hashed on the event thread; bigger ones on a digest thread. */
+  inlineDigestBytes: number;
+  /** A decision not made within this many ms is answered by mode (DENY when enforcing). */
+  decisionTimeoutMs: number;
   /** Start in enforce mode (IPE's default) or permissive. */
   enforce: boolean;
   auditSuccess: boolean;
@@ -53,8 +57,10 @@ export const DEFAULTS: DaemonConfig = {
   filesystems: ['ext2', 'ext3', 'ext4', 'tmpfs', 'xfs', 'vfat', 'iso9660', 'btrfs'],
   mounts: undefined,
   libraries: false,
-  workers: 1,
+  workers: 2,
   queueLimit: 4096,
+  inlineDigestBytes: 8 * 1024 * 1024,
+  decisionTimeoutMs: 5000,
   enforce: true,
   auditSuccess: false,
   bootPolicy: undefined,
@@ -82,6 +88,8 @@ const FIELDS: Record<keyof DaemonConfig, FieldCheck> = {
   libraries: bool,
   workers: int(1, 64),
   queueLimit: int(1, 1 << 20),
+  inlineDigestBytes: int(0, 2 ** 40),
+  decisionTimeoutMs: int(10, 600_000),
   enforce: bool,
   auditSuccess: bool,
   bootPolicy: str,
@@ -102,9 +110,9 @@ export function validateConfig(doc: unknown, source: string): Result<Partial<Dae
 }
 
 /** Loads a config file; a missing file at the default path means "all defaults". */
-export function loadConfig(path: string | undefined, overrides: Partial<DaemonConfig> = {}): Result<DaemonConfig> {
+export function loadConfig(path: string | undefined, overrides: Partial<DaemonConfig> = {}, defaultPath = DEFAULT_CONFIG_PATH): Result<DaemonConfig> {
   let fromFile: Partial<DaemonConfig> = {};
-  const file = path ?? DEFAULT_CONFIG_PATH;
+  const file = path ?? defaultPath;
   let text: string | undefined;
   try {
     text = readFileSync(file, 'utf8');

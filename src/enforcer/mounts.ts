@@ -1,7 +1,9 @@
-// Which mounts to watch: /proc/self/mountinfo (proc(5)), filtered by filesystem type, or an
-// explicit list of mount points.
+// What to watch: /proc/self/mountinfo (proc(5)), filtered by filesystem type, or an explicit
+// list of mount points; the fanotify backend marks each chosen *filesystem* (superblock), so every
+// mount of it — bind mounts, copies in new mount namespaces — is decided.
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { resolve } from 'node:path';
 
 export interface MountInfo {
   id: number;
@@ -39,4 +41,39 @@ export function readMounts(): MountInfo[] {
 export function watchedMounts(mounts: MountInfo[], filesystems: readonly string[], explicit?: readonly string[]): MountInfo[] {
   if (explicit) return mounts.filter((m) => explicit.includes(m.mountPoint));
   return mounts.filter((m) => filesystems.includes(m.fsType));
+}
+
+/** A mount point as given (trailing slashes, symlinks, relative paths) → as mountinfo shows it. */
+export function normalizeMountPoint(path: string): string {
+  let p = resolve(path);
+  try {
+    p = realpathSync(p);
+  } catch {
+    /* a path that does not exist is reported by explicitMountErrors */
+  }
+  return p;
+}
+
+/** Why explicit --mount entries cannot be watched (not a mount point, missing…); [] when all can. */
+export function explicitMountErrors(mounts: MountInfo[], explicit: readonly string[]): string[] {
+  const points = new Set(mounts.map((m) => m.mountPoint));
+  const errors: string[] = [];
+  for (const want of explicit) {
+    const p = normalizeMountPoint(want);
+    if (!existsSync(p)) errors.push(`mount ${JSON.stringify(want)} does not exist`);
+    else if (!points.has(p)) errors.push(`mount ${JSON.stringify(want)} is not a mount point (it is a directory on another filesystem; give the directory where a filesystem is mounted, see findmnt)`);
+  }
+  return errors;
+}
+
+/** One mount per filesystem (superblock, by device number): a filesystem mark covers them all. */
+export function filesystemsToMark(mounts: MountInfo[], filesystems: readonly string[], explicit?: readonly string[]): MountInfo[] {
+  const chosen = explicit ? mounts.filter((m) => explicit.map(normalizeMountPoint).includes(m.mountPoint)) : mounts.filter((m) => filesystems.includes(m.fsType));
+  const seen = new Set<string>();
+  return chosen.filter((m) => {
+    const dev = `${m.devMajor}:${m.devMinor}`;
+    if (seen.has(dev)) return false;
+    seen.add(dev);
+    return true;
+  });
 }

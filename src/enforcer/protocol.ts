@@ -10,12 +10,11 @@ export type ControlRequest =
   | { verb: 'delete'; name: string }
   | { verb: 'enforce'; on: boolean }
   | { verb: 'audit-success'; on: boolean }
-  | { verb: 'status' }
-  | { verb: 'probe-exec'; path: string };
+  | { verb: 'status' };
 
 export type ControlResponse = { ok: true; [k: string]: unknown } | { ok: false; errno: string; message: string; line?: number; column?: number; token?: string };
 
-export const VERBS = ['load', 'list', 'show', 'activate', 'update', 'delete', 'enforce', 'audit-success', 'status', 'probe-exec'] as const;
+export const VERBS = ['load', 'list', 'show', 'activate', 'update', 'delete', 'enforce', 'audit-success', 'status'] as const;
 
 /** Validates a decoded request; returns an error message or the request. */
 export function parseRequest(doc: unknown): ControlRequest | string {
@@ -35,8 +34,6 @@ export function parseRequest(doc: unknown): ControlRequest | string {
     case 'enforce':
     case 'audit-success':
       return needs('on', 'boolean') ?? (r as ControlRequest);
-    case 'probe-exec':
-      return needs('path', 'string') ?? (r as ControlRequest);
     default:
       return r as ControlRequest;
   }

@@ -26,9 +26,10 @@ interface StateFile {
 
 const hexName = (raw: string) => Buffer.from(raw, 'latin1').toString('hex');
 
-/** sha256 of what was loaded, upper-case hex: of the PKCS#7 blob when signed (as the kernel), else of the text. */
+/** sha256 of what was loaded: of the PKCS#7 blob when signed (as the kernel), else of the text.
+ *  Lower-case hex, like every digest ward prints (the kernel's audit uses upper case). */
 export function policyDigest(p: Policy, pkcs7?: Uint8Array): string {
-  return `sha256:${createHash('sha256').update(pkcs7 ?? p.text).digest('hex').toUpperCase()}`;
+  return `sha256:${createHash('sha256').update(pkcs7 ?? p.text).digest('hex')}`;
 }
 
 function parseVersion(s: string | null): Version | undefined {

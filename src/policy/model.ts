@@ -127,9 +127,13 @@ export function propertyText(p: Property, upperHex = false): string {
   return `${p.name}=${p.digest.algorithm}:${upperHex ? p.digest.hex.toUpperCase() : p.digest.hex}`;
 }
 
-/** A rule as the kernel's audit_rule() prints it: props in order, digest hex upper-case. */
+/**
+ * A rule as the kernel's audit_rule() prints it (properties in order), except that digests are
+ * lower-case hex, as `ward digest`, `fsverity digest` and policies write them, so grepping ward's
+ * output or audit log for a digest finds it (the kernel's own audit prints upper case).
+ */
 export function kernelRuleText(rule: Rule): string {
-  const props = rule.properties.map((p) => propertyText(p, true) + ' ').join('');
+  const props = rule.properties.map((p) => propertyText(p) + ' ').join('');
   return `op=${rule.op} ${props}action=${rule.action}`;
 }
 

@@ -88,7 +88,7 @@ test('policy eval: decision, match type and rule with its line; exit 0 allow / 1
     op: 'EXECUTE',
     action: 'ALLOW',
     match: 'rule',
-    rule: `op=EXECUTE fsverity_digest=${allowed.toUpperCase().replace('SHA256', 'sha256')} action=ALLOW`,
+    rule: `op=EXECUTE fsverity_digest=${allowed} action=ALLOW`,
     line: 14,
   });
   const d = ward(['policy', 'eval', pol, '--op', 'EXECUTE', '--context', '{"boot_verified":true}']);

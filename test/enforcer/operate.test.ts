@@ -3,7 +3,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +13,7 @@ import { ward, REPO_ROOT } from '../helpers/cli.ts';
 import { validateConfig, loadConfig, DEFAULTS } from '../../src/enforcer/config.ts';
 import { parseMountinfo, watchedMounts } from '../../src/enforcer/mounts.ts';
 import { parseRequest } from '../../src/enforcer/protocol.ts';
-import { AuditLog, readAuditRecords } from '../../src/enforcer/audit.ts';
+import { AuditLog, readAuditRecords } from '../../src/enforcer/audit-log.ts';
 
 let dir: string;
 before(() => {
@@ -22,7 +22,8 @@ before(() => {
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('configuration: defaults, field validation naming the field, unknown fields refused', () => {
-  const none = loadConfig(undefined);
+  // (The host's own /etc/ward/daemon.json, if a package installed one, is not this test's.)
+  const none = loadConfig(undefined, {}, join(dir, 'no-such-default.json'));
   assert.ok(none.ok);
   assert.ok(none.ok && none.value.enforce === true && none.value.workers === DEFAULTS.workers);
   for (const [doc, re] of [
@@ -180,9 +181,101 @@ while True:
   }
 });
 
-test('the systemd unit asks for notify readiness, a watchdog and restarts', () => {
+test('the systemd unit asks for notify readiness, a watchdog, reload by SIGHUP and restarts whatever ended it', () => {
   const unit = readFileSync(join(REPO_ROOT, 'packaging/systemd/ward.service'), 'utf8');
-  for (const line of ['Type=notify', 'WatchdogSec=10', 'Restart=on-failure', 'ExecStartPre=/usr/local/bin/ward daemon --check-config', 'DefaultDependencies=no']) {
-    assert.ok(unit.includes(line), line);
+  for (const line of ['Type=notify', 'WatchdogSec=10', 'Restart=always', 'ExecReload=/bin/kill -HUP $MAINPID', 'ExecStartPre=/usr/local/bin/ward daemon --check-config', 'DefaultDependencies=no']) {
+    assert.ok(unit.split('\n').some((l) => l.startsWith(line)), line);
+  }
+  const analyze = spawnSync('systemd-analyze', ['verify', '--man=no', join(REPO_ROOT, 'packaging/systemd/ward.service')], { encoding: 'utf8' });
+  // The unit names /usr/local/bin/ward (the package installs /usr/bin/ward and rewrites it):
+  // only a missing executable may be reported.
+  const complaints = analyze.stderr.split('\n').filter((l) => l && !/is not executable|No such file|Command .*ward.* is not executable|Unit .* not found|Failed to prepare filename/.test(l));
+  assert.deepEqual(complaints, []);
+});
+
+test('the shipped configuration passes --check-config (boot policy installed, state directory new) and starts permissive', () => {
+  const shipped = JSON.parse(readFileSync(join(REPO_ROOT, 'packaging/daemon.json'), 'utf8')) as Record<string, unknown>;
+  assert.equal(shipped.enforce, false, 'installing never enforces');
+  assert.equal(shipped.bootPolicy, '/etc/ward/boot.pol');
+  // Installed paths moved into this test's directory; everything else as shipped.
+  const cfg = join(dir, 'shipped.json');
+  writeFileSync(cfg, JSON.stringify({ ...shipped, bootPolicy: join(REPO_ROOT, 'examples/allow-all.pol'), stateDir: join(dir, 'shipped-state'), socket: join(dir, 'shipped.sock'), auditLog: join(dir, 'shipped.jsonl') }));
+  const r = ward(['daemon', '--check-config', '--config', cfg, '--json']);
+  assert.equal(r.status, 0, r.stdout);
+  assert.deepEqual((JSON.parse(r.stdout) as { problems: string[] }).problems, []);
+  // Without its boot policy it fails, and says how to fix it.
+  writeFileSync(cfg, JSON.stringify({ ...shipped, bootPolicy: join(dir, 'none.pol'), stateDir: join(dir, 'shipped-state') }));
+  const missing = JSON.parse(ward(['daemon', '--check-config', '--config', cfg, '--json']).stdout) as { problems: string[] };
+  assert.match(missing.problems[0]!, /none\.pol: ENOENT \(install a policy there/);
+});
+
+test('audit: a directory for --log, a missing log, --json on errors, escape sequences never raw', () => {
+  const r = ward(['audit', 'tail', '--log', dir]);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /^ward: EISDIR: .* is a directory; --log takes the audit log file/m);
+  assert.doesNotMatch(r.stderr, /at .*\.ts:\d+/, 'no stack trace');
+  const j = ward(['audit', 'tail', '--log', join(dir, 'nope.jsonl'), '--json']);
+  assert.equal(j.status, 1);
+  assert.deepEqual(JSON.parse(j.stdout), { ok: false, errno: 'ENOENT', message: `no audit log at ${join(dir, 'nope.jsonl')} (is ward daemon running? see --log)` });
+  const s = ward(['audit', 'show', '--since', '1h', '--log', dir, '--json']);
+  assert.equal((JSON.parse(s.stdout) as { errno: string }).errno, 'EISDIR');
+  const pl = ward(['policy', 'list', '--json', '--socket', join(dir, 'no.sock')]);
+  assert.equal(pl.status, 1);
+  assert.equal((JSON.parse(pl.stdout) as { ok: boolean; errno: string }).errno, 'ENOENT');
+  // A path and a process name carrying ESC, CSI (0x9b) and BEL: shown escaped.
+  const path = join(dir, 'esc', 'a.jsonl');
+  const log = new AuditLog({ path, maxBytes: 1 << 20, keep: 1, stderr: false });
+  log.write({ type: 'IPE_ACCESS', audit_type: 1420, time: new Date().toISOString(), ipe_op: 'EXECUTE', ipe_hook: 'BPRM_CHECK', enforcing: 1, pid: 1, comm: 'x\u001b]0;owned\u0007', path: '/tmp/\u001b[2J\u009b31m', dev: 'tmpfs', ino: '1', rule: 'DEFAULT action=DENY', rule_line: 2, decision: 'DENY', policy_name: 'p\u001b[5m', policy_version: '1.0.0' });
+  log.write({ type: 'IPE_CONFIG_CHANGE', audit_type: 1421, time: new Date().toISOString(), old_active_pol_name: null, old_active_pol_version: null, old_policy_digest: null, new_active_pol_name: 'evil\u001b[2J', new_active_pol_version: '1.0.0', new_policy_digest: 'sha256:00', uid: 0, pid: 1, res: 1 });
+  log.close();
+  const out = ward(['audit', 'tail', '--log', path]).stdout;
+  assert.doesNotMatch(out, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/, 'no control characters but newlines');
+  assert.match(out, /\\x9b31m/);
+  assert.match(out, /policy activated: evil\\x1b\[2J/);
+});
+
+test('one daemon per state directory: the second says which pid holds it; SIGHUP reloads with no window; signals are logged', async (t) => {
+  if (!requires(t, IS_ROOT, 'root (fanotify)')) return;
+  const d = new TestDaemon();
+  try {
+    const bin = d.binary('x');
+    const boot = (version: string, body: string) => writeFileSync(join(d.scratch.root, 'boot.pol'), `policy_name=boot policy_version=${version}\n${body}\n`);
+    boot('1.0.0', 'DEFAULT action=ALLOW\nDEFAULT op=EXECUTE action=DENY');
+    await d.start({ bootPolicy: join(d.scratch.root, 'boot.pol') });
+    const second = new TestDaemon();
+    try {
+      await assert.rejects(second.start({ extraArgs: ['--state-dir', d.stateDir] }), new RegExp(`another ward daemon \\(pid ${d.pid}\\) already uses the state directory`));
+    } finally {
+      await second.cleanup();
+    }
+    assert.equal(exec(bin), 'EPERM');
+    // Reload to a new boot policy version that still denies: execs during the reload never run.
+    boot('1.1.0', 'DEFAULT action=ALLOW\nDEFAULT op=EXECUTE action=DENY\nop=KMODULE action=DENY');
+    const loop = spawn('timeout', ['-s', 'KILL', '60', '/bin/sh', '-c', `ran=0; i=0; while [ $i -lt 400 ]; do ${bin} 2>/dev/null && ran=$((ran+1)); i=$((i+1)); done; echo ran=$ran`], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let loopOut = '';
+    loop.stdout!.on('data', (x: Buffer) => (loopOut += x));
+    await new Promise((r) => setTimeout(r, 100));
+    process.kill(d.pid, 'SIGHUP');
+    await new Promise((r) => loop.once('exit', r));
+    assert.equal(loopOut.trim(), 'ran=0', 'nothing ran while reloading');
+    const end = Date.now() + 10_000;
+    while (!d.log.includes('reloaded') && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    assert.match(d.log, /reloaded: active policy "boot" 1\.1\.0/);
+    assert.equal(d.proc?.exitCode, null, 'SIGHUP does not end the daemon');
+    boot('1.2.0', 'DEFAULT action=ALLOW');
+    process.kill(d.pid, 'SIGHUP');
+    const end2 = Date.now() + 10_000;
+    while (!d.log.includes('"boot" 1.2.0') && Date.now() < end2) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(exec(bin), 0, 'the reloaded boot policy decides');
+    // A broken boot policy on reload keeps what runs.
+    writeFileSync(join(d.scratch.root, 'boot.pol'), 'policy_name=boot\n');
+    process.kill(d.pid, 'SIGHUP');
+    const end3 = Date.now() + 10_000;
+    while (!d.log.includes('reload failed') && Date.now() < end3) await new Promise((r) => setTimeout(r, 50));
+    assert.match(d.log, /SIGHUP: reload failed, keeping the running configuration and policy: boot policy/);
+    assert.equal(await d.stop(), 0);
+    assert.match(d.log, /SIGTERM: stopping/);
+  } finally {
+    await d.cleanup();
   }
 });

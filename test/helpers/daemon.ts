@@ -3,7 +3,7 @@
 // outlive the test run, and stopped (or killed) by the test.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { appendFileSync, copyFileSync, chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Scratch } from './kernel.ts';
@@ -48,8 +48,15 @@ export class TestDaemon {
   }
 
   async start(o: DaemonOptions = {}): Promise<void> {
+    // ward marks whole filesystems: a test must never hand it a directory of the host's root
+    // filesystem (every exec on the machine would wait for this test's daemon).
+    const rootDev = statSync('/').dev;
+    for (const m of o.mounts ?? [this.m1]) if (statSync(m).dev === rootDev) throw new Error(`test daemon: ${m} is on the host's root filesystem; give it a tmpfs of its own`);
+    // Its own (empty) configuration: never the host's /etc/ward/daemon.json.
+    const config = join(this.scratch.root, 'daemon.json');
+    if (!existsSync(config)) writeFileSync(config, '{}\n');
     const args = [
-      '-s', 'KILL', '600', process.execPath, WARD_BIN, 'daemon',
+      '-s', 'KILL', '600', process.execPath, WARD_BIN, 'daemon', '--config', config,
       '--state-dir', this.stateDir, '--socket', this.socket, '--audit-log', this.auditLog,
       ...(o.mounts ?? [this.m1]).flatMap((m) => ['--mount', m]),
       ...(o.bootPolicy ? ['--boot-policy', o.bootPolicy] : []),
@@ -89,6 +96,12 @@ export class TestDaemon {
     }
     this.proc = undefined;
     return code;
+  }
+
+  /** The daemon's own pid (the child of `timeout`). */
+  get pid(): number {
+    const out = spawnSync('pgrep', ['-P', String(this.proc?.pid)], { encoding: 'utf8' }).stdout.trim();
+    return Number(out.split('\n')[0]);
   }
 
   /** `ward …` against this daemon's socket, as root (the test's own Node). */

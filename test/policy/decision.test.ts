@@ -36,9 +36,9 @@ test('a rule, an op default and the global default are each told with their line
   const p = policy();
   const engine = new CompiledPolicy(p);
   const byRule = engine.decide('EXECUTE', new StaticFileContext({ fsverity_digest: 'sha256:ab12' }));
-  assert.equal(decidingRuleText(byRule), 'op=EXECUTE fsverity_digest=sha256:AB12 action=ALLOW');
-  assert.equal(decisionText(byRule), 'ALLOW by rule at line 4: op=EXECUTE fsverity_digest=sha256:AB12 action=ALLOW');
-  assert.deepEqual(decisionJson(byRule, 'EXECUTE'), { op: 'EXECUTE', action: 'ALLOW', match: 'rule', rule: 'op=EXECUTE fsverity_digest=sha256:AB12 action=ALLOW', line: 4 });
+  assert.equal(decidingRuleText(byRule), 'op=EXECUTE fsverity_digest=sha256:ab12 action=ALLOW');
+  assert.equal(decisionText(byRule), 'ALLOW by rule at line 4: op=EXECUTE fsverity_digest=sha256:ab12 action=ALLOW');
+  assert.deepEqual(decisionJson(byRule, 'EXECUTE'), { op: 'EXECUTE', action: 'ALLOW', match: 'rule', rule: 'op=EXECUTE fsverity_digest=sha256:ab12 action=ALLOW', line: 4 });
   const byOpDefault = engine.decide('EXECUTE', new StaticFileContext({}));
   assert.equal(decisionText(byOpDefault), 'DENY by op default at line 3: DEFAULT op=EXECUTE action=DENY');
   const byGlobal = engine.decide('KMODULE', new StaticFileContext({}));

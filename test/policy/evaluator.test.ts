@@ -75,8 +75,8 @@ test('an absent provider makes both =TRUE and =FALSE false', () => {
   assert.equal(both('KMODULE', { boot_verified: true }).match, 'global_default');
 });
 
-test('kernelRuleText prints a rule as the kernel audits it (hex upper-case)', () => {
-  assert.equal(kernelRuleText(policy.rulesByOp.EXECUTE[0]!), `op=EXECUTE fsverity_digest=sha256:${'AB'.repeat(32)} action=ALLOW`);
+test('kernelRuleText prints a rule as the kernel audits it, digests in lower case as everywhere in ward', () => {
+  assert.equal(kernelRuleText(policy.rulesByOp.EXECUTE[0]!), `op=EXECUTE fsverity_digest=sha256:${'ab'.repeat(32)} action=ALLOW`);
   assert.equal(kernelRuleText(policy.rulesByOp.FIRMWARE[0]!), 'op=FIRMWARE action=DENY');
 });
 

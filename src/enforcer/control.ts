@@ -1,0 +1,130 @@
+// The control socket: a unix stream socket, one JSON request line per connection, one JSON
+// answer. Who may ask is decided here, from the kernel's SO_PEERCRED (not from anything the
+// client says): root, or a member of the configured admin group (primary or supplementary, from
+// /proc/PID/status of the peer). What each verb lets them do: docs/daemon.md.
+
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { dirname } from 'node:path';
+import { WardError, errorCode } from '../errors.ts';
+import { peerCredentials } from '../kernel/io.ts';
+import { parseRequest, type ControlRequest, type ControlResponse } from './protocol.ts';
+
+export interface Peer {
+  pid: number;
+  uid: number;
+  gid: number;
+}
+
+/** A group name or number → gid (undefined when /etc/group has no such group). */
+export function groupId(group: string): number | undefined {
+  if (/^\d+$/.test(group)) return Number(group);
+  try {
+    const line = readFileSync('/etc/group', 'utf8').split('\n').find((l) => l.split(':')[0] === group);
+    return line ? Number(line.split(':')[2]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function peerGroups(pid: number): number[] {
+  try {
+    const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('Groups:'));
+    return line ? line.slice(7).trim().split(/\s+/).filter(Boolean).map(Number) : [];
+  } catch {
+    return [];
+  }
+}
+
+/** Root always; a member of adminGid when one is configured; nobody else. */
+export function authorized(peer: Peer, adminGid: number | undefined): boolean {
+  if (peer.uid === 0) return true;
+  if (adminGid === undefined) return false;
+  return peer.gid === adminGid || peerGroups(peer.pid).includes(adminGid);
+}
+
+const MAX_REQUEST = 64 * 1024 * 1024;
+
+export class ControlServer {
+  readonly path: string;
+  readonly #adminGroup: string | undefined;
+  readonly #adminGid: number | undefined;
+  readonly #handle: (req: ControlRequest, peer: Peer) => Promise<ControlResponse>;
+  #server: Server | undefined;
+
+  constructor(path: string, adminGroup: string | undefined, handle: (req: ControlRequest, peer: Peer) => Promise<ControlResponse>) {
+    this.path = path;
+    this.#adminGroup = adminGroup;
+    this.#handle = handle;
+    if (adminGroup !== undefined) {
+      this.#adminGid = groupId(adminGroup);
+      if (this.#adminGid === undefined) throw new WardError('EINVAL', `adminGroup "${adminGroup}" does not exist`);
+    }
+  }
+
+  async listen(): Promise<void> {
+    mkdirSync(dirname(this.path), { recursive: true, mode: 0o755 });
+    if (existsSync(this.path)) unlinkSync(this.path);
+    const server = createServer((c) => this.#serve(c));
+    this.#server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.path, resolve);
+    });
+    chmodSync(this.path, this.#adminGid === undefined ? 0o600 : 0o660);
+    if (this.#adminGid !== undefined) chownSync(this.path, 0, this.#adminGid);
+  }
+
+  #serve(c: Socket): void {
+    let peer: Peer;
+    try {
+      peer = peerCredentials((c as unknown as { _handle: { fd: number } })._handle.fd);
+    } catch {
+      c.end(JSON.stringify({ ok: false, errno: 'EPERM', message: 'cannot identify the client' }) + '\n');
+      return;
+    }
+    // A request can be tens of MB (a large policy, base64): keep the chunks and look for the
+    // newline only in each new one (searching the whole buffer every time is quadratic).
+    const chunks: Buffer[] = [];
+    let size = 0;
+    c.on('data', (chunk: Buffer) => {
+      const nl = chunk.indexOf(0x0a);
+      if (nl < 0) {
+        chunks.push(chunk);
+        size += chunk.length;
+        if (size > MAX_REQUEST) c.destroy();
+        return;
+      }
+      chunks.push(chunk.subarray(0, nl));
+      c.removeAllListeners('data');
+      void this.#answer(Buffer.concat(chunks).toString('utf8'), peer).then((r) => c.end(JSON.stringify(r) + '\n'));
+    });
+    c.on('error', () => c.destroy());
+  }
+
+  async #answer(line: string, peer: Peer): Promise<ControlResponse> {
+    if (!authorized(peer, this.#adminGid)) {
+      return { ok: false, errno: 'EPERM', message: `uid ${peer.uid} may not manage ward policies (root${this.#adminGroup ? ` or group ${this.#adminGroup}` : ''} only)` };
+    }
+    let doc: unknown;
+    try {
+      doc = JSON.parse(line);
+    } catch {
+      doc = undefined;
+    }
+    const req = parseRequest(doc);
+    if (typeof req === 'string') return { ok: false, errno: 'EINVAL', message: req };
+    try {
+      return await this.#handle(req, peer);
+    } catch (e) {
+      return { ok: false, errno: errorCode(e), message: (e as Error).message };
+    }
+  }
+
+  async close(): Promise<void> {
+    const server = this.#server;
+    this.#server = undefined;
+    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    if (existsSync(this.path)) unlinkSync(this.path);
+  }
+}

@@ -1,0 +1,151 @@
+// One event's decision, as IPE makes it for op=EXECUTE: the file behind the event's fd →
+// writers refused → cache → file context → compiled policy. No fanotify here: the worker reads
+// and answers events, this module only says ALLOW or DENY (and why), so it is tested on plain
+// files without root.
+//
+// Decide-then-run races (docs/daemon.md, threat model): the kernel's exec path refuses to run a
+// file that is open for writing (ETXTBSY, exe_file_deny_write_access) only *after* ward answered.
+// So before deciding, ward takes a read lease on the event's file (kernel/lease.ts): refused while
+// anyone has it open for writing or mapped shared-writable, and, while held, any new open for
+// writing waits for ward. The digest is therefore of the content that will run; identity and the
+// lease are checked again after hashing, and a decision is cached only if both held.
+
+import type { FileContext } from '../policy/context.ts';
+import { CompiledPolicy } from '../policy/compiled.ts';
+import { NO_POLICY, type Decision } from '../policy/evaluator.ts';
+import { versionString, type BoolPropertyName, type DigestPropertyName, type Policy } from '../policy/model.ts';
+import { IdentityCache } from '../properties/cache.ts';
+import type { FdFileContext } from '../properties/context.ts';
+import { PropertyReader } from '../properties/context.ts';
+import { identityOfFd, type FileIdentity } from '../properties/identity.ts';
+import { readLeaseIntact, releaseLease, takeReadLease } from '../kernel/lease.ts';
+
+/** The policy a decider uses; `generation` changes with every swap (cache keys include it). */
+export interface ActivePolicy {
+  readonly compiled: CompiledPolicy | undefined;
+  readonly name: string | null;
+  readonly version: string | null;
+  readonly generation: number;
+}
+
+export function activePolicy(policy: Policy | undefined, generation: number): ActivePolicy {
+  if (!policy) return { compiled: undefined, name: null, version: null, generation };
+  return { compiled: new CompiledPolicy(policy), name: policy.name, version: versionString(policy.version), generation };
+}
+
+/** exec: BPRM_CHECK (execve, AT_EXECVE_CHECK); a shared object opened by ld.so/dlopen: MMAP. */
+export type Hook = 'BPRM_CHECK' | 'MMAP';
+
+export type Verdict =
+  | { readonly kind: 'decided'; readonly decision: Decision; readonly reason?: string; readonly cached: boolean }
+  /** The file is too big to hash on the event thread: hash it elsewhere, then call withDigest. */
+  | { readonly kind: 'digest'; readonly identity: FileIdentity };
+
+export interface DeciderOptions {
+  /** Files up to this size are hashed inline; bigger ones are handed off (Verdict 'digest'). */
+  inlineDigestBytes: number;
+  cacheSize?: number;
+  reader?: PropertyReader;
+}
+
+const DENY: Decision = { action: 'DENY', match: 'no_policy' };
+
+class NeedsDigest extends Error {}
+
+/** A file context that refuses to hash a big file on this thread. */
+class EventContext implements FileContext {
+  readonly #inner: FdFileContext;
+  readonly #big: boolean;
+  readonly #cached: (identity: FileIdentity) => boolean;
+  constructor(inner: FdFileContext, big: boolean, cached: (identity: FileIdentity) => boolean) {
+    this.#inner = inner;
+    this.#big = big;
+    this.#cached = cached;
+  }
+  boolean(name: BoolPropertyName): boolean | undefined {
+    return this.#inner.boolean(name);
+  }
+  digest(name: DigestPropertyName): string | undefined {
+    if (name === 'fsverity_digest' && this.#big && !this.#cached(this.#inner.identity)) throw new NeedsDigest();
+    return this.#inner.digest(name);
+  }
+}
+
+export class Decider {
+  readonly reader: PropertyReader;
+  readonly options: DeciderOptions;
+  policy: ActivePolicy = activePolicy(undefined, -1);
+  readonly #decisions: IdentityCache<Decision>;
+  readonly #leased = new Set<number>();
+  /** Counted for status: files whose filesystem refuses leases (the writer check cannot run). */
+  leaseUnsupported = 0;
+
+  constructor(options: DeciderOptions) {
+    this.options = options;
+    this.reader = options.reader ?? new PropertyReader();
+    this.#decisions = new IdentityCache<Decision>(options.cacheSize ?? 65536);
+  }
+
+  setPolicy(p: ActivePolicy): void {
+    this.policy = p;
+  }
+
+  #digestCached(identity: FileIdentity): boolean {
+    return this.reader.cache.get(`${this.reader.algorithm}:${identity.key}`) !== undefined;
+  }
+
+  /** Decides the file behind fd. Call release(fd) once the answer is written. */
+  decide(fd: number, hook: Hook): Verdict {
+    const compiled = this.policy.compiled;
+    if (!compiled) return { kind: 'decided', decision: NO_POLICY, cached: false };
+    const identity = identityOfFd(fd);
+    const lease = takeReadLease(fd);
+    if (lease === 'held') this.#leased.add(fd);
+    else if (lease !== 'writers') this.leaseUnsupported++;
+    // exec: the kernel itself would refuse this exec with ETXTBSY once we answered, but a writer
+    // could still change the file between our digest and that check; refuse now.
+    if (lease === 'writers' && hook === 'BPRM_CHECK') return { kind: 'decided', decision: DENY, reason: 'open_for_write', cached: false };
+    // A library open for writing (possibly by its opener) is decided on its current content and
+    // never from (or into) the cache: writes through a shared mapping keep size and times.
+    const cacheable = lease !== 'writers';
+    const key = `${this.policy.generation}:${identity.key}`;
+    if (cacheable) {
+      const hit = this.#decisions.get(key);
+      if (hit) return { kind: 'decided', decision: hit, cached: true };
+    }
+    const big = Number(identity.size) > this.options.inlineDigestBytes && (identity.mode & 0o170000) === 0o100000;
+    let d: Decision;
+    try {
+      d = compiled.decide('EXECUTE', new EventContext(this.reader.contextForFd(fd), big, (i) => this.#digestCached(i)));
+    } catch (e) {
+      if (e instanceof NeedsDigest) return { kind: 'digest', identity };
+      throw e;
+    }
+    return this.#settle(fd, identity, key, d, cacheable);
+  }
+
+  /** Completes a 'digest' verdict with the digest computed off the event thread. */
+  withDigest(fd: number, identity: FileIdentity, digest: string, hook: Hook): Verdict {
+    if (this.#leased.has(fd) && !readLeaseIntact(fd)) return { kind: 'decided', decision: DENY, reason: 'changed_during_decision', cached: false };
+    // Put the digest where the file context looks for it; decide() looks it up by the file's
+    // identity as it is now, so a digest of older content is never used.
+    this.reader.cache.set(`${this.reader.algorithm}:${identity.key}`, digest);
+    const v = this.decide(fd, hook);
+    if (v.kind === 'digest') return { kind: 'decided', decision: DENY, reason: 'changed_during_decision', cached: false };
+    return v;
+  }
+
+  #settle(fd: number, identity: FileIdentity, key: string, d: Decision, cacheable: boolean): Verdict {
+    // The content hashed must be the content that runs: same identity, and no writer opened it
+    // while we looked (an open for writing breaks the lease).
+    const unchanged = identityOfFd(fd).key === identity.key && (!this.#leased.has(fd) || readLeaseIntact(fd));
+    if (!unchanged) return { kind: 'decided', decision: DENY, reason: 'changed_during_decision', cached: false };
+    if (cacheable) this.#decisions.set(key, d);
+    return { kind: 'decided', decision: d, cached: false };
+  }
+
+  /** Releases what decide() took for fd (its read lease). */
+  release(fd: number): void {
+    if (this.#leased.delete(fd)) releaseLease(fd);
+  }
+}

@@ -1,0 +1,178 @@
+// The management verbs behind the control socket, with IPE's securityfs rules (the store's
+// rules live in policy/store.ts, persistence in state.ts), signature checks, and the boot
+// policy. No sockets and no kernel here: what changes the enforcement goes out through the
+// Effects callbacks, so every verb is unit-tested on a temporary state directory.
+
+import { readFileSync } from 'node:fs';
+import { WardError, errorCode } from '../errors.ts';
+import { parsePolicy } from '../policy/parser.ts';
+import { compareVersions, displayText, versionString, type Policy } from '../policy/model.ts';
+import { activationRecord, auditSuccessRecord, enforceRecord, loadRecord, type Actor, type AuditRecord } from './audit.ts';
+import type { EnforcementMode } from './backend.ts';
+import type { ControlRequest, ControlResponse } from './protocol.ts';
+import { readCertificates, verifySignedPolicy } from './signature.ts';
+import { PolicyState, policyDigest } from './state.ts';
+
+export interface ManagerOptions {
+  trustedCerts: readonly string[];
+  requireSigned: boolean;
+}
+
+/** What a verb changes outside the store. */
+export interface Effects {
+  /** The active policy changed (or was updated in place): enforce it from now on. */
+  activePolicy(policy: Policy | undefined): Promise<void>;
+  mode(mode: EnforcementMode): Promise<void>;
+  audit(record: AuditRecord): void;
+  /** The daemon's status (the backend's counters etc.) for the `status` verb. */
+  status(): Record<string, unknown>;
+}
+
+const toRaw = (name: string) => Buffer.from(name, 'utf8').toString('latin1');
+const fail = (e: WardError): ControlResponse => ({ ok: false, errno: e.code, message: e.message });
+
+export class Manager {
+  readonly state: PolicyState;
+  readonly #trusted: ReturnType<typeof readCertificates>;
+  readonly #options: ManagerOptions;
+  readonly #effects: Effects;
+
+  constructor(state: PolicyState, options: ManagerOptions, effects: Effects) {
+    this.state = state;
+    this.#options = options;
+    this.#trusted = readCertificates(options.trustedCerts);
+    this.#effects = effects;
+  }
+
+  get mode(): EnforcementMode {
+    return { enforce: this.state.flags.enforce, auditSuccess: this.state.flags.auditSuccess };
+  }
+
+  #digest(p: Policy): string {
+    return policyDigest(p, this.state.signatures.get(p.rawName));
+  }
+
+  /**
+   * The boot policy: loaded if new (or a newer version), activated when nothing else is active.
+   * Returns a line for the log when it was not activated because another policy is active.
+   */
+  async applyBootPolicy(file: string, by: Actor): Promise<string | undefined> {
+    let text: Buffer;
+    try {
+      text = readFileSync(file);
+    } catch (e) {
+      const code = errorCode(e);
+      throw new WardError(code === 'ENOENT' ? 'ENOENT' : 'EIO', `boot policy ${file}: ${code} (install one, or remove bootPolicy from the configuration)`);
+    }
+    const r = parsePolicy(text);
+    if (!r.ok) throw new WardError(r.error.code, `boot policy ${file}:${r.error.line}:${r.error.column}: ${r.error.message}`);
+    const p = r.value;
+    const stored = this.state.store.policies.get(p.rawName);
+    if (!stored || compareVersions(stored.version, p.version) < 0) {
+      const l = stored ? this.state.update(p.rawName, p) : this.state.load(p);
+      if (!l.ok) throw l.error;
+      this.#effects.audit(loadRecord(p, policyDigest(p), by));
+      if (stored && this.state.store.active === p.rawName) {
+        await this.#effects.activePolicy(p);
+        this.#effects.audit(activationRecord({ policy: stored, digest: policyDigest(stored) }, { policy: p, digest: this.#digest(p) }, by));
+      }
+    }
+    if (this.state.store.active === undefined) {
+      const a = this.state.activate(p.rawName);
+      if (!a.ok) throw new WardError(a.error.code, `boot policy ${file}: ${a.error.message}`);
+      await this.#effects.activePolicy(this.state.active);
+      this.#effects.audit(activationRecord(undefined, { policy: this.state.active!, digest: this.#digest(this.state.active!) }, by));
+    } else if (this.state.store.active !== p.rawName) {
+      return `boot policy "${displayText(p.name)}" not activated: "${displayText(this.state.store.active)}" is active (change it with ward policy activate)`;
+    }
+    return undefined;
+  }
+
+  /** A policy as sent: its text, and its PKCS#7 signature (content attached) when signed. */
+  async #incoming(text64: string, pkcs7b64: string | undefined, by: Actor): Promise<{ policy: Policy; pkcs7?: Uint8Array } | ControlResponse> {
+    const text = Buffer.from(text64, 'base64');
+    let pkcs7: Uint8Array | undefined;
+    if (pkcs7b64 !== undefined) {
+      pkcs7 = Buffer.from(pkcs7b64, 'base64');
+      const v = await verifySignedPolicy(pkcs7, this.#trusted);
+      if (!v.ok) {
+        this.#effects.audit(loadRecord(undefined, null, by, v.error.errno ?? 74));
+        return fail(v.error);
+      }
+      if (Buffer.compare(Buffer.from(v.value.content), text) !== 0) {
+        return { ok: false, errno: 'EINVAL', message: 'the signed content differs from the policy file given with it' };
+      }
+    } else if (this.#options.requireSigned) {
+      this.#effects.audit(loadRecord(undefined, null, by, 74));
+      return { ok: false, errno: 'EBADMSG', message: 'this daemon accepts only signed policies (requireSigned): sign it, e.g. openssl smime -sign -in P -signer CERT -inkey KEY -noattr -nodetach -nosmimecap -binary -outform der -out P.p7s, and load with --signed P.p7s' };
+    }
+    const r = parsePolicy(text);
+    if (r.ok) return { policy: r.value, pkcs7 };
+    this.#effects.audit(loadRecord(undefined, null, by, 74));
+    return { ok: false, errno: r.error.code, message: r.error.message, line: r.error.line, column: r.error.column, token: r.error.token };
+  }
+
+  /** Executes one management request (the control socket's verbs). */
+  async handle(req: ControlRequest, by: Actor): Promise<ControlResponse> {
+    switch (req.verb) {
+      case 'load': {
+        const inc = await this.#incoming(req.text, req.pkcs7, by);
+        if ('ok' in inc) return inc;
+        const p = inc.policy;
+        const r = this.state.load(p, inc.pkcs7);
+        if (!r.ok) return fail(r.error);
+        this.#effects.audit(loadRecord(p, policyDigest(p, inc.pkcs7), by));
+        return { ok: true, name: p.name, version: versionString(p.version), signed: inc.pkcs7 !== undefined };
+      }
+      case 'activate': {
+        const r = this.state.activate(toRaw(req.name));
+        if (!r.ok) return fail(r.error);
+        const a = this.state.active!;
+        if (r.value.previous !== a) {
+          await this.#effects.activePolicy(a);
+          const old = r.value.previous;
+          this.#effects.audit(activationRecord(old ? { policy: old, digest: this.#digest(old) } : undefined, { policy: a, digest: this.#digest(a) }, by));
+        }
+        return { ok: true, name: a.name, version: versionString(a.version) };
+      }
+      case 'update': {
+        const inc = await this.#incoming(req.text, req.pkcs7, by);
+        if ('ok' in inc) return inc;
+        const p = inc.policy;
+        const oldDigest = this.state.store.policies.has(toRaw(req.name)) ? this.#digest(this.state.store.policies.get(toRaw(req.name))!) : null;
+        const r = this.state.update(toRaw(req.name), p, inc.pkcs7);
+        if (!r.ok) return fail(r.error);
+        this.#effects.audit(loadRecord(p, policyDigest(p, inc.pkcs7), by));
+        if (r.value.wasActive) {
+          await this.#effects.activePolicy(p);
+          this.#effects.audit(activationRecord({ policy: r.value.previous, digest: oldDigest! }, { policy: p, digest: this.#digest(p) }, by));
+        }
+        return { ok: true, name: p.name, version: versionString(p.version), active: r.value.wasActive };
+      }
+      case 'delete': {
+        const r = this.state.delete(toRaw(req.name));
+        return r.ok ? { ok: true } : fail(r.error);
+      }
+      case 'list':
+        return {
+          ok: true,
+          policies: [...this.state.store.policies.values()].map((p) => ({ name: p.name, version: versionString(p.version), active: this.state.store.active === p.rawName, rules: p.rules.length })),
+        };
+      case 'show': {
+        const p = this.state.store.policies.get(toRaw(req.name));
+        if (!p) return { ok: false, errno: 'ENOENT', message: `no policy named ${JSON.stringify(req.name)} is loaded` };
+        return { ok: true, name: p.name, version: versionString(p.version), active: this.state.store.active === p.rawName, signed: this.state.signatures.has(p.rawName), digest: this.#digest(p), text: Buffer.from(p.text).toString('base64') };
+      }
+      case 'enforce':
+      case 'audit-success': {
+        const old = this.mode;
+        this.state.setFlags(req.verb === 'enforce' ? { enforce: req.on } : { auditSuccess: req.on });
+        await this.#effects.mode(this.mode);
+        this.#effects.audit(req.verb === 'enforce' ? enforceRecord(req.on, old.enforce, by) : auditSuccessRecord(req.on, by));
+        return { ok: true, [req.verb === 'enforce' ? 'enforce' : 'auditSuccess']: req.on };
+      }
+      case 'status':
+        return { ok: true, ...this.#effects.status() };
+    }
+  }
+}

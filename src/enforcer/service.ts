@@ -1,0 +1,62 @@
+// ward daemon as a process: signals and exit codes around Daemon (daemon.ts). SIGTERM, SIGINT
+// and SIGQUIT stop it cleanly (exit 0); SIGHUP re-reads the configuration and the boot policy
+// (systemctl reload); every other way out — a failed backend, an uncaught error — is logged with
+// its cause and exits non-zero. The unit (Restart=always) brings the daemon back whatever ended it.
+
+import type { DaemonConfig } from './config.ts';
+import { Daemon } from './daemon.ts';
+
+export const EXIT_SOFTWARE = 70;
+
+export interface ServiceOptions {
+  /** Reads the configuration again (for SIGHUP); throws a WardError when it is invalid. */
+  reloadConfig: () => DaemonConfig;
+  log: (msg: string) => void;
+}
+
+/** Runs the daemon until a stop signal or a failure; resolves with the process exit code. */
+export async function runService(config: DaemonConfig, o: ServiceOptions): Promise<number> {
+  let requestStop!: (end: { why: string; code: number }) => void;
+  const stopRequested = new Promise<{ why: string; code: number }>((resolve) => (requestStop = resolve));
+  let daemon: Daemon | undefined;
+  let reloading = Promise.resolve();
+  // Handlers first: a signal that arrives while starting must still stop cleanly. `on`, not
+  // `once`: a second signal (timeout(1) and systemd signal the process and its group) must not
+  // fall back to the default action mid-stop.
+  const onStop = (sig: NodeJS.Signals) => requestStop({ why: sig, code: 0 });
+  const onHup = () => {
+    reloading = reloading.then(async () => {
+      if (!daemon) return;
+      try {
+        await daemon.reload(o.reloadConfig());
+      } catch (e) {
+        o.log(`SIGHUP: reload failed, keeping the running configuration and policy: ${(e as Error).message}`);
+      }
+    });
+  };
+  const onCrash = (e: unknown) => requestStop({ why: `fatal: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`, code: EXIT_SOFTWARE });
+  process.on('SIGTERM', onStop).on('SIGINT', onStop).on('SIGQUIT', onStop).on('SIGHUP', onHup);
+  process.on('uncaughtException', onCrash).on('unhandledRejection', onCrash);
+  try {
+    daemon = new Daemon(config, (m) => o.log(m));
+    try {
+      await daemon.start();
+    } catch (e) {
+      await daemon.stop().catch(() => undefined);
+      throw e;
+    }
+    const end = await Promise.race([stopRequested, daemon.finished.then((f) => ({ why: f.reason, code: f.code }))]);
+    o.log(`${end.why}: stopping (fanotify allows everything once the group is closed)`);
+    await reloading;
+    try {
+      await daemon.stop();
+    } catch (e) {
+      o.log(`while stopping: ${(e as Error).message}`);
+      return end.code || 1;
+    }
+    return end.code;
+  } finally {
+    process.off('SIGTERM', onStop).off('SIGINT', onStop).off('SIGQUIT', onStop).off('SIGHUP', onHup);
+    process.off('uncaughtException', onCrash).off('unhandledRejection', onCrash);
+  }
+}

@@ -1,0 +1,197 @@
+// The review's ways past ward daemon (issue 10, items 12-15), each tried again on the real
+// kernel — as `nobody` where the attack needs no privilege. The daemon marks only the
+// filesystems this test mounted and runs under `timeout -s KILL`.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, copyFileSync, mkdirSync, readdirSync, readFileSync, readlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { IS_ROOT, NOBODY, requires } from '../helpers/kernel.ts';
+import { TestDaemon, exec } from '../helpers/daemon.ts';
+import { ward, WARD_BIN } from '../helpers/cli.ts';
+
+const canRun = IS_ROOT;
+let d: TestDaemon;
+let good: string, bad: string;
+let goodDigest: string;
+
+const pol = (name: string, version: string, body: string) => `policy_name=${name} policy_version=${version}\n${body}\n`;
+/** Runs a shell command as nobody (no groups); its exit status, or a spawn error code. */
+const asNobody = (cmd: string, timeoutMs = 30_000) => {
+  const r = spawnSync('setpriv', ['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups', '/bin/sh', '-c', cmd], { encoding: 'utf8', timeout: timeoutMs, cwd: '/' });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+};
+
+before(async () => {
+  if (!canRun) return;
+  d = new TestDaemon();
+  good = d.binary('good');
+  bad = d.binary('bad', 'x');
+  goodDigest = ward(['digest', good]).stdout.split(' ')[0]!;
+  const boot = d.policy('boot.pol', pol('allowlist', '1.0.0', `DEFAULT action=ALLOW\nDEFAULT op=EXECUTE action=DENY\nop=EXECUTE fsverity_digest=${goodDigest} action=ALLOW`));
+  await d.start({ bootPolicy: boot, extraArgs: ['--decision-timeout', '3000'] });
+});
+
+after(async () => {
+  await d?.cleanup();
+});
+
+test('12: a new mount namespace (unshare -Urm, as nobody) does not escape the filesystem mark', (t) => {
+  if (!requires(t, canRun, 'root (fanotify), unprivileged user namespaces')) return;
+  assert.equal(asNobody(good).status, 0);
+  assert.notEqual(asNobody(bad).status, 0);
+  const r = asNobody(`unshare -Urm ${bad}; echo "exit=$?"`);
+  assert.match(r.stdout, /exit=126/, `the copied mount is decided: ${r.stdout}${r.stderr}`);
+  assert.match(r.stderr, /Operation not permitted/);
+  assert.match(asNobody(`unshare -Urm ${good}; echo "exit=$?"`).stdout, /exit=0/);
+});
+
+test('12: bind mounts of a watched filesystem (as nobody, in its own namespace) are decided', (t) => {
+  if (!requires(t, canRun, 'root, unprivileged user namespaces')) return;
+  const point = d.scratch.dir('bindpoint');
+  const r = asNobody(`unshare -Urm sh -c 'mount --bind ${d.m1} ${point} && ${join(point, 'bad')}; echo "exit=$?"; ${join(point, 'good')}; echo "good=$?"'`);
+  assert.match(r.stdout, /exit=126/, r.stdout + r.stderr);
+  assert.match(r.stdout, /good=0/);
+});
+
+test('12: an overlay whose lower layer is watched (as nobody) is decided', (t) => {
+  if (!requires(t, canRun, 'root, unprivileged user namespaces')) return;
+  const base = d.scratch.dir('ovl');
+  for (const x of ['upper', 'work', 'merged']) {
+    mkdirSync(join(base, x));
+    chownSync(join(base, x), NOBODY, NOBODY);
+  }
+  const merged = join(base, 'merged');
+  const r = asNobody(`unshare -Urm sh -c 'mount -t overlay overlay -o lowerdir=${d.m1},upperdir=${join(base, 'upper')},workdir=${join(base, 'work')} ${merged} && ${join(merged, 'bad')}; echo "exit=$?"; ${join(merged, 'good')}; echo "good=$?"'`);
+  assert.match(r.stdout, /good=0/, r.stdout + r.stderr);
+  assert.match(r.stdout, /exit=126/, `the overlay exec is decided: ${r.stdout}${r.stderr}`);
+});
+
+test('13: the kernel queue is unlimited (fdinfo), and the daemon has more than one event thread', (t) => {
+  if (!requires(t, canRun, 'root')) return;
+  const pid = Number(spawnSync('pgrep', ['-P', String(d.proc!.pid)], { encoding: 'utf8' }).stdout.trim().split('\n')[0]);
+  const fanFd = readdirSync(`/proc/${pid}/fd`).find((fd) => readlinkSync(`/proc/${pid}/fd/${fd}`) === 'anon_inode:[fanotify]');
+  assert.ok(fanFd, 'the daemon holds a fanotify group');
+  const info = readFileSync(`/proc/${pid}/fdinfo/${fanFd}`, 'utf8');
+  const flags = parseInt(/fanotify flags:([0-9a-f]+)/.exec(info)![1]!, 16);
+  assert.equal(flags & 0x10, 0x10, `FAN_UNLIMITED_QUEUE in ${info}`);
+  const st = JSON.parse(d.ctl(['daemon-status', '--json']).stdout) as { workers: number };
+  assert.ok(st.workers >= 2, `workers: ${st.workers}`);
+});
+
+test('13: exec of a huge sparse file (as nobody) does not stall other execs, and is denied at the deadline', async (t) => {
+  if (!requires(t, canRun, 'root')) return;
+  const huge = join(d.m1, 'huge');
+  writeFileSync(huge, '');
+  truncateSync(huge, 400 * 1024 ** 3);
+  chmodSync(huge, 0o755);
+  const slow = spawn('timeout', ['-s', 'KILL', '60', 'setpriv', '--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups', huge], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let slowErr = '';
+  slow.stderr!.on('data', (x: Buffer) => (slowErr += x));
+  const slowDone = new Promise<number | null>((r) => slow.once('exit', (code) => r(code)));
+  let slowFinished = false;
+  void slowDone.then(() => (slowFinished = true));
+  await new Promise((r) => setTimeout(r, 300));
+  // While the huge file is being hashed, other execs are answered (no timing assertion: the
+  // huge exec must still be waiting when these are done).
+  for (let i = 0; i < 20; i++) assert.equal(exec(good), 0);
+  assert.equal(asNobody(bad).status === 0, false);
+  assert.equal(slowFinished, false, 'the huge exec is still being decided while others ran');
+  assert.notEqual(await slowDone, 0);
+  assert.match(slowErr, /Operation not permitted/);
+  const rec = await d.waitAudit((r) => r.type === 'IPE_ACCESS' && r.path === huge);
+  assert.equal(rec?.reason, 'timeout');
+  assert.equal(rec?.decision, 'DENY');
+  const st = JSON.parse(d.ctl(['daemon-status', '--json']).stdout) as { timeouts: number };
+  assert.ok(st.timeouts >= 1);
+});
+
+test('14: a file open for writing, or mapped shared-writable, at decision time is refused', async (t) => {
+  if (!requires(t, canRun, 'root, python3')) return;
+  const f = join(d.m1, 'held');
+  copyFileSync(good, f);
+  chmodSync(f, 0o777);
+  chownSync(f, NOBODY, NOBODY);
+  // A nobody process keeps it open O_RDWR (content unchanged: the allowed digest).
+  const holder = (mode: 'fd' | 'map') =>
+    spawn('setpriv', ['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups', '/usr/bin/python3', '-c', `
+import os, mmap, sys, time
+fd = os.open(${JSON.stringify(f)}, os.O_RDWR)
+if ${JSON.stringify(mode)} == 'map':
+    m = mmap.mmap(fd, os.fstat(fd).st_size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+    os.close(fd)
+print('ready', flush=True)
+time.sleep(30)
+`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  assert.equal(exec(f), 0, 'allowed (and cached) while nobody writes');
+  for (const mode of ['fd', 'map'] as const) {
+    const h = holder(mode);
+    try {
+      await new Promise<void>((resolve) => h.stdout!.on('data', (x: Buffer) => x.toString().includes('ready') && resolve()));
+      assert.equal(exec(f), 'EPERM', `${mode}: refused before the kernel's own ETXTBSY`);
+      const rec = await d.waitAudit((r) => r.type === 'IPE_ACCESS' && r.path === f && r.reason === 'open_for_write');
+      assert.equal(rec?.decision, 'DENY');
+    } finally {
+      h.kill('SIGKILL');
+      await new Promise((r) => h.once('exit', r));
+    }
+  }
+  assert.equal(exec(f), 0, 'allowed again once no one can write it');
+});
+
+test('14: rewriting an allowed file while it is executed (as nobody, 3000 tries) never runs other content', (t) => {
+  if (!requires(t, canRun, 'root')) return;
+  const raceDir = join(d.m1, 'race');
+  mkdirSync(raceDir);
+  chownSync(raceDir, NOBODY, NOBODY);
+  const target = join(raceDir, 'prog');
+  const trueBytes = join(raceDir, 'true.bytes');
+  copyFileSync(good, trueBytes);
+  const evil = join(raceDir, 'evil.bytes');
+  writeFileSync(evil, '#!/bin/sh\necho PWNED\n');
+  for (const p of [trueBytes, evil]) chownSync(p, NOBODY, NOBODY);
+  // A fast writer (no fork per write) alternating the two contents, and an exec loop.
+  const writer = `import os
+t = open(${JSON.stringify(trueBytes)}, 'rb').read(); e = open(${JSON.stringify(evil)}, 'rb').read()
+while True:
+    for c in (e, t):
+        try:
+            fd = os.open(${JSON.stringify(target)}, os.O_WRONLY | os.O_TRUNC)
+            os.write(fd, c); os.close(fd)
+        except OSError:
+            pass`;
+  writeFileSync(join(raceDir, 'writer.py'), writer);
+  const r = asNobody(
+    `cp ${trueBytes} ${target}; chmod 755 ${target}
+     /usr/bin/python3 ${join(raceDir, 'writer.py')} & w=$!
+     i=0; wins=0; while [ $i -lt 3000 ]; do out=$(${target} 2>/dev/null); [ "$out" = PWNED ] && wins=$((wins+1)); i=$((i+1)); done
+     kill $w; echo "wins=$wins"`,
+    240_000,
+  );
+  assert.match(r.stdout, /wins=0\n/, r.stdout + r.stderr);
+});
+
+test('15: a --mount that is not a mount point is refused; a trailing slash is the same mount', async (t) => {
+  if (!requires(t, canRun, 'root')) return;
+  const other = new TestDaemon();
+  try {
+    const sub = join(other.m1, 'sub');
+    mkdirSync(sub);
+    await assert.rejects(other.start({ mounts: [sub] }), /not a mount point/);
+    const check = JSON.parse(spawnSync(process.execPath, [WARD_BIN, 'daemon', '--check-config', '--state-dir', join(other.scratch.root, 'st'), '--mount', sub, '--json'], { encoding: 'utf8' }).stdout) as { ok: boolean; problems: string[] };
+    assert.equal(check.ok, false);
+    assert.match(check.problems.join('\n'), /is not a mount point/);
+    await other.start({ mounts: [`${other.m1}/`] });
+    assert.match(other.log, /ready: 1 filesystem\(s\) watched/);
+    const b = other.binary('bad', 'y');
+    const pol1 = other.policy('p.pol', pol('deny', '1.0.0', 'DEFAULT action=ALLOW\nDEFAULT op=EXECUTE action=DENY'));
+    assert.equal(other.ctl(['policy', 'load', pol1]).status, 0);
+    assert.equal(other.ctl(['policy', 'activate', 'deny']).status, 0);
+    assert.equal(exec(b), 'EPERM', 'decided through the mount given with a trailing slash');
+    const st = JSON.parse(other.ctl(['daemon-status', '--json']).stdout) as { deciding: boolean };
+    assert.equal(st.deciding, true);
+  } finally {
+    await other.cleanup();
+  }
+});
