@@ -3,11 +3,9 @@
 import { Option, type Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { WardError } from '../errors.ts';
-import { execSandboxed, prepareSandbox } from '../sandbox/launcher.ts';
-import { explainPlan } from '../sandbox/negotiate.ts';
-import { mergeProfiles, parseProfileText, type SandboxProfile } from '../sandbox/profile.ts';
+import { CMD_ENV_VAR, execSandboxed, explainSandbox, fdsToKeep, prepareSandbox } from '../sandbox/launcher.ts';
+import { ENV_ENTRY, mergeProfiles, parseProfileText, type SandboxProfile } from '../sandbox/profile.ts';
 import { CliError, EXIT_CANNOT_EXECUTE, EXIT_LAUNCH_FAILED, EXIT_NOT_FOUND, collect, preserveCount } from './io.ts';
-import { inheritedFdsToKeep } from '../kernel/process.ts';
 
 interface RunFlags {
   ro: string[];
@@ -30,6 +28,12 @@ interface RunFlags {
   ignoreMissing?: boolean;
   env: string[];
   clearEnv?: boolean;
+  keepEnv?: boolean;
+  keepCaps?: boolean;
+  unix: string[];
+  allowUnixSockets?: boolean;
+  allowUdp?: boolean;
+  envHandover?: boolean;
   explain?: boolean;
   dryRun?: boolean;
   preserveFds?: string;
@@ -44,13 +48,18 @@ function collectPort(v: string, prev: number[]): number[] {
 function flagsToProfile(f: RunFlags): SandboxProfile {
   const compat = [f.strict && 'strict', f.bestEffort && 'best-effort', f.soft && 'soft'].filter(Boolean) as SandboxProfile['compat'][];
   if (compat.length > 1) throw new CliError('EINVAL', '--strict, --best-effort and --soft exclude each other');
-  for (const e of f.env) if (!/^[^=]+=/.test(e)) throw new CliError('EINVAL', `--env takes NAME=value, got "${e}"`);
+  for (const e of f.env) if (!ENV_ENTRY.test(e)) throw new CliError('EINVAL', `--env takes NAME (pass it through) or NAME=value, got "${e}"`);
+  if (f.keepEnv && f.clearEnv) throw new CliError('EINVAL', '--keep-env and --clear-env exclude each other');
   let abi: SandboxProfile['abi'];
   if (f.abi !== undefined) {
     if (f.abi !== 'auto' && !/^\d+$/.test(f.abi)) throw new CliError('EINVAL', `--abi takes a number or auto, got "${f.abi}"`);
     abi = f.abi === 'auto' ? 'auto' : Number(f.abi);
   }
-  const p: SandboxProfile = { ro: f.ro, rox: f.rox, rw: f.rw, rwx: f.rwx, 'bind-tcp': f.bindTcp, 'connect-tcp': f.connectTcp, env: f.env };
+  const p: SandboxProfile = { ro: f.ro, rox: f.rox, rw: f.rw, rwx: f.rwx, unix: f.unix, 'bind-tcp': f.bindTcp, 'connect-tcp': f.connectTcp, env: f.env };
+  if (f.keepEnv) p['keep-env'] = true;
+  if (f.keepCaps) p['keep-caps'] = true;
+  if (f.allowUnixSockets) p['allow-unix-sockets'] = true;
+  if (f.allowUdp) p['allow-udp'] = true;
   if (f.unrestrictedFs) p['unrestricted-fs'] = true;
   if (f.unrestrictedNet) p['unrestricted-net'] = true;
   if (f.allowSignalsOut) p['allow-signals-out'] = true;
@@ -87,18 +96,26 @@ function loadProfiles(f: RunFlags): SandboxProfile[] {
 function run(command: string[], f: RunFlags): number {
   const [cmd] = command;
   if (!cmd) throw new CliError('EINVAL', 'missing the command: ward run [OPTIONS] -- CMD [ARGS…]');
-  const keepFds = inheritedFdsToKeep(preserveCount(f.preserveFds));
+  const keepFds = fdsToKeep(preserveCount(f.preserveFds));
   const profile = mergeProfiles(...loadProfiles(f), flagsToProfile(f));
+  let handedOver: NodeJS.ProcessEnv | undefined;
+  if (f.envHandover) {
+    try {
+      handedOver = JSON.parse(process.env[CMD_ENV_VAR] ?? '') as NodeJS.ProcessEnv;
+    } catch {
+      throw new CliError('EINVAL', `--env-handover needs CMD's environment as a JSON object in ${CMD_ENV_VAR}`);
+    }
+  }
   let prepared;
   try {
-    prepared = prepareSandbox(profile, cmd);
+    prepared = prepareSandbox(profile, cmd, handedOver ? { env: handedOver } : {});
   } catch (e) {
     if (!(e instanceof WardError)) throw e;
     process.stderr.write(`ward: ${e.message}\n`);
     return e.code === 'ENOENT' && e.message.endsWith('command not found') ? EXIT_NOT_FOUND : EXIT_LAUNCH_FAILED;
   }
   if (f.explain || f.dryRun) {
-    process.stderr.write(explainPlan(prepared.plan, prepared.resolution.rules) + `\ncommand: ${prepared.command}\n`);
+    process.stderr.write(`${explainSandbox(prepared, keepFds)}\n`);
   }
   for (const w of prepared.warnings) process.stderr.write(`ward: warning: ${w}\n`);
   if (f.dryRun) return 0;
@@ -134,8 +151,14 @@ export function registerRunCommand(program: Command, runner: (fn: () => number |
     .option('--abi <n>', 'the Landlock ABI whose restrictions to require (default auto: at least 6, more if the kernel has it)')
     .option('--add-libs', 'add read+execute rules for CMD, its interpreter and shared libraries')
     .option('--ignore-missing', 'skip rule paths that do not exist instead of failing')
-    .option('--env <NAME=value>', 'set a variable for CMD (repeatable)', collect, [])
-    .option('--clear-env', 'start CMD with an empty environment (plus --env)')
+    .option('--unix <path>', 'allow connecting to the unix socket at PATH (Landlock ABI 9; see docs)', collect, [])
+    .option('--allow-unix-sockets', 'allow connecting to every pathname unix socket the file modes allow')
+    .option('--allow-udp', 'allow UDP while the network is restricted')
+    .option('--env <NAME[=value]>', 'pass the variable NAME through, or set NAME=value, for CMD (repeatable)', collect, [])
+    .option('--keep-env', "give CMD the caller's whole environment (default: only the --env variables)")
+    .addOption(new Option('--clear-env', 'a clean environment (the default)').hideHelp())
+    .option('--keep-caps', 'as root, let CMD keep its capabilities (default: all dropped)')
+    .addOption(new Option('--env-handover', `CMD's environment is in ${CMD_ENV_VAR} (used by spawnSandboxed)`).hideHelp())
     .option('--explain', 'print the final ruleset on stderr before running')
     .option('--dry-run', 'print the final ruleset and exit without running')
     .option('--preserve-fds <n>', 'pass inherited fds 3..3+n-1 to CMD (LISTEN_FDS is honoured by itself)')

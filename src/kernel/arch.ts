@@ -27,6 +27,8 @@ export interface ArchTable {
     readonly capset: number;
     readonly setsid: number;
     readonly ioctl: number;
+    readonly socket: number;
+    readonly io_uring_setup: number;
   };
   readonly open: {
     readonly O_NOFOLLOW: number;
@@ -55,6 +57,8 @@ const X64: ArchTable = {
     capset: 126,
     setsid: 112,
     ioctl: 16,
+    socket: 41,
+    io_uring_setup: 425,
   },
   open: { O_NOFOLLOW: 0o400000, O_DIRECTORY: 0o200000, O_LARGEFILE: 0o100000 },
   auditArch: 0xc000003e, // AUDIT_ARCH_X86_64 = EM_X86_64 | __AUDIT_ARCH_64BIT | __AUDIT_ARCH_LE
@@ -78,6 +82,8 @@ const ARM64: ArchTable = {
     capset: 91,
     setsid: 157,
     ioctl: 29,
+    socket: 198,
+    io_uring_setup: 425,
   },
   open: { O_NOFOLLOW: 0o100000, O_DIRECTORY: 0o40000, O_LARGEFILE: 0o400000 },
   auditArch: 0xc00000b7, // AUDIT_ARCH_AARCH64 = EM_AARCH64 | __AUDIT_ARCH_64BIT | __AUDIT_ARCH_LE
