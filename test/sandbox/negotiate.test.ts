@@ -102,7 +102,7 @@ test('profiles: validated with the field named; unknown fields suggest the right
     [{ 'bind_tcp': [80] }, /field "bind_tcp": unknown field; did you mean "bind-tcp"\?/],
     [{ compat: 'lenient' }, /field "compat": must be "strict", "best-effort" or "soft"/],
     [{ 'add-libs': 'yes' }, /field "add-libs": must be true or false/],
-    [{ env: ['NOEQUALS'] }, /field "env\[0\]": must be "NAME=value"/],
+    [{ env: ['=NONAME'] }, /field "env\[0\]": must be "NAME" \(pass it through\) or "NAME=value"/],
     [{ abi: 0 }, /field "abi"/],
     [{ log: ['tsync'] }, /field "log\[0\]"/],
   ];

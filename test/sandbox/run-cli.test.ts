@@ -73,7 +73,7 @@ test('--explain and --dry-run print the ruleset; usage errors exit 2', (t) => {
   assert.match(dry.stderr, /allow connect tcp port 443/);
   assert.match(dry.stderr, /scopes: abstract_unix_socket confined to the sandbox, signal confined to the sandbox/);
   assert.equal(dry.stdout, '');
-  for (const bad of [['--connect-tcp', 'https'], ['--abi', 'x'], ['--env', 'NOEQ'], ['--preserve-fds', '-1'], ['--bogus']]) {
+  for (const bad of [['--connect-tcp', 'https'], ['--abi', 'x'], ['--env', '=NONAME'], ['--preserve-fds', '-1'], ['--bogus']]) {
     const r = ward(['run', ...bad, '--', '/bin/true']);
     assert.equal(r.status, 2, `${bad.join(' ')}: ${r.stderr}`);
   }
