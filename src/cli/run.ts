@@ -34,15 +34,33 @@ interface RunFlags {
   allowUnixSockets?: boolean;
   allowUdp?: boolean;
   envHandover?: boolean;
+  ldd?: boolean;
+  addExec?: boolean;
+  unrestrictedNetwork?: boolean;
+  unrestrictedFilesystem?: boolean;
+  unrestrictedScoped?: boolean;
+  logLevel?: string;
   explain?: boolean;
   dryRun?: boolean;
   preserveFds?: string;
 }
 
+// landrun's forms: every path and port flag also takes a comma-separated list.
+function collectList(v: string, prev: string[]): string[] {
+  const items = v.split(',');
+  if (items.some((x) => x === '')) throw new CliError('EINVAL', `"${v}": an empty path in a comma-separated list`);
+  return [...prev, ...items];
+}
+
 function collectPort(v: string, prev: number[]): number[] {
-  const n = Number(v);
-  if (!/^\d+$/.test(v) || n > 65535) throw new CliError('EINVAL', `"${v}" is not a TCP port number (0-65535)`);
-  return [...prev, n];
+  return [
+    ...prev,
+    ...v.split(',').map((p) => {
+      const n = Number(p);
+      if (!/^\d+$/.test(p) || n > 65535) throw new CliError('EINVAL', `"${p}" is not a TCP port number (0-65535)`);
+      return n;
+    }),
+  ];
 }
 
 function flagsToProfile(f: RunFlags): SandboxProfile {
@@ -60,11 +78,13 @@ function flagsToProfile(f: RunFlags): SandboxProfile {
   if (f.keepCaps) p['keep-caps'] = true;
   if (f.allowUnixSockets) p['allow-unix-sockets'] = true;
   if (f.allowUdp) p['allow-udp'] = true;
-  if (f.unrestrictedFs) p['unrestricted-fs'] = true;
-  if (f.unrestrictedNet) p['unrestricted-net'] = true;
-  if (f.allowSignalsOut) p['allow-signals-out'] = true;
-  if (f.allowAbstractUnixOut) p['allow-abstract-unix-out'] = true;
+  if (f.unrestrictedFs || f.unrestrictedFilesystem) p['unrestricted-fs'] = true;
+  if (f.unrestrictedNet || f.unrestrictedNetwork) p['unrestricted-net'] = true;
+  if (f.allowSignalsOut || f.unrestrictedScoped) p['allow-signals-out'] = true;
+  if (f.allowAbstractUnixOut || f.unrestrictedScoped) p['allow-abstract-unix-out'] = true;
   if (f.addLibs) p['add-libs'] = true;
+  if (f.ldd) p.ldd = true;
+  if (f.addExec) p['add-exec'] = true;
   if (f.ignoreMissing) p['ignore-missing'] = true;
   if (f.clearEnv) p['clear-env'] = true;
   if (compat[0]) p.compat = compat[0];
@@ -114,7 +134,7 @@ function run(command: string[], f: RunFlags): number {
     process.stderr.write(`ward: ${e.message}\n`);
     return e.code === 'ENOENT' && e.message.endsWith('command not found') ? EXIT_NOT_FOUND : EXIT_LAUNCH_FAILED;
   }
-  if (f.explain || f.dryRun) {
+  if (f.explain || f.dryRun || f.logLevel === 'debug') {
     process.stderr.write(`${explainSandbox(prepared, keepFds)}\n`);
   }
   for (const w of prepared.warnings) process.stderr.write(`ward: warning: ${w}\n`);
@@ -133,16 +153,22 @@ export function registerRunCommand(program: Command, runner: (fn: () => number |
   program
     .command('run')
     .description('run CMD in a Landlock sandbox: only the listed files and ports, no signals or abstract sockets out')
-    .option('--ro <path>', 'allow reading under PATH (repeatable)', collect, [])
-    .option('--rox <path>', 'allow reading and executing under PATH', collect, [])
-    .option('--rw <path>', 'allow reading and writing under PATH (create, remove, truncate)', collect, [])
-    .option('--rwx <path>', 'allow reading, writing and executing under PATH', collect, [])
-    .option('--bind-tcp <port>', 'allow binding this TCP port', collectPort, [])
-    .option('--connect-tcp <port>', 'allow connecting to this TCP port', collectPort, [])
+    .option('--ro <path>', 'allow reading under PATH (repeatable; or PATH,PATH…)', collectList, [])
+    .option('--rox <path>', 'allow reading and executing under PATH', collectList, [])
+    .option('--rw <path>', 'allow reading and writing under PATH (create, remove, truncate)', collectList, [])
+    .option('--rwx <path>', 'allow reading, writing and executing under PATH', collectList, [])
+    .option('--bind-tcp <port>', 'allow binding this TCP port (or PORT,PORT…)', collectPort, [])
+    .option('--connect-tcp <port>', 'allow connecting to this TCP port (or PORT,PORT…)', collectPort, [])
     .option('--unrestricted-fs', 'do not restrict the filesystem')
     .option('--unrestricted-net', 'do not restrict TCP')
     .option('--allow-signals-out', 'allow signals to processes outside the sandbox')
     .option('--allow-abstract-unix-out', 'allow connecting to abstract unix sockets outside the sandbox')
+    .addOption(new Option('--unrestricted-filesystem', "landrun's name for --unrestricted-fs").hideHelp())
+    .addOption(new Option('--unrestricted-network', "landrun's name for --unrestricted-net").hideHelp())
+    .addOption(new Option('--unrestricted-scoped', "landrun's: --allow-signals-out and --allow-abstract-unix-out").hideHelp())
+    .option('--ldd', "add read+execute rules for CMD's interpreter and shared libraries (not CMD itself)")
+    .option('--add-exec', 'add a read+execute rule for CMD itself')
+    .addOption(new Option('--log-level <level>', "landrun's logging level: debug prints the ruleset as --explain does").choices(['error', 'info', 'debug']))
     .option('--profile <file>', 'a JSON profile with the same vocabulary as these flags (flags add to it)')
     .addOption(new Option('--profile-json <json>', 'a profile given inline (used by spawnSandboxed)').hideHelp())
     .option('--strict', 'refuse to run if the kernel cannot enforce everything asked (the default)')
@@ -151,7 +177,7 @@ export function registerRunCommand(program: Command, runner: (fn: () => number |
     .option('--abi <n>', 'the Landlock ABI whose restrictions to require (default auto: at least 6, more if the kernel has it)')
     .option('--add-libs', 'add read+execute rules for CMD, its interpreter and shared libraries')
     .option('--ignore-missing', 'skip rule paths that do not exist instead of failing')
-    .option('--unix <path>', 'allow connecting to the unix socket at PATH (Landlock ABI 9; see docs)', collect, [])
+    .option('--unix <path>', 'allow connecting to the unix socket at PATH (Landlock ABI 9; see docs)', collectList, [])
     .option('--allow-unix-sockets', 'allow connecting to every pathname unix socket the file modes allow')
     .option('--allow-udp', 'allow UDP while the network is restricted')
     .option('--env <NAME[=value]>', 'pass the variable NAME through, or set NAME=value, for CMD (repeatable)', collect, [])

@@ -45,12 +45,15 @@ export function prepareSandbox(profile: SandboxProfile, cmd: string, options: Pr
   if (!command) throw new WardError('ENOENT', `${cmd}: command not found`);
   const warnings: string[] = [];
   const extra: PathRule[] = [];
-  if (profile['add-libs']) {
+  if (profile['add-libs'] || profile.ldd) {
+    const origin = profile['add-libs'] ? '--add-libs' : '--ldd';
     const needs = libraryNeeds(command);
-    for (const path of needs.executables) extra.push({ path, access: ACCESS_GROUPS.rox, origin: '--add-libs', fileOnly: true });
-    for (const path of needs.readable) extra.push({ path, access: ACCESS_GROUPS.ro, origin: '--add-libs', fileOnly: true });
-    for (const lib of needs.notFound) warnings.push(`--add-libs: the loader will not find ${lib}`);
+    // --ldd (landrun's) leaves CMD's own file out; --add-libs and --add-exec include it.
+    for (const path of needs.executables) if (path !== command || profile['add-libs']) extra.push({ path, access: ACCESS_GROUPS.rox, origin, fileOnly: true });
+    for (const path of needs.readable) extra.push({ path, access: ACCESS_GROUPS.ro, origin, fileOnly: true });
+    for (const lib of needs.notFound) warnings.push(`${origin}: the loader will not find ${lib}`);
   }
+  if (profile['add-exec'] && !profile['add-libs']) extra.push({ path: command, access: ACCESS_GROUPS.rox, origin: '--add-exec', fileOnly: true });
   const planned = negotiate(profileToRequest(profile, extra), kernelAbi);
   if (!planned.ok) throw planned.error;
   const plan = planned.value;

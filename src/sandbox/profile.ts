@@ -20,6 +20,10 @@ export interface SandboxProfile {
   compat?: Compat;
   abi?: number | 'auto';
   'add-libs'?: boolean;
+  /** landrun's --ldd: the interpreter and libraries of CMD, not CMD itself. */
+  ldd?: boolean;
+  /** landrun's --add-exec: CMD itself. */
+  'add-exec'?: boolean;
   'ignore-missing'?: boolean;
   /** "NAME" passes the caller's variable through, "NAME=value" sets one. */
   env?: string[];
@@ -39,7 +43,7 @@ export interface SandboxProfile {
 }
 
 const GROUPS: readonly AccessGroup[] = ['ro', 'rox', 'rw', 'rwx'];
-const BOOLEANS = ['unrestricted-fs', 'unrestricted-net', 'allow-signals-out', 'allow-abstract-unix-out', 'add-libs', 'ignore-missing', 'clear-env', 'keep-env', 'keep-caps', 'allow-unix-sockets', 'allow-udp'] as const;
+const BOOLEANS = ['unrestricted-fs', 'unrestricted-net', 'allow-signals-out', 'allow-abstract-unix-out', 'add-libs', 'ldd', 'add-exec', 'ignore-missing', 'clear-env', 'keep-env', 'keep-caps', 'allow-unix-sockets', 'allow-udp'] as const;
 const KNOWN = [...GROUPS, 'unix', 'bind-tcp', 'connect-tcp', ...BOOLEANS, 'compat', 'abi', 'env', 'log'];
 /** An environment entry: NAME (pass through) or NAME=value. */
 export const ENV_ENTRY = /^[^=\0]+(=[^\0]*)?$/;
