@@ -4,6 +4,7 @@ import { Option, type Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { WardError } from '../errors.ts';
 import { CMD_ENV_VAR, execSandboxed, explainSandbox, fdsToKeep, prepareSandbox } from '../sandbox/launcher.ts';
+import { openDenialLog, runWithDenialLog } from '../sandbox/watch.ts';
 import { ENV_ENTRY, mergeProfiles, parseProfileText, type SandboxProfile } from '../sandbox/profile.ts';
 import { CliError, EXIT_CANNOT_EXECUTE, EXIT_LAUNCH_FAILED, EXIT_NOT_FOUND, collect, preserveCount } from './io.ts';
 
@@ -40,6 +41,8 @@ interface RunFlags {
   unrestrictedFilesystem?: boolean;
   unrestrictedScoped?: boolean;
   logLevel?: string;
+  logDenials?: boolean;
+  logNewExec?: boolean;
   explain?: boolean;
   dryRun?: boolean;
   preserveFds?: string;
@@ -84,6 +87,7 @@ function flagsToProfile(f: RunFlags): SandboxProfile {
   if (f.allowAbstractUnixOut || f.unrestrictedScoped) p['allow-abstract-unix-out'] = true;
   if (f.addLibs) p['add-libs'] = true;
   if (f.ldd) p.ldd = true;
+  if (f.logNewExec) p.log = ['log_new_exec_on'];
   if (f.addExec) p['add-exec'] = true;
   if (f.ignoreMissing) p['ignore-missing'] = true;
   if (f.clearEnv) p['clear-env'] = true;
@@ -113,9 +117,26 @@ function loadProfiles(f: RunFlags): SandboxProfile[] {
   return out;
 }
 
-function run(command: string[], f: RunFlags): number {
+/** --log-denials: the sandbox runs in a child ward run while this one reads the audit records. */
+function runLogged(command: string[], f: RunFlags, raw: readonly string[]): number | Promise<number> {
+  let log;
+  try {
+    log = openDenialLog();
+  } catch (e) {
+    if (!(e instanceof WardError)) throw e;
+    process.stderr.write(`ward: ${e.message}\n`);
+    return run(command, { ...f, logDenials: false }, raw);
+  }
+  // The same command line for the child, without --log-denials (before the "--").
+  const end = raw.indexOf('--');
+  const head = (end < 0 ? raw : raw.slice(0, end)).filter((a) => a !== '--log-denials');
+  return runWithDenialLog(log, [...head, ...(end < 0 ? [] : raw.slice(end))], (line) => process.stderr.write(`${line}\n`));
+}
+
+function run(command: string[], f: RunFlags, raw: readonly string[]): number | Promise<number> {
   const [cmd] = command;
   if (!cmd) throw new CliError('EINVAL', 'missing the command: ward run [OPTIONS] -- CMD [ARGS…]');
+  if (f.logDenials) return runLogged(command, f, raw);
   const keepFds = fdsToKeep(preserveCount(f.preserveFds));
   const profile = mergeProfiles(...loadProfiles(f), flagsToProfile(f));
   let handedOver: NodeJS.ProcessEnv | undefined;
@@ -185,6 +206,8 @@ export function registerRunCommand(program: Command, runner: (fn: () => number |
     .addOption(new Option('--clear-env', 'a clean environment (the default)').hideHelp())
     .option('--keep-caps', 'as root, let CMD keep its capabilities (default: all dropped)')
     .addOption(new Option('--env-handover', `CMD's environment is in ${CMD_ENV_VAR} (used by spawnSandboxed)`).hideHelp())
+    .option('--log-denials', "print each Landlock denial as it happens, with the flag that would allow it (root: reads the kernel's audit records)")
+    .addOption(new Option('--log-new-exec', 'ask the kernel to log denials after the exec (used by --log-denials)').hideHelp())
     .option('--explain', 'print the final ruleset on stderr before running')
     .option('--dry-run', 'print the final ruleset and exit without running')
     .option('--preserve-fds <n>', 'pass inherited fds 3..3+n-1 to CMD (LISTEN_FDS is honoured by itself)')
@@ -194,5 +217,9 @@ export function registerRunCommand(program: Command, runner: (fn: () => number |
       'after',
       "\nStrict by default. CMD's exit status and signals are its own (ward becomes CMD); 125 if the sandbox could not be set up, 126 if CMD cannot be executed in it, 127 if not found.",
     )
-    .action((command: string[], flags: RunFlags) => runner(() => run(command, flags)));
+    .action((command: string[], flags: RunFlags, cmd: Command) => {
+      const raw = (cmd.parent as unknown as { rawArgs?: string[] } | null)?.rawArgs ?? [];
+      // rawArgs starts with "run" (and whatever came before it).
+      runner(() => run(command, flags, raw.slice(raw.indexOf('run') + 1)));
+    });
 }
