@@ -4,7 +4,6 @@ import { Option, type Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { WardError } from '../errors.ts';
 import { CMD_ENV_VAR, execSandboxed, explainSandbox, fdsToKeep, prepareSandbox } from '../sandbox/launcher.ts';
-import { openDenialLog, runWithDenialLog } from '../sandbox/watch.ts';
 import { ENV_ENTRY, mergeProfiles, parseProfileText, type SandboxProfile } from '../sandbox/profile.ts';
 import { CliError, EXIT_CANNOT_EXECUTE, EXIT_LAUNCH_FAILED, EXIT_NOT_FOUND, collect, preserveCount } from './io.ts';
 
@@ -118,7 +117,9 @@ function loadProfiles(f: RunFlags): SandboxProfile[] {
 }
 
 /** --log-denials: the sandbox runs in a child ward run while this one reads the audit records. */
-function runLogged(command: string[], f: RunFlags, raw: readonly string[]): number | Promise<number> {
+async function runLogged(command: string[], f: RunFlags, raw: readonly string[]): Promise<number> {
+  // Loaded only here: every module costs each plain `ward run` launch time.
+  const { openDenialLog, runWithDenialLog } = await import('../sandbox/watch.ts');
   let log;
   try {
     log = openDenialLog();

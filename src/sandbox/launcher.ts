@@ -4,6 +4,7 @@
 // only the calling thread, and Node's libuv pool and V8 threads already exist unrestricted.
 
 import type { ChildProcess, SpawnOptions } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { WardError } from '../errors.ts';
 import { landlockAbi } from '../kernel/landlock.ts';
@@ -13,7 +14,6 @@ import { cloexecFrom, leadsProcessGroup, trySetsid } from '../kernel/session.ts'
 import { explainLayers, planLayers, type Layers } from './layers.ts';
 import { buildSeccomp } from './seccomp.ts';
 import { enforcePlan, resolveRules, type Resolution } from './apply.ts';
-import { libraryNeeds } from './libs.ts';
 import { explainPlan, negotiate, type PathRule, type SandboxPlan } from './negotiate.ts';
 import { profileEnv, profileToRequest, type SandboxProfile } from './profile.ts';
 import { ACCESS_GROUPS, RESTRICT_FLAGS } from './rights.ts';
@@ -47,6 +47,8 @@ export function prepareSandbox(profile: SandboxProfile, cmd: string, options: Pr
   const extra: PathRule[] = [];
   if (profile['add-libs'] || profile.ldd) {
     const origin = profile['add-libs'] ? '--add-libs' : '--ldd';
+    // Loaded on use (require of an ES module, synchronous): a plain launch does not pay for it.
+    const { libraryNeeds } = createRequire(import.meta.url)('./libs.ts') as typeof import('./libs.ts');
     const needs = libraryNeeds(command);
     // --ldd (landrun's) leaves CMD's own file out; --add-libs and --add-exec include it.
     for (const path of needs.executables) if (path !== command || profile['add-libs']) extra.push({ path, access: ACCESS_GROUPS.rox, origin, fileOnly: true });
