@@ -41,6 +41,7 @@ interface RunFlags {
   unrestrictedScoped?: boolean;
   logLevel?: string;
   logDenials?: boolean;
+  learn?: string;
   logNewExec?: boolean;
   explain?: boolean;
   dryRun?: boolean;
@@ -116,6 +117,26 @@ function loadProfiles(f: RunFlags): SandboxProfile[] {
   return out;
 }
 
+/** --learn: CMD runs unrestricted but watched; the profile it needed is written to `out`. */
+async function runLearn(command: string[], f: RunFlags, out: string): Promise<number> {
+  const { learn } = await import('../sandbox/learn.ts');
+  try {
+    const r = await learn(flagsToProfile(f), command, out);
+    const p = r.profile;
+    const n = (k: 'ro' | 'rox' | 'rw' | 'rwx') => p[k]?.length ?? 0;
+    process.stderr.write(
+      `ward: learned ${out}: ${n('ro')} ro, ${n('rox')} rox, ${n('rw')} rw, ${n('rwx')} rwx, ${p['connect-tcp']?.length ?? 0} connect and ${p['bind-tcp']?.length ?? 0} bind port(s)` +
+        `${r.unplaced ? `; ${r.unplaced} access(es) relative to a directory fd could not be placed` : ''}. ` +
+        `It holds only what this run did; run it confined with: ward run --profile ${out} -- ${command.join(' ')}\n`,
+    );
+    return r.status;
+  } catch (e) {
+    if (!(e instanceof WardError)) throw e;
+    process.stderr.write(`ward: ${e.message}\n`);
+    return e.code === 'ENOENT' ? EXIT_NOT_FOUND : EXIT_LAUNCH_FAILED;
+  }
+}
+
 /** --log-denials: the sandbox runs in a child ward run while this one reads the audit records. */
 async function runLogged(command: string[], f: RunFlags, raw: readonly string[]): Promise<number> {
   // Loaded only here: every module costs each plain `ward run` launch time.
@@ -138,6 +159,7 @@ function run(command: string[], f: RunFlags, raw: readonly string[]): number | P
   const [cmd] = command;
   if (!cmd) throw new CliError('EINVAL', 'missing the command: ward run [OPTIONS] -- CMD [ARGS…]');
   if (f.logDenials) return runLogged(command, f, raw);
+  if (f.learn) return runLearn(command, f, f.learn);
   const keepFds = fdsToKeep(preserveCount(f.preserveFds));
   const profile = mergeProfiles(...loadProfiles(f), flagsToProfile(f));
   let handedOver: NodeJS.ProcessEnv | undefined;
@@ -207,6 +229,7 @@ export function registerRunCommand(program: Command, runner: (fn: () => number |
     .addOption(new Option('--clear-env', 'a clean environment (the default)').hideHelp())
     .option('--keep-caps', 'as root, let CMD keep its capabilities (default: all dropped)')
     .addOption(new Option('--env-handover', `CMD's environment is in ${CMD_ENV_VAR} (used by spawnSandboxed)`).hideHelp())
+    .option('--learn <profile.json>', 'run CMD unrestricted but watched (root) and write the profile it needed')
     .option('--log-denials', "print each Landlock denial as it happens, with the flag that would allow it (root: reads the kernel's audit records)")
     .addOption(new Option('--log-new-exec', 'ask the kernel to log denials after the exec (used by --log-denials)').hideHelp())
     .option('--explain', 'print the final ruleset on stderr before running')

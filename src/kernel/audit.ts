@@ -67,7 +67,7 @@ function request(type: number, payload: Buffer): Buffer {
       if (t === NLMSG_ERROR) {
         const err = -buf.readInt32LE(16);
         if (err !== 0) throw new KernelError(errnoName(err), 'audit', `audit request ${type}: ${errnoName(err)}`);
-        if (type === AUDIT_SET) return Buffer.alloc(0);
+        if (type !== AUDIT_GET) return Buffer.alloc(0);
         continue; // the ACK before (or after) AUDIT_GET's reply
       }
       if (t === type) return Buffer.from(buf.subarray(16, n));
@@ -87,6 +87,42 @@ export function setAuditEnabled(on: boolean): void {
   s.writeUInt32LE(AUDIT_STATUS_ENABLED, 0);
   s.writeUInt32LE(on ? 1 : 0, 4);
   request(AUDIT_SET, s);
+}
+
+const AUDIT_ADD_RULE = 1011;
+const AUDIT_DEL_RULE = 1012;
+const AUDIT_FILTER_EXIT = 0x04;
+const AUDIT_ALWAYS = 2;
+const AUDIT_EQUAL = 0x40000000;
+export const AUDIT_ARCH_FIELD = 11;
+export const AUDIT_LOGINUID_FIELD = 9;
+
+/** struct audit_rule_data for an exit-filter "always" rule: these syscalls, fields all equal. */
+function ruleData(syscalls: readonly number[], fields: ReadonlyArray<readonly [number, number]>): Buffer {
+  // flags, action, field_count, mask[64], fields[64], values[64], fieldflags[64], buflen
+  const b = Buffer.alloc(12 + 64 * 4 * 4 + 4);
+  b.writeUInt32LE(AUDIT_FILTER_EXIT, 0);
+  b.writeUInt32LE(AUDIT_ALWAYS, 4);
+  b.writeUInt32LE(fields.length, 8);
+  for (const nr of syscalls) {
+    const o = 12 + Math.floor(nr / 32) * 4;
+    b.writeUInt32LE((b.readUInt32LE(o) | (1 << (nr % 32))) >>> 0, o);
+  }
+  fields.forEach(([field, value], i) => {
+    b.writeUInt32LE(field, 12 + 256 + i * 4);
+    b.writeUInt32LE(value >>> 0, 12 + 512 + i * 4);
+    b.writeUInt32LE(AUDIT_EQUAL, 12 + 768 + i * 4);
+  });
+  return b;
+}
+
+/** Adds an audit rule logging `syscalls` at exit when every field equals its value. */
+export function addAuditRule(syscalls: readonly number[], fields: ReadonlyArray<readonly [number, number]>): void {
+  request(AUDIT_ADD_RULE, ruleData(syscalls, fields));
+}
+
+export function deleteAuditRule(syscalls: readonly number[], fields: ReadonlyArray<readonly [number, number]>): void {
+  request(AUDIT_DEL_RULE, ruleData(syscalls, fields));
 }
 
 /** A reader of every audit record (the read-only multicast group). */
