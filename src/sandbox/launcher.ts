@@ -40,6 +40,11 @@ const DEFAULT_PATH = '/usr/local/bin:/usr/bin:/bin';
 export function prepareSandbox(profile: SandboxProfile, cmd: string, options: PrepareOptions = {}): PreparedSandbox {
   const kernelAbi = options.kernelAbi ?? landlockAbi();
   const env = options.env ?? profileEnv(profile);
+  // Socket activation: the fds ward passes on (LISTEN_FDS for this pid, which CMD keeps) come
+  // with the variables that announce them, even in a clean environment.
+  if (!options.env && fdsToKeep(0).length > 0) {
+    for (const k of ['LISTEN_FDS', 'LISTEN_PID', 'LISTEN_FDNAMES']) if (process.env[k] !== undefined) env[k] = process.env[k];
+  }
   // CMD is found with the caller's PATH (as landrun and env(1) do), or the handed-over one.
   const command = resolveCommand(cmd, (options.env ? options.env.PATH : process.env.PATH) ?? DEFAULT_PATH);
   if (!command) throw new WardError('ENOENT', `${cmd}: command not found`);

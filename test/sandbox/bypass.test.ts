@@ -99,6 +99,9 @@ for (const as of ['root', 'nobody'] as const) {
       assert.match(r.out, /^0 1 2 3 $/, r.out);
       const kept = wardRun(['--preserve-fds', '1'], sh('ls /proc/self/fd | sort -n | tr "\\n" " "; readlink /proc/self/fd/3'), as, { stdio });
       assert.match(kept.out, /^0 1 2 3 4 \/dev\/null$/m, kept.out);
+      // Socket activation: LISTEN_FDS keeps fd 3 and is itself passed on in the clean environment.
+      const act = wardRun([], sh('echo "fds=$LISTEN_FDS"; readlink /proc/self/fd/3'), as, { stdio, env: { ...process.env, LISTEN_FDS: '1' } });
+      assert.match(act.out, /^fds=1\n\/dev\/null$/m, act.out);
     } finally {
       closeSync(file);
     }
