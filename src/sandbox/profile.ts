@@ -141,7 +141,7 @@ export function profileToRequest(p: SandboxProfile, extraRules: PathRule[] = [])
   for (const path of p.unix ?? []) rules.push({ path, access: RESOLVE_UNIX, origin: '--unix' });
   rules.push(...extraRules);
   return {
-    fs: { restrict: !p['unrestricted-fs'], rules },
+    fs: { restrict: !p['unrestricted-fs'], rules, allowUnixSockets: !!p['allow-unix-sockets'] },
     net: { restrict: !p['unrestricted-net'], bindTcp: p['bind-tcp'] ?? [], connectTcp: p['connect-tcp'] ?? [], allowUdp: !!p['allow-udp'] },
     scopes: { signal: !p['allow-signals-out'], abstractUnix: !p['allow-abstract-unix-out'] },
     log: p.log ?? [],
