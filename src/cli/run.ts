@@ -43,6 +43,7 @@ interface RunFlags {
   logDenials?: boolean;
   learn?: string;
   logNewExec?: boolean;
+  auditMarker?: string;
   explain?: boolean;
   dryRun?: boolean;
   preserveFds?: string;
@@ -184,7 +185,7 @@ function run(command: string[], f: RunFlags, raw: readonly string[]): number | P
   for (const w of prepared.warnings) process.stderr.write(`ward: warning: ${w}\n`);
   if (f.dryRun) return 0;
   try {
-    execSandboxed(prepared, command, keepFds);
+    execSandboxed(prepared, command, keepFds, f.auditMarker === undefined ? undefined : Number(f.auditMarker));
   } catch (e) {
     if (!(e instanceof WardError)) throw e;
     process.stderr.write(`ward: ${e.message}\n`);
@@ -232,6 +233,7 @@ export function registerRunCommand(program: Command, runner: (fn: () => number |
     .option('--learn <profile.json>', 'run CMD unrestricted but watched (root) and write the profile it needed')
     .option('--log-denials', "print each Landlock denial as it happens, with the flag that would allow it (root: reads the kernel's audit records)")
     .addOption(new Option('--log-new-exec', 'ask the kernel to log denials after the exec (used by --log-denials)').hideHelp())
+    .addOption(new Option('--audit-marker <uid>', 'the login uid marking this run in audit records (used by --log-denials)').hideHelp())
     .option('--explain', 'print the final ruleset on stderr before running')
     .option('--dry-run', 'print the final ruleset and exit without running')
     .option('--preserve-fds <n>', 'pass inherited fds 3..3+n-1 to CMD (LISTEN_FDS is honoured by itself)')

@@ -22,6 +22,7 @@ const MSG_DONTWAIT = 0x40;
 // AUDIT_LANDLOCK_ACCESS and AUDIT_LANDLOCK_DOMAIN (Linux 6.15, Landlock ABI 7).
 export const AUDIT_LANDLOCK_ACCESS = 1423;
 export const AUDIT_LANDLOCK_DOMAIN = 1424;
+export const AUDIT_SECCOMP = 1326;
 
 export interface AuditRecord {
   readonly type: number;

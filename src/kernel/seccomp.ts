@@ -43,7 +43,10 @@ export const SOCK_TYPE_MASK = 0xf;
 // include/uapi/linux/in.h
 export const IPPROTO_TCP = 6;
 
-let lib: { init: Native; ruleAdd: Native; load: Native; release: Native; version: Native } | undefined;
+// enum scmp_filter_attr: SCMP_FLTATR_CTL_LOG (SECCOMP_FILTER_FLAG_LOG: every action but allow is logged).
+const SCMP_FLTATR_CTL_LOG = 6;
+
+let lib: { init: Native; ruleAdd: Native; load: Native; release: Native; version: Native; attrSet: Native } | undefined;
 
 function libseccomp(): NonNullable<typeof lib> {
   if (!lib) {
@@ -63,6 +66,7 @@ function libseccomp(): NonNullable<typeof lib> {
       load: l.func('int seccomp_load(void *ctx)') as Native,
       release: l.func('void seccomp_release(void *ctx)') as Native,
       version: l.func('const scmp_version *seccomp_version()') as Native,
+      attrSet: l.func('int seccomp_attr_set(void *ctx, int attr, uint32_t value)') as Native,
     };
   }
   return lib;
@@ -93,6 +97,11 @@ export class SeccompFilter {
   add(action: number, nr: number, cmps: readonly ArgCmp[] = []): void {
     const arr = cmps.map((c) => ({ arg: c.arg, op: COMPARE[c.op], datum_a: c.a, datum_b: c.b ?? 0n }));
     checkRc(libseccomp().ruleAdd(this.#ctx, action >>> 0, nr, arr.length, arr.length ? arr : null), `seccomp_rule_add(${nr})`);
+  }
+
+  /** Asks the kernel to write an audit record (AUDIT_SECCOMP) for every refusal. */
+  logRefusals(): void {
+    checkRc(libseccomp().attrSet(this.#ctx, SCMP_FLTATR_CTL_LOG, 1), 'seccomp_attr_set(SCMP_FLTATR_CTL_LOG)');
   }
 
   /** Loads the filter on the calling thread (needs no_new_privs or CAP_SYS_ADMIN). */

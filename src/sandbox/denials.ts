@@ -96,3 +96,13 @@ export function describeDenial(d: Denial): string {
   const what = d.path ?? (d.port !== undefined ? `port ${d.port}` : d.target ?? 'unknown object');
   return `denied ${d.blockers.map((x) => x.replace(/^(fs|net|scope)\./, '')).join(', ')} on ${what}${d.target && d.path ? ` (${d.target})` : ''} — allow with: ${hintFor(d)}`;
 }
+
+/** A refusal by ward's seccomp layer (an AUDIT_SECCOMP record names only the system call). */
+export function seccompHint(syscall: string): string {
+  if (syscall === 'socket') {
+    return 'refused socket() (seccomp layer) — unix sockets: --allow-unix-sockets or --unix PATH; UDP: --allow-udp; other protocols and families: --unrestricted-net';
+  }
+  if (syscall === 'ioctl') return 'refused a TIOCSTI/TIOCLINUX ioctl (seccomp layer): typing into the terminal is never allowed';
+  if (syscall === 'io_uring_setup') return 'refused io_uring_setup (seccomp layer): io_uring is not available in ward run';
+  return `refused ${syscall} (seccomp layer)`;
+}

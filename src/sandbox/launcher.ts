@@ -4,6 +4,7 @@
 // only the calling thread, and Node's libuv pool and V8 threads already exist unrestricted.
 
 import type { ChildProcess, SpawnOptions } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { WardError } from '../errors.ts';
@@ -95,13 +96,22 @@ export function explainSandbox(prepared: PreparedSandbox, keepFds: readonly numb
  * Landlock, capabilities dropped, the seccomp filter, every fd beyond 0-2 and `keepFds` marked
  * close-on-exec, execve. All of it on this (the main) thread, which is the one that execs.
  */
-export function execSandboxed(prepared: PreparedSandbox, argv: readonly string[], keepFds: readonly number[] = []): never {
+export function execSandboxed(prepared: PreparedSandbox, argv: readonly string[], keepFds: readonly number[] = [], auditMarker?: number): never {
   flushNodeCompileCache(); // before the sandbox forbids writing it
   if (keepFds.some((fd, i) => fd !== 3 + i)) throw new WardError('EINVAL', `the fds to keep must be 3, 4, … in order, got ${keepFds.join(', ')}`);
   // Everything that reads files (libseccomp, /proc) happens before Landlock.
   const filter = buildSeccomp(prepared.layers.seccomp);
   try {
     const lastCap = capLastCap();
+    // --log-denials: a login uid that marks this process tree's audit records (root, once while unset).
+    // Best effort: with an immutable login uid the seccomp refusals are just not attributed.
+    if (auditMarker !== undefined) {
+      try {
+        writeFileSync('/proc/self/loginuid', String(auditMarker));
+      } catch {
+        /* not attributed */
+      }
+    }
     if (prepared.layers.newSession) trySetsid();
     enforcePlan(prepared.plan, prepared.resolution);
     if (prepared.layers.dropCaps) dropAllCapabilities(lastCap);

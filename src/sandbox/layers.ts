@@ -34,7 +34,7 @@ export function planLayers(p: SandboxProfile, plan: SandboxPlan): Layers {
   const restrictNet = !p['unrestricted-net'];
   const landlockUdp = (plan.handledNet & UDP) !== 0n;
   return {
-    seccomp: { unixSockets, restrictNet, allowUdp: !!p['allow-udp'] || landlockUdp },
+    seccomp: { unixSockets, restrictNet, allowUdp: !!p['allow-udp'] || landlockUdp, log: (p.log ?? []).includes('log_new_exec_on') },
     newSession: true,
     dropCaps: !p['keep-caps'],
     warnings,

@@ -46,6 +46,8 @@ export interface SeccompRequest {
   /** The network is restricted (Landlock TCP rules apply). */
   readonly restrictNet: boolean;
   readonly allowUdp: boolean;
+  /** Audit each refusal (for --log-denials). */
+  readonly log?: boolean;
 }
 
 export interface SeccompRule {
@@ -107,6 +109,7 @@ export function buildSeccomp(req: SeccompRequest): SeccompFilter {
   try {
     const nr = sys();
     for (const r of seccompRules(req)) f.add(scmpActErrno(ERRNO[r.errno]), nr[r.syscall], r.cmps);
+    if (req.log) f.logRefusals();
     return f;
   } catch (e) {
     f.release();

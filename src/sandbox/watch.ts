@@ -6,8 +6,9 @@
 
 import { fileURLToPath } from 'node:url';
 import { WardError } from '../errors.ts';
-import { AUDIT_LANDLOCK_ACCESS, AUDIT_LANDLOCK_DOMAIN, AuditReader, auditEnabled, setAuditEnabled } from '../kernel/audit.ts';
-import { describeDenial, hintFor, parseAccessRecord, parseDomainRecord, type Denial } from './denials.ts';
+import { AUDIT_LANDLOCK_ACCESS, AUDIT_LANDLOCK_DOMAIN, AUDIT_SECCOMP, AuditReader, auditEnabled, setAuditEnabled } from '../kernel/audit.ts';
+import { sys } from '../kernel/arch.ts';
+import { auditFields, describeDenial, hintFor, parseAccessRecord, parseDomainRecord, seccompHint, type Denial } from './denials.ts';
 
 const WARD_BIN = fileURLToPath(new URL('../../bin/ward.js', import.meta.url));
 
@@ -41,11 +42,15 @@ export function openDenialLog(): DenialLog {
 /** Runs `ward run ARGS` as a child, printing its denials; resolves to its exit status. */
 export async function runWithDenialLog(log: DenialLog, args: readonly string[], print: (line: string) => void): Promise<number> {
   const { spawn } = process.getBuiltinModule('node:child_process');
-  const child = spawn(process.execPath, [WARD_BIN, 'run', '--log-new-exec', ...args], { stdio: 'inherit' });
+  // A login uid no login has marks the child's tree, whose seccomp refusals carry it as auid.
+  const marker = 0x7d000000 + (process.pid & 0xffffff);
+  const child = spawn(process.execPath, [WARD_BIN, 'run', '--log-new-exec', '--audit-marker', String(marker), ...args], { stdio: 'inherit' });
+  const names = new Map(Object.entries(sys()).map(([n, nr]) => [nr, n]));
   let domain: string | undefined;
   const pending: Array<{ denial: Denial }> = [];
   const seen: Denial[] = [];
   const shown = new Set<string>();
+  let seccompRefusals = 0;
   const show = (d: Denial) => {
     seen.push(d);
     const line = describeDenial(d);
@@ -60,6 +65,13 @@ export async function runWithDenialLog(log: DenialLog, args: readonly string[], 
           domain = dom.domain;
           for (const p of pending.splice(0)) if (p.denial.domain === domain) show(p.denial);
         }
+      } else if (r.type === AUDIT_SECCOMP) {
+        const f = auditFields(r.text);
+        if (f.get('auid') !== String(marker)) continue;
+        const line = `${seccompHint(names.get(Number(f.get('syscall'))) ?? `syscall ${f.get('syscall')}`)} (pid ${f.get('pid')}${f.get('comm') ? ` ${f.get('comm')}` : ''})`;
+        if (!shown.has(line)) print(`ward: ${line}`);
+        shown.add(line);
+        seccompRefusals++;
       } else if (r.type === AUDIT_LANDLOCK_ACCESS) {
         const d = parseAccessRecord(r.text);
         if (!d) continue;
@@ -76,6 +88,7 @@ export async function runWithDenialLog(log: DenialLog, args: readonly string[], 
     // kauditd delivers asynchronously: a last look after the child is gone.
     await new Promise((r) => setTimeout(r, 150));
     drain();
+    if (seccompRefusals) print(`ward: ${seccompRefusals} refusal(s) by the seccomp layer (see above)`);
     if (seen.length) {
       const hints = new Set(seen.map(hintFor).filter((h) => h.startsWith('--')));
       // --rw and --rox on a path cover --ro on it.

@@ -90,6 +90,16 @@ test('each denial is printed as it happens: what, the missing right, the flag', 
   }
 });
 
+test('refusals by the seccomp layer are reported too, with the flags that lift them', async (t) => {
+  if (!requires(t, canRun, 'root and Landlock ABI 7+ (audit records)')) return;
+  const r = await run(['run', '--log-denials', '--add-libs', '--rw', '/dev/null', '--ro', '/dev/urandom', '--', '/usr/bin/perl', '-e', 'socket(my $s, 2, 2, 0) or print "udp: $!\\n"'], s.root);
+  assert.equal(r.stdout, 'udp: Permission denied\n', r.stderr);
+  assert.match(r.stderr, /^ward: refused socket\(\) \(seccomp layer\) — unix sockets: --allow-unix-sockets or --unix PATH; UDP: --allow-udp; .*\(pid \d+ perl\)$/m);
+  const allowed = await run(['run', '--log-denials', '--add-libs', '--rw', '/dev/null', '--ro', '/dev/urandom', '--allow-udp', '--', '/usr/bin/perl', '-e', 'socket(my $s, 2, 2, 0) and print "udp: ok\\n"'], s.root);
+  assert.equal(allowed.stdout, 'udp: ok\n', allowed.stderr);
+  assert.doesNotMatch(allowed.stderr, /seccomp layer/);
+});
+
 test('without root the audit records cannot be read: a clear message, and CMD still runs sandboxed', async (t) => {
   if (!requires(t, canRun, 'root (to drop to nobody) and Landlock ABI 7+')) return;
   const r = await run(['run', '--log-denials', '--rox', '/usr', '--', '/bin/sh', '-c', 'cat /etc/hostname || echo denied'], '/', true);
