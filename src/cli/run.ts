@@ -30,6 +30,7 @@ interface RunFlags {
   clearEnv?: boolean;
   keepEnv?: boolean;
   keepCaps?: boolean;
+  shareSession?: boolean;
   unix: string[];
   allowUnixSockets?: boolean;
   allowUdp?: boolean;
@@ -80,6 +81,7 @@ function flagsToProfile(f: RunFlags): SandboxProfile {
   const p: SandboxProfile = { ro: f.ro, rox: f.rox, rw: f.rw, rwx: f.rwx, unix: f.unix, 'bind-tcp': f.bindTcp, 'connect-tcp': f.connectTcp, env: f.env };
   if (f.keepEnv) p['keep-env'] = true;
   if (f.keepCaps) p['keep-caps'] = true;
+  if (f.shareSession) p['share-session'] = true;
   if (f.allowUnixSockets) p['allow-unix-sockets'] = true;
   if (f.allowUdp) p['allow-udp'] = true;
   if (f.unrestrictedFs || f.unrestrictedFilesystem) p['unrestricted-fs'] = true;
@@ -228,6 +230,7 @@ export function registerRunCommand(program: Command, runner: (fn: () => number |
     .option('--env <NAME[=value]>', 'pass the variable NAME through, or set NAME=value, for CMD (repeatable)', collect, [])
     .option('--keep-env', "give CMD the caller's whole environment (default: only the --env variables)")
     .addOption(new Option('--clear-env', 'a clean environment (the default)').hideHelp())
+    .option('--share-session', "keep CMD in the caller's session, so Ctrl-C from a script's terminal reaches it (typing into the terminal stays refused)")
     .option('--keep-caps', 'as root, let CMD keep its capabilities (default: all dropped)')
     .addOption(new Option('--env-handover', `CMD's environment is in ${CMD_ENV_VAR} (used by spawnSandboxed)`).hideHelp())
     .option('--learn <profile.json>', 'run CMD unrestricted but watched (root) and write the profile it needed')

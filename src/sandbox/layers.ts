@@ -35,7 +35,7 @@ export function planLayers(p: SandboxProfile, plan: SandboxPlan): Layers {
   const landlockUdp = (plan.handledNet & UDP) !== 0n;
   return {
     seccomp: { unixSockets, restrictNet, allowUdp: !!p['allow-udp'] || landlockUdp, log: (p.log ?? []).includes('log_new_exec_on') },
-    newSession: true,
+    newSession: !p['share-session'],
     dropCaps: !p['keep-caps'],
     warnings,
   };
@@ -59,7 +59,9 @@ export function explainLayers(layers: Layers, plan: SandboxPlan, s: LayerState):
   if (layers.seccomp.unixSockets) lines.push(`    (unix sockets allowed: ${(plan.handledFs & RESOLVE_UNIX) !== 0n ? 'Landlock limits them to the --unix paths' : 'every pathname unix socket the file modes allow is reachable'})`);
   lines.push(
     `  session: ${
-      s.canSetsid
+      !layers.newSession
+        ? "CMD shares the caller's session and terminal (--share-session); typing into the terminal is refused by seccomp"
+        : s.canSetsid
         ? 'CMD gets its own session (setsid): no controlling terminal to type into'
         : "CMD shares the caller's session and terminal (ward leads its process group, as a shell job does, so it keeps job control and Ctrl-C); typing into the terminal is refused by seccomp"
     }`,

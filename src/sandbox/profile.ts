@@ -31,6 +31,8 @@ export interface SandboxProfile {
   'clear-env'?: boolean;
   /** The whole caller environment reaches CMD (the old default). */
   'keep-env'?: boolean;
+  /** CMD stays in the caller's session (TIOCSTI/TIOCLINUX are still refused by seccomp). */
+  'share-session'?: boolean;
   /** As root: CMD keeps its capabilities (dropped by default). */
   'keep-caps'?: boolean;
   /** Pathname unix sockets CMD may connect to (Landlock ABI 9). */
@@ -43,7 +45,7 @@ export interface SandboxProfile {
 }
 
 const GROUPS: readonly AccessGroup[] = ['ro', 'rox', 'rw', 'rwx'];
-const BOOLEANS = ['unrestricted-fs', 'unrestricted-net', 'allow-signals-out', 'allow-abstract-unix-out', 'add-libs', 'ldd', 'add-exec', 'ignore-missing', 'clear-env', 'keep-env', 'keep-caps', 'allow-unix-sockets', 'allow-udp'] as const;
+const BOOLEANS = ['unrestricted-fs', 'unrestricted-net', 'allow-signals-out', 'allow-abstract-unix-out', 'add-libs', 'ldd', 'add-exec', 'ignore-missing', 'clear-env', 'keep-env', 'keep-caps', 'share-session', 'allow-unix-sockets', 'allow-udp'] as const;
 const KNOWN = [...GROUPS, 'unix', 'bind-tcp', 'connect-tcp', ...BOOLEANS, 'compat', 'abi', 'env', 'log'];
 /** An environment entry: NAME (pass through) or NAME=value. */
 export const ENV_ENTRY = /^[^=\0]+(=[^\0]*)?$/;

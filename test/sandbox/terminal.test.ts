@@ -38,14 +38,18 @@ function onPty(cmd: string, as: 'root' | 'nobody', feed = ''): { out: string; st
 const THEN_READ = `; read -t 2 line; echo "GOT[$line]"`;
 
 for (const as of ['root', 'nobody'] as const) {
-  for (const [name, jobControl] of [['own session', ''], ['shared session (job control: ward leads its process group)', 'set -m; ']] as const) {
+  for (const [name, jobControl, flags] of [
+    ['own session', '', []],
+    ['shared session (job control: ward leads its process group)', 'set -m; ', []],
+    ['--share-session', '', ['--share-session']],
+  ] as const) {
     for (const [variant, inject] of [['TIOCSTI', INJECT], ['TIOCSTI with the upper 32 bits set', INJECT_HIGH]] as const) {
       test(`[${as}] ${name}: ${variant} cannot type into the caller's terminal`, (t) => {
         if (!requires(t, canRun && legacyTiocsti, 'root, Landlock ABI 6+, python3 and dev.tty.legacy_tiocsti=1')) return;
         // Control: without ward the keystrokes reach the shell.
         const control = onPty(`${jobControl}${inject}${THEN_READ}`, as);
         assert.match(control.out, /GOT\[echo PWNED\]/, `the attack must work without ward: ${control.out}`);
-        const r = onPty(`${jobControl}${WARD_RUN()} /bin/sh -c ${q(inject)}${THEN_READ}`, as);
+        const r = onPty(`${jobControl}${WARD_RUN([...flags])} /bin/sh -c ${q(inject)}${THEN_READ}`, as);
         assert.match(r.out, /TIOCSTI: Operation not permitted/, r.out);
         assert.match(r.out, /GOT\[\]/, r.out);
         assert.doesNotMatch(r.out, /GOT\[echo PWNED\]/);
@@ -67,6 +71,9 @@ for (const as of ['root', 'nobody'] as const) {
     assert.match(r.out, /got\[hello\]/, r.out);
     const own = onPty(`${WARD_RUN()} /bin/sh -c ${q('test -t 0 && echo READY; read x; echo "got[$x]"')}`, as, 'again\n');
     assert.match(own.out, /got\[again\]/, own.out);
+    // From a script (no job control) with --share-session, Ctrl-C reaches CMD too.
+    const shared = onPty(`${WARD_RUN(['--share-session'])} /bin/sh -c ${q('trap "echo got-sigint; exit 7" INT; echo READY; sleep 20 & wait; echo not-interrupted')}`, as, '\x03');
+    assert.match(shared.out, /got-sigint/, shared.out);
     // Ctrl-C from the terminal reaches CMD (the terminal's foreground job).
     const c = onPty(`set -m; ${WARD_RUN()} /bin/sh -c ${q('trap "echo got-sigint; exit 7" INT; echo READY; sleep 20 & wait; echo not-interrupted')}`, as, '\x03');
     assert.match(c.out, /got-sigint/, c.out);
