@@ -58,7 +58,7 @@ export async function learn(flags: SandboxProfile, argv: readonly string[], out:
     try {
       const { spawn } = process.getBuiltinModule('node:child_process');
       // sh sets the login uid (root, CAP_AUDIT_CONTROL; allowed once while unset), then becomes CMD.
-      const child = spawn('/bin/sh', ['-c', 'echo "$0" > /proc/self/loginuid && exec "$@"', String(marker), command, ...argv.slice(1)], { stdio: 'inherit', env, argv0: argv[0] });
+      const child = spawn('/bin/sh', ['-c', 'echo "$0" 2>/dev/null > /proc/self/loginuid || { echo "ward: --learn cannot mark the run: the login uid of this session is fixed (loginuid_immutable)" >&2; exit 125; }; exec "$@"', String(marker), command, ...argv.slice(1)], { stdio: 'inherit', env, argv0: argv[0] });
       const timer = setInterval(drain, 20);
       const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('exit', (c, s) => resolve([c, s])));
       await new Promise((r) => setTimeout(r, 200));
