@@ -5,6 +5,7 @@
 // All measured in this run.
 
 import { spawnSync } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { machine, median, table, writeSection } from './lib/report.ts';
 
@@ -56,8 +57,9 @@ const wardStart = med['ward run --rox /usr … -- /bin/true']! - bare;
 const launchRatio = med['ward run --rox /usr … -- /bin/true']! / nodeFloor;
 const workRatio = (wIn - wardStart) / wOut;
 
+const load = loadavg().map((x) => x.toFixed(1)).join(' ');
 const body = [
-  `Machine: ${machine()}. Run: ${new Date().toISOString().slice(0, 10)}. Medians of ${N} interleaved launches after warm-up; workload medians of ${W}.`,
+  `Machine: ${machine()}. Run: ${new Date().toISOString().slice(0, 10)}. Medians of ${N} interleaved launches after warm-up; workload medians of ${W}. Load average at the end: ${load} (a shared machine: wall-clock ratios move with it).`,
   '',
   table(
     ['launch', 'median ms', '× bare', '× node -e 0'],
