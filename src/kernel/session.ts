@@ -5,7 +5,7 @@ import { fn, lastErrno, syscall, sys } from './ffi.ts';
 
 /** setsid(): a new session without a controlling terminal. Returns undefined or the errno name
  * (EPERM when this process already leads a process group, as a job of an interactive shell). */
-export function trySetsid(): string | undefined {
+export function trySetsid(): ReturnType<typeof errnoName> | undefined {
   const r = Number(fn('int setsid(void)')());
   return r === -1 ? errnoName(lastErrno()) : undefined;
 }
@@ -22,7 +22,7 @@ const CLOSE_RANGE_CLOEXEC = 1 << 2;
  * Linux 5.11): execve then closes them all, whatever their number, while a failed execve leaves
  * the launcher's own fds (libuv's epoll, signal pipes) working.
  */
-export function cloexecFrom(first: number): string | undefined {
+export function cloexecFrom(first: number): ReturnType<typeof errnoName> | undefined {
   const r = syscall(sys().close_range, 'unsigned int', first, 'unsigned int', 0xffffffff, 'unsigned int', CLOSE_RANGE_CLOEXEC);
   return r === 0 ? undefined : errnoName(lastErrno());
 }
