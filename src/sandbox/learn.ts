@@ -60,7 +60,11 @@ export async function learn(flags: SandboxProfile, argv: readonly string[], out:
       // sh sets the login uid (root, CAP_AUDIT_CONTROL; allowed once while unset), then becomes CMD.
       const child = spawn('/bin/sh', ['-c', 'echo "$0" 2>/dev/null > /proc/self/loginuid || { echo "ward: --learn cannot mark the run: the login uid of this session is fixed (loginuid_immutable)" >&2; exit 125; }; exec "$@"', String(marker), command, ...argv.slice(1)], { stdio: 'inherit', env, argv0: argv[0] });
       const timer = setInterval(drain, 20);
+      // Signals go to CMD; this process stays to remove the rule and restore auditing.
+      const forward = (sig: NodeJS.Signals) => child.kill(sig);
+      for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, forward);
       const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('exit', (c, s) => resolve([c, s])));
+      for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.off(sig, forward);
       await new Promise((r) => setTimeout(r, 200));
       clearInterval(timer);
       drain();
