@@ -19,6 +19,10 @@ const DT_STRTAB = 5n;
 const DT_STRSZ = 10n;
 const DT_RPATH = 15n;
 const DT_RUNPATH = 29n;
+const DT_SONAME = 14n;
+const DT_FLAGS_1 = 0x6ffffffbn;
+const DF_1_PIE = 0x08000000n;
+const ET_DYN = 3;
 const MAX_TABLE = 16 << 20;
 
 export type ElfInfo =
@@ -26,6 +30,9 @@ export type ElfInfo =
   | { readonly kind: 'foreign'; readonly why: string }
   | {
       readonly kind: 'elf';
+      /** ET_DYN and not marked DF_1_PIE: a shared library rather than a program. */
+      readonly sharedLibrary: boolean;
+      readonly soname?: Uint8Array;
       readonly interp?: Uint8Array;
       readonly needed: Uint8Array[];
       readonly runpath?: Uint8Array;
@@ -55,6 +62,7 @@ export function readElf(path: string): ElfInfo {
     if (eh[4] !== 2 || eh[5] !== 1) return { kind: 'foreign', why: 'not a 64-bit little-endian ELF' };
     const machine = eh.readUInt16LE(18);
     if (machine !== HOST_MACHINE) return { kind: 'foreign', why: `ELF for machine ${machine}, not this one (${HOST_MACHINE})` };
+    const eType = eh.readUInt16LE(16);
     const phoff = Number(eh.readBigUInt64LE(32));
     const phentsize = eh.readUInt16LE(54);
     const phnum = eh.readUInt16LE(56);
@@ -79,7 +87,7 @@ export function readElf(path: string): ElfInfo {
       }
       if (type === PT_DYNAMIC) dyn = readAt(fd, Number(offset), Number(filesz), size);
     }
-    if (!dyn) return { kind: 'elf', ...(interp ? { interp } : {}), needed: [] };
+    if (!dyn) return { kind: 'elf', sharedLibrary: eType === ET_DYN, ...(interp ? { interp } : {}), needed: [] };
     const entries: Array<[bigint, bigint]> = [];
     for (let o = 0; o + 16 <= dyn.length; o += 16) {
       const tag = dyn.readBigInt64LE(o);
@@ -91,10 +99,11 @@ export function readElf(path: string): ElfInfo {
       if (all.length > 1) throw new RangeError(`more than one dynamic entry ${tag}`);
       return all[0]?.[1];
     };
+    const sharedLibrary = eType === ET_DYN && ((one(DT_FLAGS_1) ?? 0n) & DF_1_PIE) === 0n;
     const strtabAddr = one(DT_STRTAB);
     const strsz = one(DT_STRSZ);
-    const needs = entries.filter(([t]) => t === DT_NEEDED || t === DT_RUNPATH || t === DT_RPATH);
-    if (needs.length === 0) return { kind: 'elf', ...(interp ? { interp } : {}), needed: [] };
+    const needs = entries.filter(([t]) => t === DT_NEEDED || t === DT_RUNPATH || t === DT_RPATH || t === DT_SONAME);
+    if (needs.length === 0) return { kind: 'elf', sharedLibrary, ...(interp ? { interp } : {}), needed: [] };
     if (strtabAddr === undefined || strsz === undefined) throw new RangeError('dynamic section without a string table');
     const seg = loads.find((l) => l.vaddr <= strtabAddr && strtabAddr + strsz <= l.vaddr + l.filesz);
     if (!seg) throw new RangeError('the string table is not inside a loaded segment');
@@ -107,6 +116,8 @@ export function readElf(path: string): ElfInfo {
     };
     return {
       kind: 'elf',
+      sharedLibrary,
+      ...(one(DT_SONAME) !== undefined ? { soname: str(one(DT_SONAME)!) } : {}),
       ...(interp ? { interp } : {}),
       needed: entries.filter(([t]) => t === DT_NEEDED).map(([, v]) => str(v)),
       ...(one(DT_RUNPATH) !== undefined ? { runpath: str(one(DT_RUNPATH)!) } : {}),

@@ -89,12 +89,12 @@ export function libraryNeeds(program: string): LibraryNeeds {
 
   // One ELF object and, breadth first, everything it needs.
   const loadElf = (main: string) => {
-    const queue: Array<{ path: string; rpathChain: string[][] }> = [{ path: main, rpathChain: [] }];
+    const queue: Array<{ path: string; rpathChain: string[][]; name?: string }> = [{ path: main, rpathChain: [] }];
     const seenNames = new Set<string>();
     const seenPaths = new Set<string>();
     let exeRpath: string[] | undefined;
     while (queue.length) {
-      const { path, rpathChain } = queue.shift()!;
+      const { path, rpathChain, name: neededAs } = queue.shift()!;
       const real = realpathSync(path);
       if (seenPaths.has(real)) continue;
       seenPaths.add(real);
@@ -107,6 +107,14 @@ export function libraryNeeds(program: string): LibraryNeeds {
       }
       if (info.kind === 'not-elf') throw odd(path, path === main ? 'neither an ELF program nor a #! script (binfmt_misc handlers are not followed)' : 'not an ELF file, but found where a shared library was expected');
       if (info.kind === 'foreign') throw odd(path, info.why);
+      if (neededAs !== undefined) {
+        // The program names its libraries (and where to look): what is found must be that
+        // library, not any file it points at — a shared object whose SONAME is the name asked for.
+        if (!info.sharedLibrary) throw odd(path, `found for the needed library ${show(neededAs)}, but it is a program, not a shared library`);
+        if (info.soname && Buffer.from(info.soname).toString('latin1') !== neededAs) {
+          throw odd(path, `found for the needed library ${show(neededAs)}, but it calls itself ${show(info.soname)}`);
+        }
+      }
       file(path, path);
       if (info.interp) {
         const interp = Buffer.from(info.interp).toString('latin1');
@@ -133,7 +141,7 @@ export function libraryNeeds(program: string): LibraryNeeds {
           for (const c of [...HWCAPS.map((h) => `${d}/glibc-hwcaps/${h}/${name}`), `${d}/${name}`]) {
             if (!regularFile(c)) continue;
             found ??= c;
-            file(c, path);
+            queue.push({ path: c, rpathChain: chain, name }); // checked and granted when its turn comes
           }
           if (found) break;
         }
@@ -144,16 +152,22 @@ export function libraryNeeds(program: string): LibraryNeeds {
             if (problem) throw odd(LD_CACHE, `the entry for ${show(name)} ${show(c)}: ${problem}`);
             if (regularFile(c)) {
               found ??= c;
-              file(c, LD_CACHE);
+              queue.push({ path: c, rpathChain: chain, name });
             }
           }
         }
-        if (!found) for (const d of DEFAULT_DIRS) if (regularFile(`${d}/${name}`)) { found = `${d}/${name}`; break; }
+        if (!found) {
+          for (const d of DEFAULT_DIRS) {
+            if (!regularFile(`${d}/${name}`)) continue;
+            found = `${d}/${name}`;
+            queue.push({ path: found, rpathChain: chain, name });
+            break;
+          }
+        }
         if (!found) {
           notFound.push(`${name} (needed by ${path})`);
           continue;
         }
-        queue.push({ path: found, rpathChain: chain });
       }
     }
   };

@@ -115,6 +115,40 @@ for (const as of ['root', 'nobody'] as const) {
     }
   });
 
+  test(`[${as}] a program's DT_RUNPATH cannot make ward grant another program in place of a library`, (t) => {
+    if (!requires(t, canRun, 'root and Landlock ABI 6+')) return;
+    // A copy of /bin/true that needs "true" and searches /bin for it: DT_NEEDED's string becomes
+    // "true\0/bin\0" and its DT_DEBUG entry a DT_RUNPATH pointing at "/bin".
+    const b = Buffer.from(readFileSync('/bin/true'));
+    const phoff = Number(b.readBigUInt64LE(32));
+    let dyn = 0;
+    let dynSize = 0;
+    for (let i = 0; i < b.readUInt16LE(56); i++) {
+      const o = phoff + i * 56;
+      if (b.readUInt32LE(o) === 2) [dyn, dynSize] = [Number(b.readBigUInt64LE(o + 8)), Number(b.readBigUInt64LE(o + 32))];
+    }
+    const at = b.indexOf(Buffer.from('libc.so.6\0'));
+    let neededOff = -1n;
+    let debugAt = -1;
+    for (let o = dyn; o < dyn + dynSize; o += 16) {
+      const tag = b.readBigInt64LE(o);
+      if (tag === 1n) neededOff = b.readBigUInt64LE(o + 8);
+      if (tag === 21n) debugAt = o;
+    }
+    assert.ok(at > 0 && neededOff >= 0n && debugAt > 0, 'the shape of /bin/true this test patches');
+    b.write('true\0/bin\0', at, 'latin1');
+    b.writeBigInt64LE(29n, debugAt);
+    b.writeBigUInt64LE(neededOff + 5n, debugAt + 8);
+    const bin = join(D, `runpath-${as}`);
+    writeFileSync(bin, b);
+    chmodSync(bin, 0o755);
+    const info = readElf(bin);
+    assert.ok(info.kind === 'elf' && Buffer.from(info.runpath ?? []).toString() === '/bin' && Buffer.from(info.needed[0]!).toString() === 'true', 'control: the patched ELF says what the test means');
+    const r = wardAs(as, ['run', '--add-libs', '--', bin]);
+    assert.equal(r.status, 125, r.stderr);
+    assert.match(r.stderr, /found for the needed library "true", but it is a program, not a shared library/);
+  });
+
   test(`[${as}] --add-libs alone starts everyday programs (its libraries are right)`, (t) => {
     if (!requires(t, canRun, 'root and Landlock ABI 6+')) return;
     for (const argv of [['/usr/bin/git', '--version'], ['/usr/bin/curl', '--version'], ['/usr/bin/perl', '-e', 'print "perl\\n"'], ['/bin/ls', '-d', '/']]) {
