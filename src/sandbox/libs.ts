@@ -9,7 +9,7 @@
 // LD_LIBRARY_PATH and dlopen()ed libraries are not followed (add them with --ro/--rox).
 
 import { closeSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { WardError } from '../errors.ts';
 import { readElf } from './elf.ts';
 import { readLdCache, type LdCache } from './ldcache.ts';
@@ -120,6 +120,18 @@ export function libraryNeeds(program: string): LibraryNeeds {
         const interp = Buffer.from(info.interp).toString('latin1');
         const problem = pathProblem(interp);
         if (problem) throw odd(path, `its ELF interpreter ${show(info.interp)}: ${problem}`);
+        // The dynamic loader, not any program the ELF names: a shared object whose SONAME (if
+        // any) is its file name, as ld-linux's and musl's are.
+        let loader;
+        try {
+          loader = readElf(interp);
+        } catch (e) {
+          throw odd(path, `its ELF interpreter ${show(interp)} is not a readable ELF file (${(e as Error).message})`);
+        }
+        const soname = loader.kind === 'elf' && loader.soname ? Buffer.from(loader.soname).toString('latin1') : undefined;
+        if (loader.kind !== 'elf' || !loader.sharedLibrary || (soname !== undefined && soname !== basename(interp) && soname !== basename(realpathSync(interp)))) {
+          throw odd(path, `its ELF interpreter ${show(interp)} is not a dynamic loader (a shared object named by its SONAME)`);
+        }
         file(interp, `${path} (PT_INTERP)`);
       }
       const origin = dirname(real);

@@ -149,6 +149,25 @@ for (const as of ['root', 'nobody'] as const) {
     assert.match(r.stderr, /found for the needed library "true", but it is a program, not a shared library/);
   });
 
+  test(`[${as}] a program's PT_INTERP cannot make ward grant another program as its loader`, (t) => {
+    if (!requires(t, canRun, 'root and Landlock ABI 6+')) return;
+    const b = Buffer.from(readFileSync('/bin/true'));
+    const loader = '/lib64/ld-linux-x86-64.so.2';
+    const at = b.indexOf(Buffer.from(`${loader}\0`));
+    assert.ok(at > 0, '/bin/true names the usual loader');
+    const other = `/usr/bin${'/'.repeat(loader.length - '/usr/binperl'.length)}perl`; // same length, an ELF program
+    assert.equal(other.length, loader.length);
+    b.write(other, at, 'latin1');
+    const bin = join(D, `interp-${as}`);
+    writeFileSync(bin, b);
+    chmodSync(bin, 0o755);
+    const info = readElf(bin);
+    assert.ok(info.kind === 'elf' && Buffer.from(info.interp!).toString() === other, 'control: the patched ELF names perl as its interpreter');
+    const r = wardAs(as, ['run', '--add-libs', '--', bin]);
+    assert.equal(r.status, 125, r.stderr);
+    assert.match(r.stderr, /its ELF interpreter .*perl" is not a dynamic loader/);
+  });
+
   test(`[${as}] --add-libs alone starts everyday programs (its libraries are right)`, (t) => {
     if (!requires(t, canRun, 'root and Landlock ABI 6+')) return;
     for (const argv of [['/usr/bin/git', '--version'], ['/usr/bin/curl', '--version'], ['/usr/bin/perl', '-e', 'print "perl\\n"'], ['/bin/ls', '-d', '/']]) {
