@@ -43,6 +43,8 @@ function pathProblem(p: string): string | undefined {
   if (p.endsWith('\r')) return 'it ends in a carriage return (a DOS line ending); the kernel keeps it as part of the name';
   if (/[\x00-\x20\x7f-\xff]/.test(p)) return 'it contains a blank, control or non-ASCII character';
   if (!p.startsWith('/')) return 'it is not an absolute path (the kernel would resolve it from the current directory)';
+  // /proc/self/fd/N and friends name whatever ward (or CMD) has open, not a file on disk.
+  if (/^\/+(proc|dev|sys)(\/|$)/.test(p)) return 'it lies in /proc, /dev or /sys, not in an installed file';
   return undefined;
 }
 

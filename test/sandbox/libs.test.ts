@@ -93,6 +93,11 @@ for (const as of ['root', 'nobody'] as const) {
     assert.equal(r.status, 125, r.stderr);
     assert.match(r.stderr, /the #! line names the interpreter "\/bin\/sh\\r": it ends in a carriage return/);
     assert.equal(r.stdout, '');
+    // An interpreter that names an open fd of whoever reads it.
+    writeFileSync(script, '#!/proc/self/fd/0\n');
+    const fd = wardAs(as, ['run', '--add-libs', '--', script]);
+    assert.equal(fd.status, 125, fd.stderr);
+    assert.match(fd.stderr, /"\/proc\/self\/fd\/0": it lies in \/proc, \/dev or \/sys/);
   });
 
   test(`[${as}] a DT_NEEDED name with a newline or a '/' is refused (no text output is parsed)`, (t) => {
