@@ -29,6 +29,9 @@ export interface ArchTable {
     readonly ioctl: number;
     readonly socket: number;
     readonly io_uring_setup: number;
+    readonly sendto: number;
+    readonly sendmsg: number;
+    readonly sendmmsg: number;
   };
   readonly open: {
     readonly O_NOFOLLOW: number;
@@ -61,6 +64,9 @@ const X64: ArchTable = {
     ioctl: 16,
     socket: 41,
     io_uring_setup: 425,
+    sendto: 44,
+    sendmsg: 46,
+    sendmmsg: 307,
   },
   open: { O_NOFOLLOW: 0o400000, O_DIRECTORY: 0o200000, O_LARGEFILE: 0o100000 },
   auditArch: 0xc000003e, // AUDIT_ARCH_X86_64 = EM_X86_64 | __AUDIT_ARCH_64BIT | __AUDIT_ARCH_LE
@@ -91,6 +97,9 @@ const ARM64: ArchTable = {
     ioctl: 29,
     socket: 198,
     io_uring_setup: 425,
+    sendto: 206,
+    sendmsg: 211,
+    sendmmsg: 269,
   },
   open: { O_NOFOLLOW: 0o100000, O_DIRECTORY: 0o40000, O_LARGEFILE: 0o400000 },
   auditArch: 0xc00000b7, // AUDIT_ARCH_AARCH64 = EM_AARCH64 | __AUDIT_ARCH_64BIT | __AUDIT_ARCH_LE

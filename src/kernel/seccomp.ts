@@ -40,6 +40,8 @@ export const AF_MAX = 46;
 export const SOCK_STREAM = 1;
 export const SOCK_DGRAM = 2;
 export const SOCK_TYPE_MASK = 0xf;
+// include/linux/socket.h: send with TCP Fast Open (connects without connect(2)).
+export const MSG_FASTOPEN = 0x20000000;
 // include/uapi/linux/in.h
 export const IPPROTO_TCP = 6;
 

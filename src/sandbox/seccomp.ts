@@ -12,6 +12,9 @@
 // - When the network is restricted: every socket Landlock's TCP rules do not govern — UDP (before
 //   ABI 10; unless --allow-udp), SCTP, MPTCP and other protocols, raw and packet sockets, and
 //   families other than unix, inet, inet6 and netlink (vsock, bluetooth, tipc, …).
+// - TCP Fast Open (sendto/sendmsg/sendmmsg with MSG_FASTOPEN) when the network is restricted:
+//   it connects inside sendmsg without the connect hook Landlock's TCP rules use, so on this
+//   kernel it reaches any port (tested).
 // - io_uring_setup: io_uring can create sockets and connect them without the syscalls above.
 //
 // Socket families, types and protocols are `int` in the kernel (net/socket.c): compared masked
@@ -25,6 +28,7 @@ import {
   AF_NETLINK,
   AF_UNIX,
   IPPROTO_TCP,
+  MSG_FASTOPEN,
   SCMP_ACT_ALLOW,
   SOCK_DGRAM,
   SOCK_STREAM,
@@ -51,7 +55,7 @@ export interface SeccompRequest {
 }
 
 export interface SeccompRule {
-  readonly syscall: 'ioctl' | 'socket' | 'io_uring_setup';
+  readonly syscall: 'ioctl' | 'socket' | 'io_uring_setup' | 'sendto' | 'sendmsg' | 'sendmmsg';
   readonly cmps: readonly ArgCmp[];
   readonly errno: keyof typeof ERRNO;
 }
@@ -67,6 +71,11 @@ export function seccompRules(req: SeccompRequest): SeccompRule[] {
   ];
   if (!req.unixSockets) rules.push({ syscall: 'socket', cmps: [eq32(0, AF_UNIX)], errno: 'EACCES' });
   if (req.restrictNet) {
+    // flags: sendto(fd, buf, len, flags, …), sendmsg(fd, msg, flags), sendmmsg(fd, vec, n, flags).
+    const fastopen = (arg: number): ArgCmp => ({ arg, op: 'masked_eq', a: BigInt(MSG_FASTOPEN), b: BigInt(MSG_FASTOPEN) });
+    rules.push({ syscall: 'sendto', cmps: [fastopen(3)], errno: 'EACCES' });
+    rules.push({ syscall: 'sendmsg', cmps: [fastopen(2)], errno: 'EACCES' });
+    rules.push({ syscall: 'sendmmsg', cmps: [fastopen(3)], errno: 'EACCES' });
     const families = new Set([AF_UNIX, AF_INET, AF_INET6, AF_NETLINK]);
     for (let f = 0; f < AF_MAX; f++) if (!families.has(f)) rules.push({ syscall: 'socket', cmps: [eq32(0, f)], errno: 'EACCES' });
     rules.push({ syscall: 'socket', cmps: [{ arg: 0, op: 'gt', a: BigInt(AF_MAX - 1) }], errno: 'EACCES' });
@@ -95,6 +104,7 @@ export function describeSeccomp(req: SeccompRequest): string[] {
   if (!req.unixSockets) out.push('creating unix sockets, so connecting to any pathname unix socket (socketpair still works)');
   if (req.restrictNet) {
     out.push(req.allowUdp ? 'inet sockets other than TCP and UDP' : 'inet sockets other than TCP (UDP, SCTP, MPTCP, raw, ICMP)');
+    out.push('TCP Fast Open sends (MSG_FASTOPEN connects past Landlock\'s connect rules)');
     out.push('socket families other than unix, inet, inet6 and netlink');
   }
   return out;

@@ -20,6 +20,7 @@ let s: Scratch;
 let SOCK: string;
 let server: ChildProcess | undefined;
 let udpPort = 0;
+let tcpPort = 0;
 
 before(async () => {
   if (!canRun) return;
@@ -33,11 +34,12 @@ before(async () => {
       fs.chmodSync(${JSON.stringify(SOCK)}, 0o777);
       const u = dgram.createSocket('udp4');
       u.on('message', (m, r) => u.send('pong\\n', r.port, r.address));
-      u.bind(0, '127.0.0.1', () => process.stdout.write(String(u.address().port) + '\\n'));
+      const t = net.createServer((c) => c.on('data', (d) => c.end('got ' + d))).listen(0, '127.0.0.1', () =>
+        u.bind(0, '127.0.0.1', () => process.stdout.write(u.address().port + ' ' + t.address().port + '\\n')));
     });
     process.stdin.on('end', () => process.exit(0)); process.stdin.resume();`;
   server = spawn(process.execPath, ['-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
-  udpPort = Number(await new Promise<string>((resolve) => server!.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim()))));
+  [udpPort, tcpPort] = (await new Promise<string>((resolve) => server!.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim())))).split(' ').map(Number) as [number, number];
 });
 
 after(() => {
@@ -82,6 +84,8 @@ const UNIX_CONNECT = (path: string) => sh(`perl -MSocket -e 'socket(my $s, AF_UN
 const UNIX_HIGH = sh(`perl -e '$fd = syscall(41, 0x100000001, 1, 0); die "socket: $!\\n" if $fd < 0; print "created\\n"'`);
 const UDP = (port: number) => sh(`perl -MIO::Socket::INET -e '$s = IO::Socket::INET->new(PeerAddr => "127.0.0.1", PeerPort => ${port}, Proto => "udp") or die "udp: $!\\n"; $s->send("ping"); $s->recv($m, 64); print $m'`);
 const SCTP = sh(`perl -e 'socket(my $s, 2, 1, 132) or die "sctp: $!\\n"; print "created\\n"'`);
+// sendto with MSG_FASTOPEN (0x20000000) on a fresh TCP socket: connects without connect(2).
+const TFO = (port: number) => sh(`perl -MSocket -e 'socket(my $s, AF_INET, SOCK_STREAM, 0) or die "socket: $!\n"; defined send($s, "hello", 0x20000000, pack_sockaddr_in(${port}, inet_aton("127.0.0.1"))) or die "send: $!\n"; sysread($s, my $b, 100); print "reply: $b\n"'`);
 const IO_URING = sh(`perl -e '$p = "\\0" x 120; $fd = syscall(425, 4, $p); die "io_uring: $!\\n" if $fd < 0; print "ring\\n"'`);
 
 for (const as of ['root', 'nobody'] as const) {
@@ -162,7 +166,7 @@ for (const as of ['root', 'nobody'] as const) {
     assert.match(best.stderr, /warning: not enforced: --unix .*every pathname unix socket the file modes allow is reachable/);
   });
 
-  test(`[${as}] with the network restricted: UDP, SCTP and io_uring are refused; --allow-udp and --unrestricted-net open UDP`, (t) => {
+  test(`[${as}] with the network restricted: UDP, SCTP, TCP Fast Open and io_uring are refused; --allow-udp and --unrestricted-net open UDP`, (t) => {
     if (!requires(t, canRun && abi < 10, 'root and Landlock ABI 6-9 (UDP not restricted by Landlock)')) return;
     const control = plain(UDP(udpPort), as);
     assert.match(control.out, /pong/, `control: UDP works without ward: ${control.out}`);
@@ -170,6 +174,16 @@ for (const as of ['root', 'nobody'] as const) {
     assert.match(wardRun(['--allow-udp'], UDP(udpPort), as).out, /pong/);
     assert.match(wardRun(['--unrestricted-net'], UDP(udpPort), as).out, /pong/);
     assert.match(wardRun([], SCTP, as).out, /sctp: Permission denied/);
+    // TCP Fast Open connects inside sendto(2), past Landlock's connect hook: refused by the filter.
+    const control2 = plain(TFO(tcpPort), as);
+    assert.match(control2.out, /reply: got hello/, `control: TFO works without ward: ${control2.out}`);
+    const tfo = wardRun([], TFO(tcpPort), as);
+    assert.match(tfo.out, /send: Permission denied/, tfo.out);
+    assert.doesNotMatch(tfo.out, /got hello/);
+    assert.match(wardRun(['--unrestricted-net'], TFO(tcpPort), as).out, /reply: got hello/);
+    const tfoMsg = sh(`/usr/bin/python3 -c "import socket; s = socket.socket(); s.sendmsg([b'hello'], [], 0x20000000, ('127.0.0.1', ${tcpPort})); print('reply:', s.recv(100))"`);
+    assert.match(plain(tfoMsg, as).out, /reply: b'got hello'/);
+    assert.match(wardRun([], tfoMsg, as).out, /PermissionError/);
     const ring = plain(IO_URING, as);
     assert.match(ring.out, /ring/, `control: io_uring_setup works without ward: ${ring.out}`);
     assert.match(wardRun(['--unrestricted-net'], IO_URING, as).out, /io_uring: Operation not permitted/);
