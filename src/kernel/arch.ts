@@ -32,6 +32,7 @@ export interface ArchTable {
     readonly sendto: number;
     readonly sendmsg: number;
     readonly sendmmsg: number;
+    readonly listen: number;
   };
   readonly open: {
     readonly O_NOFOLLOW: number;
@@ -67,6 +68,7 @@ const X64: ArchTable = {
     sendto: 44,
     sendmsg: 46,
     sendmmsg: 307,
+    listen: 50,
   },
   open: { O_NOFOLLOW: 0o400000, O_DIRECTORY: 0o200000, O_LARGEFILE: 0o100000 },
   auditArch: 0xc000003e, // AUDIT_ARCH_X86_64 = EM_X86_64 | __AUDIT_ARCH_64BIT | __AUDIT_ARCH_LE
@@ -100,6 +102,7 @@ const ARM64: ArchTable = {
     sendto: 206,
     sendmsg: 211,
     sendmmsg: 269,
+    listen: 201,
   },
   open: { O_NOFOLLOW: 0o100000, O_DIRECTORY: 0o40000, O_LARGEFILE: 0o400000 },
   auditArch: 0xc00000b7, // AUDIT_ARCH_AARCH64 = EM_AARCH64 | __AUDIT_ARCH_64BIT | __AUDIT_ARCH_LE

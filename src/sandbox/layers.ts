@@ -34,7 +34,13 @@ export function planLayers(p: SandboxProfile, plan: SandboxPlan): Layers {
   const restrictNet = !p['unrestricted-net'];
   const landlockUdp = (plan.handledNet & UDP) !== 0n;
   return {
-    seccomp: { unixSockets, restrictNet, allowUdp: !!p['allow-udp'] || landlockUdp, log: (p.log ?? []).includes('log_new_exec_on') },
+    seccomp: {
+      unixSockets,
+      restrictNet,
+      allowUdp: !!p['allow-udp'] || landlockUdp,
+      allowListen: (p['bind-tcp'] ?? []).length > 0 || unixSockets,
+      log: (p.log ?? []).includes('log_new_exec_on'),
+    },
     newSession: !p['share-session'],
     dropCaps: !p['keep-caps'],
     warnings,

@@ -15,6 +15,10 @@
 // - TCP Fast Open (sendto/sendmsg/sendmmsg with MSG_FASTOPEN) when the network is restricted:
 //   it connects inside sendmsg without the connect hook Landlock's TCP rules use, so on this
 //   kernel it reaches any port (tested).
+// - listen(2), when the network is restricted and no port may be bound: listening on an unbound
+//   TCP socket binds an ephemeral port without the bind hook Landlock's rules use (tested here).
+//   seccomp cannot tell a bound socket from an unbound one, so with --bind-tcp (or unix sockets)
+//   listen stays allowed and that gap remains (docs/sandbox.md).
 // - io_uring_setup: io_uring can create sockets and connect them without the syscalls above.
 //
 // Socket families, types and protocols are `int` in the kernel (net/socket.c): compared masked
@@ -50,12 +54,14 @@ export interface SeccompRequest {
   /** The network is restricted (Landlock TCP rules apply). */
   readonly restrictNet: boolean;
   readonly allowUdp: boolean;
+  /** listen(2) allowed (a --bind-tcp port or unix sockets); otherwise refused with the network restricted. */
+  readonly allowListen?: boolean;
   /** Audit each refusal (for --log-denials). */
   readonly log?: boolean;
 }
 
 export interface SeccompRule {
-  readonly syscall: 'ioctl' | 'socket' | 'io_uring_setup' | 'sendto' | 'sendmsg' | 'sendmmsg';
+  readonly syscall: 'ioctl' | 'socket' | 'io_uring_setup' | 'sendto' | 'sendmsg' | 'sendmmsg' | 'listen';
   readonly cmps: readonly ArgCmp[];
   readonly errno: keyof typeof ERRNO;
 }
@@ -76,6 +82,7 @@ export function seccompRules(req: SeccompRequest): SeccompRule[] {
     rules.push({ syscall: 'sendto', cmps: [fastopen(3)], errno: 'EACCES' });
     rules.push({ syscall: 'sendmsg', cmps: [fastopen(2)], errno: 'EACCES' });
     rules.push({ syscall: 'sendmmsg', cmps: [fastopen(3)], errno: 'EACCES' });
+    if (!req.allowListen) rules.push({ syscall: 'listen', cmps: [], errno: 'EACCES' });
     const families = new Set([AF_UNIX, AF_INET, AF_INET6, AF_NETLINK]);
     for (let f = 0; f < AF_MAX; f++) if (!families.has(f)) rules.push({ syscall: 'socket', cmps: [eq32(0, f)], errno: 'EACCES' });
     rules.push({ syscall: 'socket', cmps: [{ arg: 0, op: 'gt', a: BigInt(AF_MAX - 1) }], errno: 'EACCES' });
@@ -105,6 +112,7 @@ export function describeSeccomp(req: SeccompRequest): string[] {
   if (req.restrictNet) {
     out.push(req.allowUdp ? 'inet sockets other than TCP and UDP' : 'inet sockets other than TCP (UDP, SCTP, MPTCP, raw, ICMP)');
     out.push('TCP Fast Open sends (MSG_FASTOPEN connects past Landlock\'s connect rules)');
+    if (!req.allowListen) out.push('listen() (on an unbound socket it binds an ephemeral port past Landlock\'s bind rules; allowed with --bind-tcp)');
     out.push('socket families other than unix, inet, inet6 and netlink');
   }
   return out;

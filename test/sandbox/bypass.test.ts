@@ -181,6 +181,11 @@ for (const as of ['root', 'nobody'] as const) {
     assert.match(tfo.out, /send: Permission denied/, tfo.out);
     assert.doesNotMatch(tfo.out, /got hello/);
     assert.match(wardRun(['--unrestricted-net'], TFO(tcpPort), as).out, /reply: got hello/);
+    // listen() on an unbound socket binds an ephemeral port without Landlock's bind hook.
+    const LISTEN = sh(`perl -MSocket -e 'socket(my $s, AF_INET, SOCK_STREAM, 0) or die "socket: $!\\n"; listen($s, 5) or die "listen: $!\\n"; my ($p) = sockaddr_in(getsockname($s)); print "listening on $p\\n"'`);
+    assert.match(plain(LISTEN, as).out, /listening on \d+/);
+    assert.match(wardRun([], LISTEN, as).out, /listen: Permission denied/);
+    assert.match(wardRun(['--unrestricted-net'], LISTEN, as).out, /listening on \d+/);
     const tfoMsg = sh(`/usr/bin/python3 -c "import socket; s = socket.socket(); s.sendmsg([b'hello'], [], 0x20000000, ('127.0.0.1', ${tcpPort})); print('reply:', s.recv(100))"`);
     assert.match(plain(tfoMsg, as).out, /reply: b'got hello'/);
     assert.match(wardRun([], tfoMsg, as).out, /PermissionError/);
