@@ -1,8 +1,11 @@
 // npm run bench:sandbox — launch cost of `ward run … -- /bin/true` against bare /bin/true,
 // bubblewrap with a comparable read-only /usr, and `node -e 0` (the floor of any Node launcher);
-// and a file-heavy workload inside vs outside the sandbox. All measured in this run.
+// and a file-heavy workload inside vs outside the sandbox. ward run here is the default sandbox:
+// Landlock plus its own session, dropped capabilities, the seccomp filter, closed fds, clean env.
+// All measured in this run.
 
 import { spawnSync } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { machine, median, table, writeSection } from './lib/report.ts';
 
@@ -54,8 +57,9 @@ const wardStart = med['ward run --rox /usr … -- /bin/true']! - bare;
 const launchRatio = med['ward run --rox /usr … -- /bin/true']! / nodeFloor;
 const workRatio = (wIn - wardStart) / wOut;
 
+const load = loadavg().map((x) => x.toFixed(1)).join(' ');
 const body = [
-  `Machine: ${machine()}. Run: ${new Date().toISOString().slice(0, 10)}. Medians of ${N} interleaved launches after warm-up; workload medians of ${W}.`,
+  `Machine: ${machine()}. Run: ${new Date().toISOString().slice(0, 10)}. Medians of ${N} interleaved launches after warm-up; workload medians of ${W}. Load average at the end: ${load} (a shared machine: wall-clock ratios move with it).`,
   '',
   table(
     ['launch', 'median ms', '× bare', '× node -e 0'],
@@ -71,7 +75,7 @@ const body = [
     ],
   ),
   '',
-  `- launch: ward run is ${launchRatio.toFixed(2)}× \`node -e 0\` (target ≤ 1.3×): ${launchRatio <= 1.3 ? 'met' : 'MISSED'}`,
+  `- launch: ward run is ${launchRatio.toFixed(2)}× \`node -e 0\` (target ≤ 1.2×): ${launchRatio <= 1.2 ? 'met' : 'MISSED'}`,
   `- workload under Landlock: ${workRatio.toFixed(3)}× unsandboxed (target ≤ 1.05×): ${workRatio <= 1.05 ? 'met' : 'MISSED'}`,
 ].join('\n');
 console.log(body);

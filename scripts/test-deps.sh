@@ -8,6 +8,8 @@ command -v fsverity >/dev/null 2>&1 || need+=(fsverity)
 command -v perl >/dev/null 2>&1 || need+=(perl-base)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+# ward run's seccomp layer loads libseccomp through koffi (a runtime dependency, not only a test one).
+{ ldconfig -p 2>/dev/null | grep -q 'libseccomp\.so\.2 '; } || need+=(libseccomp2)
 if [ "${WARD_BENCH_DEPS:-0}" = 1 ]; then
   command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)
   command -v fapolicyd >/dev/null 2>&1 || need+=(fapolicyd)

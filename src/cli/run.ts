@@ -3,11 +3,9 @@
 import { Option, type Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { WardError, errorCode } from '../errors.ts';
-import { execSandboxed, prepareSandbox } from '../sandbox/launcher.ts';
-import { explainPlan } from '../sandbox/negotiate.ts';
-import { mergeProfiles, parseProfileText, type SandboxProfile } from '../sandbox/profile.ts';
+import { CMD_ENV_VAR, execSandboxed, explainSandbox, fdsToKeep, prepareSandbox } from '../sandbox/launcher.ts';
+import { ENV_ENTRY, mergeProfiles, parseProfileText, type SandboxProfile } from '../sandbox/profile.ts';
 import { CliError, EXIT_CANNOT_EXECUTE, EXIT_LAUNCH_FAILED, EXIT_NOT_FOUND, collect, preserveCount } from './io.ts';
-import { inheritedFdsToKeep } from '../kernel/process.ts';
 
 interface RunFlags {
   ro: string[];
@@ -30,32 +28,70 @@ interface RunFlags {
   ignoreMissing?: boolean;
   env: string[];
   clearEnv?: boolean;
+  keepEnv?: boolean;
+  keepCaps?: boolean;
+  shareSession?: boolean;
+  unix: string[];
+  allowUnixSockets?: boolean;
+  allowUdp?: boolean;
+  envHandover?: boolean;
+  ldd?: boolean;
+  addExec?: boolean;
+  unrestrictedNetwork?: boolean;
+  unrestrictedFilesystem?: boolean;
+  unrestrictedScoped?: boolean;
+  logLevel?: string;
+  logDenials?: boolean;
+  learn?: string;
+  logNewExec?: boolean;
+  auditMarker?: string;
   explain?: boolean;
   dryRun?: boolean;
   preserveFds?: string;
 }
 
+// landrun's forms: every path and port flag also takes a comma-separated list.
+function collectList(v: string, prev: string[]): string[] {
+  const items = v.split(',');
+  if (items.some((x) => x === '')) throw new CliError('EINVAL', `"${v}": an empty path in a comma-separated list`);
+  return [...prev, ...items];
+}
+
 function collectPort(v: string, prev: number[]): number[] {
-  const n = Number(v);
-  if (!/^\d+$/.test(v) || n > 65535) throw new CliError('EINVAL', `"${v}" is not a TCP port number (0-65535)`);
-  return [...prev, n];
+  return [
+    ...prev,
+    ...v.split(',').map((p) => {
+      const n = Number(p);
+      if (!/^\d+$/.test(p) || n > 65535) throw new CliError('EINVAL', `"${p}" is not a TCP port number (0-65535)`);
+      return n;
+    }),
+  ];
 }
 
 function flagsToProfile(f: RunFlags): SandboxProfile {
   const compat = [f.strict && 'strict', f.bestEffort && 'best-effort', f.soft && 'soft'].filter(Boolean) as SandboxProfile['compat'][];
   if (compat.length > 1) throw new CliError('EINVAL', '--strict, --best-effort and --soft exclude each other');
-  for (const e of f.env) if (!/^[^=]+=/.test(e)) throw new CliError('EINVAL', `--env takes NAME=value, got "${e}"`);
+  for (const e of f.env) if (!ENV_ENTRY.test(e)) throw new CliError('EINVAL', `--env takes NAME (pass it through) or NAME=value, got "${e}"`);
+  if (f.keepEnv && f.clearEnv) throw new CliError('EINVAL', '--keep-env and --clear-env exclude each other');
   let abi: SandboxProfile['abi'];
   if (f.abi !== undefined) {
     if (f.abi !== 'auto' && !/^\d+$/.test(f.abi)) throw new CliError('EINVAL', `--abi takes a number or auto, got "${f.abi}"`);
     abi = f.abi === 'auto' ? 'auto' : Number(f.abi);
   }
-  const p: SandboxProfile = { ro: f.ro, rox: f.rox, rw: f.rw, rwx: f.rwx, 'bind-tcp': f.bindTcp, 'connect-tcp': f.connectTcp, env: f.env };
-  if (f.unrestrictedFs) p['unrestricted-fs'] = true;
-  if (f.unrestrictedNet) p['unrestricted-net'] = true;
-  if (f.allowSignalsOut) p['allow-signals-out'] = true;
-  if (f.allowAbstractUnixOut) p['allow-abstract-unix-out'] = true;
+  const p: SandboxProfile = { ro: f.ro, rox: f.rox, rw: f.rw, rwx: f.rwx, unix: f.unix, 'bind-tcp': f.bindTcp, 'connect-tcp': f.connectTcp, env: f.env };
+  if (f.keepEnv) p['keep-env'] = true;
+  if (f.keepCaps) p['keep-caps'] = true;
+  if (f.shareSession) p['share-session'] = true;
+  if (f.allowUnixSockets) p['allow-unix-sockets'] = true;
+  if (f.allowUdp) p['allow-udp'] = true;
+  if (f.unrestrictedFs || f.unrestrictedFilesystem) p['unrestricted-fs'] = true;
+  if (f.unrestrictedNet || f.unrestrictedNetwork) p['unrestricted-net'] = true;
+  if (f.allowSignalsOut || f.unrestrictedScoped) p['allow-signals-out'] = true;
+  if (f.allowAbstractUnixOut || f.unrestrictedScoped) p['allow-abstract-unix-out'] = true;
   if (f.addLibs) p['add-libs'] = true;
+  if (f.ldd) p.ldd = true;
+  if (f.logNewExec) p.log = ['log_new_exec_on'];
+  if (f.addExec) p['add-exec'] = true;
   if (f.ignoreMissing) p['ignore-missing'] = true;
   if (f.clearEnv) p['clear-env'] = true;
   if (compat[0]) p.compat = compat[0];
@@ -84,26 +120,74 @@ function loadProfiles(f: RunFlags): SandboxProfile[] {
   return out;
 }
 
-function run(command: string[], f: RunFlags): number {
+/** --learn: CMD runs unrestricted but watched; the profile it needed is written to `out`. */
+async function runLearn(command: string[], f: RunFlags, out: string): Promise<number> {
+  const { learn } = await import('../sandbox/learn.ts');
+  try {
+    const r = await learn(flagsToProfile(f), command, out);
+    const p = r.profile;
+    const n = (k: 'ro' | 'rox' | 'rw' | 'rwx') => p[k]?.length ?? 0;
+    process.stderr.write(
+      `ward: learned ${out}: ${n('ro')} ro, ${n('rox')} rox, ${n('rw')} rw, ${n('rwx')} rwx, ${p['connect-tcp']?.length ?? 0} connect and ${p['bind-tcp']?.length ?? 0} bind port(s)` +
+        `${r.unplaced ? `; ${r.unplaced} access(es) relative to a directory fd could not be placed` : ''}. ` +
+        `It holds only what this run did; run it confined with: ward run --profile ${out} -- ${command.join(' ')}\n`,
+    );
+    return r.status;
+  } catch (e) {
+    if (!(e instanceof WardError)) throw e;
+    process.stderr.write(`ward: ${e.message}\n`);
+    return e.code === 'ENOENT' ? EXIT_NOT_FOUND : EXIT_LAUNCH_FAILED;
+  }
+}
+
+/** --log-denials: the sandbox runs in a child ward run while this one reads the audit records. */
+async function runLogged(command: string[], f: RunFlags, raw: readonly string[]): Promise<number> {
+  // Loaded only here: every module costs each plain `ward run` launch time.
+  const { openDenialLog, runWithDenialLog } = await import('../sandbox/watch.ts');
+  let log;
+  try {
+    log = openDenialLog();
+  } catch (e) {
+    if (!(e instanceof WardError)) throw e;
+    process.stderr.write(`ward: ${e.message}\n`);
+    return run(command, { ...f, logDenials: false }, raw);
+  }
+  // The same command line for the child, without --log-denials (before the "--").
+  const end = raw.indexOf('--');
+  const head = (end < 0 ? raw : raw.slice(0, end)).filter((a) => a !== '--log-denials');
+  return runWithDenialLog(log, [...head, ...(end < 0 ? [] : raw.slice(end))], (line) => process.stderr.write(`${line}\n`));
+}
+
+function run(command: string[], f: RunFlags, raw: readonly string[]): number | Promise<number> {
   const [cmd] = command;
   if (!cmd) throw new CliError('EINVAL', 'missing the command: ward run [OPTIONS] -- CMD [ARGS…]');
-  const keepFds = inheritedFdsToKeep(preserveCount(f.preserveFds));
+  if (f.logDenials) return runLogged(command, f, raw);
+  if (f.learn) return runLearn(command, f, f.learn);
+  const keepFds = fdsToKeep(preserveCount(f.preserveFds));
   const profile = mergeProfiles(...loadProfiles(f), flagsToProfile(f));
+  let handedOver: NodeJS.ProcessEnv | undefined;
+  if (f.envHandover) {
+    try {
+      handedOver = JSON.parse(process.env[CMD_ENV_VAR] ?? '') as NodeJS.ProcessEnv;
+    } catch {
+      throw new CliError('EINVAL', `--env-handover needs CMD's environment as a JSON object in ${CMD_ENV_VAR}`);
+    }
+  }
   let prepared;
   try {
-    prepared = prepareSandbox(profile, cmd);
+    prepared = prepareSandbox(profile, cmd, handedOver ? { env: handedOver } : {});
   } catch (e) {
     if (!(e instanceof WardError)) throw e;
     process.stderr.write(`ward: ${e.message}\n`);
     return e.code === 'ENOENT' && e.message.endsWith('command not found') ? EXIT_NOT_FOUND : EXIT_LAUNCH_FAILED;
   }
-  if (f.explain || f.dryRun) {
-    process.stderr.write(explainPlan(prepared.plan, prepared.resolution.rules) + `\ncommand: ${prepared.command}\n`);
+  if (f.explain || f.dryRun || f.logLevel === 'debug') {
+    process.stderr.write(`${explainSandbox(prepared, keepFds)}\n`);
   }
   for (const w of prepared.warnings) process.stderr.write(`ward: warning: ${w}\n`);
   if (f.dryRun) return 0;
   try {
-    execSandboxed(prepared, command, keepFds);
+    execSandboxed(prepared, command, keepFds, f.auditMarker === undefined ? undefined : Number(f.auditMarker));
   } catch (e) {
     if (!(e instanceof WardError)) throw e;
     process.stderr.write(`ward: ${e.message}\n`);
@@ -116,16 +200,22 @@ export function registerRunCommand(program: Command, runner: (fn: () => number |
   program
     .command('run')
     .description('run CMD in a Landlock sandbox: only the listed files and ports, no signals or abstract sockets out')
-    .option('--ro <path>', 'allow reading under PATH (repeatable)', collect, [])
-    .option('--rox <path>', 'allow reading and executing under PATH', collect, [])
-    .option('--rw <path>', 'allow reading and writing under PATH (create, remove, truncate)', collect, [])
-    .option('--rwx <path>', 'allow reading, writing and executing under PATH', collect, [])
-    .option('--bind-tcp <port>', 'allow binding this TCP port', collectPort, [])
-    .option('--connect-tcp <port>', 'allow connecting to this TCP port', collectPort, [])
+    .option('--ro <path>', 'allow reading under PATH (repeatable; or PATH,PATH…)', collectList, [])
+    .option('--rox <path>', 'allow reading and executing under PATH', collectList, [])
+    .option('--rw <path>', 'allow reading and writing under PATH (create, remove, truncate)', collectList, [])
+    .option('--rwx <path>', 'allow reading, writing and executing under PATH', collectList, [])
+    .option('--bind-tcp <port>', 'allow binding this TCP port (or PORT,PORT…)', collectPort, [])
+    .option('--connect-tcp <port>', 'allow connecting to this TCP port (or PORT,PORT…)', collectPort, [])
     .option('--unrestricted-fs', 'do not restrict the filesystem')
     .option('--unrestricted-net', 'do not restrict TCP')
     .option('--allow-signals-out', 'allow signals to processes outside the sandbox')
     .option('--allow-abstract-unix-out', 'allow connecting to abstract unix sockets outside the sandbox')
+    .addOption(new Option('--unrestricted-filesystem', "landrun's name for --unrestricted-fs").hideHelp())
+    .addOption(new Option('--unrestricted-network', "landrun's name for --unrestricted-net").hideHelp())
+    .addOption(new Option('--unrestricted-scoped', "landrun's: --allow-signals-out and --allow-abstract-unix-out").hideHelp())
+    .option('--ldd', "add read+execute rules for CMD's interpreter and shared libraries (not CMD itself)")
+    .option('--add-exec', 'add a read+execute rule for CMD itself')
+    .addOption(new Option('--log-level <level>', "landrun's logging level: debug prints the ruleset as --explain does").choices(['error', 'info', 'debug']))
     .option('--profile <file>', 'a JSON profile with the same vocabulary as these flags (flags add to it)')
     .addOption(new Option('--profile-json <json>', 'a profile given inline (used by spawnSandboxed)').hideHelp())
     .option('--strict', 'refuse to run if the kernel cannot enforce everything asked (the default)')
@@ -134,8 +224,19 @@ export function registerRunCommand(program: Command, runner: (fn: () => number |
     .option('--abi <n>', 'the Landlock ABI whose restrictions to require (default auto: at least 6, more if the kernel has it)')
     .option('--add-libs', 'add read+execute rules for CMD, its interpreter and shared libraries')
     .option('--ignore-missing', 'skip rule paths that do not exist instead of failing')
-    .option('--env <NAME=value>', 'set a variable for CMD (repeatable)', collect, [])
-    .option('--clear-env', 'start CMD with an empty environment (plus --env)')
+    .option('--unix <path>', 'allow connecting to the unix socket at PATH (Landlock ABI 9; see docs)', collectList, [])
+    .option('--allow-unix-sockets', 'allow connecting to every pathname unix socket the file modes allow')
+    .option('--allow-udp', 'allow UDP while the network is restricted')
+    .option('--env <NAME[=value]>', 'pass the variable NAME through, or set NAME=value, for CMD (repeatable)', collect, [])
+    .option('--keep-env', "give CMD the caller's whole environment (default: only the --env variables)")
+    .addOption(new Option('--clear-env', 'a clean environment (the default)').hideHelp())
+    .option('--share-session', "keep CMD in the caller's session, so Ctrl-C from a script's terminal reaches it (typing into the terminal stays refused)")
+    .option('--keep-caps', 'as root, let CMD keep its capabilities (default: all dropped)')
+    .addOption(new Option('--env-handover', `CMD's environment is in ${CMD_ENV_VAR} (used by spawnSandboxed)`).hideHelp())
+    .option('--learn <profile.json>', 'run CMD unrestricted but watched (root) and write the profile it needed')
+    .option('--log-denials', "print each Landlock denial as it happens, with the flag that would allow it (root: reads the kernel's audit records)")
+    .addOption(new Option('--log-new-exec', 'ask the kernel to log denials after the exec (used by --log-denials)').hideHelp())
+    .addOption(new Option('--audit-marker <uid>', 'the login uid marking this run in audit records (used by --log-denials)').hideHelp())
     .option('--explain', 'print the final ruleset on stderr before running')
     .option('--dry-run', 'print the final ruleset and exit without running')
     .option('--preserve-fds <n>', 'pass inherited fds 3..3+n-1 to CMD (LISTEN_FDS is honoured by itself)')
@@ -145,5 +246,9 @@ export function registerRunCommand(program: Command, runner: (fn: () => number |
       'after',
       "\nStrict by default. CMD's exit status and signals are its own (ward becomes CMD); 125 if the sandbox could not be set up, 126 if CMD cannot be executed in it, 127 if not found.",
     )
-    .action((command: string[], flags: RunFlags) => runner(() => run(command, flags)));
+    .action((command: string[], flags: RunFlags, cmd: Command) => {
+      const raw = (cmd.parent as unknown as { rawArgs?: string[] } | null)?.rawArgs ?? [];
+      // rawArgs starts with "run" (and whatever came before it).
+      runner(() => run(command, flags, raw.slice(raw.indexOf('run') + 1)));
+    });
 }

@@ -27,6 +27,12 @@ export interface ArchTable {
     readonly capset: number;
     readonly setsid: number;
     readonly ioctl: number;
+    readonly socket: number;
+    readonly io_uring_setup: number;
+    readonly sendto: number;
+    readonly sendmsg: number;
+    readonly sendmmsg: number;
+    readonly listen: number;
   };
   readonly open: {
     readonly O_NOFOLLOW: number;
@@ -35,6 +41,8 @@ export interface ArchTable {
   };
   /** AUDIT_ARCH_* for seccomp filters (include/uapi/linux/audit.h). */
   readonly auditArch: number;
+  /** System calls that name files, sockets or programs, watched by `ward run --learn`. */
+  readonly learn: Readonly<Record<string, number>>;
 }
 
 // arch/x86/entry/syscalls/syscall_64.tbl; arch/x86/include/uapi/asm (generic fcntl values).
@@ -55,9 +63,20 @@ const X64: ArchTable = {
     capset: 126,
     setsid: 112,
     ioctl: 16,
+    socket: 41,
+    io_uring_setup: 425,
+    sendto: 44,
+    sendmsg: 46,
+    sendmmsg: 307,
+    listen: 50,
   },
   open: { O_NOFOLLOW: 0o400000, O_DIRECTORY: 0o200000, O_LARGEFILE: 0o100000 },
   auditArch: 0xc000003e, // AUDIT_ARCH_X86_64 = EM_X86_64 | __AUDIT_ARCH_64BIT | __AUDIT_ARCH_LE
+  learn: {
+    open: 2, creat: 85, openat: 257, openat2: 437, execve: 59, execveat: 322, connect: 42, bind: 49,
+    mkdir: 83, mkdirat: 258, rmdir: 84, unlink: 87, unlinkat: 263, rename: 82, renameat: 264, renameat2: 316,
+    truncate: 76, symlink: 88, symlinkat: 266, link: 86, linkat: 265, mknod: 133, mknodat: 259,
+  },
 };
 
 // include/uapi/asm-generic/unistd.h; arch/arm64/include/uapi/asm/fcntl.h.
@@ -78,9 +97,20 @@ const ARM64: ArchTable = {
     capset: 91,
     setsid: 157,
     ioctl: 29,
+    socket: 198,
+    io_uring_setup: 425,
+    sendto: 206,
+    sendmsg: 211,
+    sendmmsg: 269,
+    listen: 201,
   },
   open: { O_NOFOLLOW: 0o100000, O_DIRECTORY: 0o40000, O_LARGEFILE: 0o400000 },
   auditArch: 0xc00000b7, // AUDIT_ARCH_AARCH64 = EM_AARCH64 | __AUDIT_ARCH_64BIT | __AUDIT_ARCH_LE
+  // The generic table has only the *at forms.
+  learn: {
+    openat: 56, openat2: 437, execve: 221, execveat: 281, connect: 203, bind: 200, mkdirat: 34, unlinkat: 35,
+    renameat: 38, renameat2: 276, truncate: 45, symlinkat: 36, linkat: 37, mknodat: 33,
+  },
 };
 
 const TABLES: Readonly<Record<string, ArchTable>> = { x64: X64, arm64: ARM64 };

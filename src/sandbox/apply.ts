@@ -41,7 +41,12 @@ export function resolveRules(plan: SandboxPlan, ignoreMissing = false): Resoluti
         }
         throw new WardError(code, `${rule.origin} ${rule.path}: ${code === 'ENOENT' ? 'no such file or directory' : code} (use --ignore-missing to skip missing paths)`);
       }
-      const isDir = fstatSync(fd).isDirectory();
+      const st = fstatSync(fd);
+      const isDir = st.isDirectory();
+      if (rule.fileOnly && !st.isFile()) {
+        closeSync(fd);
+        throw new WardError('EINVAL', `${rule.origin} ${rule.path}: not a regular file; a rule discovered for a file is never widened to a directory`);
+      }
       const access = ruleAccess(rule.access, isDir, plan.handledFs);
       if (access === 0n) {
         closeSync(fd);

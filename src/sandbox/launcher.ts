@@ -4,50 +4,124 @@
 // only the calling thread, and Node's libuv pool and V8 threads already exist unrestricted.
 
 import type { ChildProcess, SpawnOptions } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { WardError } from '../errors.ts';
 import { landlockAbi } from '../kernel/landlock.ts';
-import { flushNodeCompileCache, replaceProcess, resolveCommand } from '../kernel/process.ts';
+import { flushNodeCompileCache, inheritedFdsToKeep, replaceProcess, resolveCommand } from '../kernel/process.ts';
+import { capLastCap, dropAllCapabilities } from '../kernel/caps.ts';
+import { cloexecFrom, leadsProcessGroup, trySetsid } from '../kernel/session.ts';
+import { explainLayers, planLayers, type Layers } from './layers.ts';
+import { buildSeccomp } from './seccomp.ts';
 import { enforcePlan, resolveRules, type Resolution } from './apply.ts';
-import { libraryNeeds } from './libs.ts';
-import { negotiate, type PathRule, type SandboxPlan } from './negotiate.ts';
+import { explainPlan, negotiate, type PathRule, type SandboxPlan } from './negotiate.ts';
 import { profileEnv, profileToRequest, type SandboxProfile } from './profile.ts';
 import { ACCESS_GROUPS, RESTRICT_FLAGS } from './rights.ts';
 
 export interface PreparedSandbox {
   readonly plan: SandboxPlan;
   readonly resolution: Resolution;
+  readonly layers: Layers;
   readonly command: string;
   readonly env: NodeJS.ProcessEnv;
   readonly warnings: string[];
+  readonly keepEnv: boolean;
 }
 
+export interface PrepareOptions {
+  /** CMD's whole environment, handed over by spawnSandboxed (the profile's env rules are not applied again). */
+  readonly env?: NodeJS.ProcessEnv;
+  readonly kernelAbi?: number;
+}
+
+const DEFAULT_PATH = '/usr/local/bin:/usr/bin:/bin';
+
 /** Everything up to (not including) the restriction: negotiation, paths, libraries, command. */
-export function prepareSandbox(profile: SandboxProfile, cmd: string, kernelAbi = landlockAbi()): PreparedSandbox {
-  const env = profileEnv(profile);
-  const command = resolveCommand(cmd, env.PATH);
+export function prepareSandbox(profile: SandboxProfile, cmd: string, options: PrepareOptions = {}): PreparedSandbox {
+  const kernelAbi = options.kernelAbi ?? landlockAbi();
+  const env = options.env ?? profileEnv(profile);
+  // Socket activation: the fds ward passes on (LISTEN_FDS for this pid, which CMD keeps) come
+  // with the variables that announce them, even in a clean environment.
+  if (!options.env && fdsToKeep(0).length > 0) {
+    for (const k of ['LISTEN_FDS', 'LISTEN_PID', 'LISTEN_FDNAMES']) if (process.env[k] !== undefined) env[k] = process.env[k];
+  }
+  // CMD is found with the caller's PATH (as landrun and env(1) do), or the handed-over one.
+  const command = resolveCommand(cmd, (options.env ? options.env.PATH : process.env.PATH) ?? DEFAULT_PATH);
   if (!command) throw new WardError('ENOENT', `${cmd}: command not found`);
   const warnings: string[] = [];
   const extra: PathRule[] = [];
-  if (profile['add-libs']) {
+  if (profile['add-libs'] || profile.ldd) {
+    const origin = profile['add-libs'] ? '--add-libs' : '--ldd';
+    // Loaded on use (require of an ES module, synchronous): a plain launch does not pay for it.
+    const { libraryNeeds } = createRequire(import.meta.url)('./libs.ts') as typeof import('./libs.ts');
     const needs = libraryNeeds(command);
-    for (const path of needs.executables) extra.push({ path, access: ACCESS_GROUPS.rox, origin: '--add-libs' });
-    for (const path of needs.readable) extra.push({ path, access: ACCESS_GROUPS.ro, origin: '--add-libs' });
-    for (const lib of needs.notFound) warnings.push(`--add-libs: the loader cannot find ${lib} for ${command}`);
+    // --ldd (landrun's) leaves CMD's own file out; --add-libs and --add-exec include it.
+    for (const path of needs.executables) if (path !== command || profile['add-libs']) extra.push({ path, access: ACCESS_GROUPS.rox, origin, fileOnly: true });
+    for (const path of needs.readable) extra.push({ path, access: ACCESS_GROUPS.ro, origin, fileOnly: true });
+    for (const lib of needs.notFound) warnings.push(`${origin}: the loader will not find ${lib}`);
   }
+  if (profile['add-exec'] && !profile['add-libs']) extra.push({ path: command, access: ACCESS_GROUPS.rox, origin: '--add-exec', fileOnly: true });
   const planned = negotiate(profileToRequest(profile, extra), kernelAbi);
   if (!planned.ok) throw planned.error;
   const plan = planned.value;
   for (const d of plan.dropped) warnings.push(`not enforced: ${d}`);
+  const layers = planLayers(profile, plan);
+  warnings.push(...layers.warnings);
   const resolution = resolveRules(plan, profile['ignore-missing']);
   for (const s of resolution.skipped) warnings.push(`skipped missing path ${s}`);
-  return { plan, resolution, command, env, warnings };
+  return { plan, resolution, layers, command, env, warnings, keepEnv: !options.env && !!profile['keep-env'] };
 }
 
-/** Restricts this thread and becomes the command. Returns only by throwing. */
-export function execSandboxed(prepared: PreparedSandbox, argv: readonly string[], keepFds: readonly number[] = []): never {
+/** The fds CMD gets besides 0-2: 3..3+n-1 for --preserve-fds n, or what LISTEN_FDS announces. */
+export function fdsToKeep(preserve: number): number[] {
+  return inheritedFdsToKeep(preserve);
+}
+
+/** --explain: which layer enforces what. */
+export function explainSandbox(prepared: PreparedSandbox, keepFds: readonly number[]): string {
+  return `${explainPlan(prepared.plan, prepared.resolution.rules)}\n${explainLayers(prepared.layers, prepared.plan, {
+    canSetsid: !leadsProcessGroup(),
+    root: process.getuid?.() === 0,
+    keptFds: keepFds,
+    envCount: Object.keys(prepared.env).length,
+    keepEnv: prepared.keepEnv,
+  })}\ncommand: ${prepared.command}`;
+}
+
+/**
+ * Restricts this thread and becomes the command. Returns only by throwing. In order: a new
+ * session (CVE-2017-5226; impossible when ward leads its process group — an interactive shell's
+ * job — where CMD keeps the terminal and seccomp refuses TIOCSTI/TIOCLINUX), no_new_privs and
+ * Landlock, capabilities dropped, the seccomp filter, every fd beyond 0-2 and `keepFds` marked
+ * close-on-exec, execve. All of it on this (the main) thread, which is the one that execs.
+ */
+export function execSandboxed(prepared: PreparedSandbox, argv: readonly string[], keepFds: readonly number[] = [], auditMarker?: number): never {
   flushNodeCompileCache(); // before the sandbox forbids writing it
-  enforcePlan(prepared.plan, prepared.resolution);
+  if (keepFds.some((fd, i) => fd !== 3 + i)) throw new WardError('EINVAL', `the fds to keep must be 3, 4, … in order, got ${keepFds.join(', ')}`);
+  // Everything that reads files (libseccomp, /proc) happens before Landlock.
+  const filter = buildSeccomp(prepared.layers.seccomp);
+  try {
+    const lastCap = capLastCap();
+    // --log-denials: a login uid that marks this process tree's audit records (root, once while unset).
+    // Best effort: with an immutable login uid the seccomp refusals are just not attributed.
+    if (auditMarker !== undefined) {
+      try {
+        writeFileSync('/proc/self/loginuid', String(auditMarker));
+      } catch {
+        /* not attributed */
+      }
+    }
+    if (prepared.layers.newSession) trySetsid();
+    enforcePlan(prepared.plan, prepared.resolution);
+    if (prepared.layers.dropCaps) dropAllCapabilities(lastCap);
+    filter.load();
+  } finally {
+    filter.release();
+  }
+  const first = 3 + keepFds.length;
+  const err = cloexecFrom(first);
+  if (err) throw new WardError(err, `close_range(${first}, ~0, CLOSE_RANGE_CLOEXEC) failed: ${err}; refusing to run CMD with the launcher's fds`);
   try {
     return replaceProcess(prepared.command, argv, prepared.env, keepFds);
   } catch (e) {
@@ -59,18 +133,30 @@ export function execSandboxed(prepared: PreparedSandbox, argv: readonly string[]
 }
 
 const WARD_BIN = fileURLToPath(new URL('../../bin/ward.js', import.meta.url));
+/** The launcher's only variable: CMD's environment, as JSON (see --env-handover). */
+export const CMD_ENV_VAR = 'WARD_CMD_ENV';
 
 /**
  * Starts `cmd args` in a child process sandboxed by `profile` (through `ward run`). Returns the
  * ChildProcess; its exit status and signal are the command's own, 125 for a sandbox that
  * could not be set up (the reason on its stderr).
+ *
+ * CMD's environment is `options.env` (or, without it, the profile's env rules applied to this
+ * process's environment: clean by default). The launcher — Node, unsandboxed until it execs —
+ * never runs with that environment: it gets exactly one variable holding CMD's environment as
+ * JSON, so LD_PRELOAD, NODE_OPTIONS and the like meant for CMD cannot act on it.
  */
 export function spawnSandboxed(profile: SandboxProfile, cmd: string, args: readonly string[] = [], options: SpawnOptions = {}): ChildProcess {
   // Extra stdio entries (fd 3 and up) reach cmd too.
   const extraFds = Array.isArray(options.stdio) ? Math.max(0, options.stdio.length - 3) : 0;
+  const cmdEnv = options.env ? profileEnv({ ...profile, 'keep-env': true }, options.env) : profileEnv(profile);
+  const { env: _unused, 'keep-env': _k, 'clear-env': _c, ...rest } = profile;
   // Loaded on use: `ward run` itself never spawns, and every module costs launch time.
   const { spawn } = process.getBuiltinModule('node:child_process');
-  return spawn(process.execPath, [WARD_BIN, 'run', '--profile-json', JSON.stringify(profile), '--preserve-fds', String(extraFds), '--', cmd, ...args], options);
+  return spawn(process.execPath, [WARD_BIN, 'run', '--profile-json', JSON.stringify(rest), '--env-handover', '--preserve-fds', String(extraFds), '--', cmd, ...args], {
+    ...options,
+    env: { [CMD_ENV_VAR]: JSON.stringify(cmdEnv) },
+  });
 }
 
 /**

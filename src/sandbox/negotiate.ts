@@ -3,7 +3,7 @@
 // (rust-landlock's BestEffort / SoftRequirement / HardRequirement).
 
 import { WardError, fail, ok, type Result } from '../errors.ts';
-import { BASELINE_ABI, FILE_RIGHTS, FS_RIGHTS, KNOWN_ABI, NET_RIGHTS, RESTRICT_FLAGS, SCOPES, namesOf, upToAbi, type LogFlag } from './rights.ts';
+import { BASELINE_ABI, FILE_RIGHTS, bits, FS_RIGHTS, KNOWN_ABI, NET_RIGHTS, RESTRICT_FLAGS, SCOPES, namesOf, upToAbi, type LogFlag } from './rights.ts';
 
 export type Compat = 'strict' | 'soft' | 'best-effort';
 
@@ -12,11 +12,13 @@ export interface PathRule {
   readonly access: bigint;
   /** Where it came from, for messages: "--ro", "profile ro[2]", "--add-libs". */
   readonly origin: string;
+  /** Must be a regular file (a discovered file never becomes a directory rule). */
+  readonly fileOnly?: boolean;
 }
 
 export interface SandboxRequest {
-  readonly fs: { readonly restrict: boolean; readonly rules: readonly PathRule[] };
-  readonly net: { readonly restrict: boolean; readonly bindTcp: readonly number[]; readonly connectTcp: readonly number[] };
+  readonly fs: { readonly restrict: boolean; readonly rules: readonly PathRule[]; readonly allowUnixSockets?: boolean };
+  readonly net: { readonly restrict: boolean; readonly bindTcp: readonly number[]; readonly connectTcp: readonly number[]; readonly allowUdp?: boolean };
   /** true = restricted to the sandbox (the default); false = allowed out. */
   readonly scopes: { readonly signal: boolean; readonly abstractUnix: boolean };
   readonly log: readonly LogFlag[];
@@ -64,8 +66,12 @@ export function negotiate(req: SandboxRequest, kernelAbi: number): Result<Sandbo
   const dropped: string[] = [];
   const notCovered: string[] = [];
 
-  const wantFs = req.fs.restrict ? upToAbi(FS_RIGHTS, target) : 0n;
-  const wantNet = req.net.restrict ? upToAbi(NET_RIGHTS, target) : 0n;
+  // --allow-unix-sockets: connecting to pathname unix sockets is not handled (ABI 9 would deny every one without a rule).
+  const resolveUnix = bits(FS_RIGHTS, ['resolve_unix']);
+  const wantFs = req.fs.restrict ? upToAbi(FS_RIGHTS, target) & (req.fs.allowUnixSockets ? ~resolveUnix : ~0n) : 0n;
+  // --allow-udp: UDP is not handled at all (ABI 10 would otherwise deny every UDP port).
+  const udp = bits(NET_RIGHTS, ['bind_udp', 'connect_send_udp']);
+  const wantNet = req.net.restrict ? upToAbi(NET_RIGHTS, target) & (req.net.allowUdp ? ~udp : ~0n) : 0n;
   let wantScopes = 0n;
   if (req.scopes.abstractUnix) wantScopes |= 1n;
   if (req.scopes.signal) wantScopes |= 2n;
@@ -96,8 +102,8 @@ export function negotiate(req: SandboxRequest, kernelAbi: number): Result<Sandbo
     else dropped.push(`logging flag ${f} (ABI ${flag.abi}): audit logging stays at the kernel's default`);
   }
 
-  if (req.fs.restrict) for (const r of FS_RIGHTS) if (r.abi > target) notCovered.push(`filesystem ${r.name} (needs ABI ${r.abi})`);
-  if (req.net.restrict) for (const r of NET_RIGHTS) if (r.abi > target) notCovered.push(`network ${r.name} (needs ABI ${r.abi})`);
+  if (req.fs.restrict) for (const r of FS_RIGHTS) if (r.abi > target && !(req.fs.allowUnixSockets && r.bit & resolveUnix)) notCovered.push(`filesystem ${r.name} (needs ABI ${r.abi})`);
+  if (req.net.restrict) for (const r of NET_RIGHTS) if (r.abi > target && !(req.net.allowUdp && r.bit & udp)) notCovered.push(`network ${r.name} (needs ABI ${r.abi})`);
   if (target < 6) {
     if (req.scopes.signal) notCovered.push('signals to processes outside the sandbox (needs ABI 6)');
     if (req.scopes.abstractUnix) notCovered.push('abstract unix sockets outside the sandbox (needs ABI 6)');

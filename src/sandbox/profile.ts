@@ -2,7 +2,7 @@
 // with errors that name the field. Profiles and flags merge into one SandboxRequest.
 
 import { WardError, fail, ok, type Result } from '../errors.ts';
-import { ACCESS_GROUPS, RESTRICT_FLAGS, type AccessGroup, type LogFlag } from './rights.ts';
+import { ACCESS_GROUPS, RESOLVE_UNIX, RESTRICT_FLAGS, type AccessGroup, type LogFlag } from './rights.ts';
 import type { Compat, PathRule, SandboxRequest } from './negotiate.ts';
 
 /** A profile: the flags of `ward run` as JSON keys. */
@@ -20,15 +20,35 @@ export interface SandboxProfile {
   compat?: Compat;
   abi?: number | 'auto';
   'add-libs'?: boolean;
+  /** landrun's --ldd: the interpreter and libraries of CMD, not CMD itself. */
+  ldd?: boolean;
+  /** landrun's --add-exec: CMD itself. */
+  'add-exec'?: boolean;
   'ignore-missing'?: boolean;
+  /** "NAME" passes the caller's variable through, "NAME=value" sets one. */
   env?: string[];
+  /** Accepted for compatibility: a clean environment is the default. */
   'clear-env'?: boolean;
+  /** The whole caller environment reaches CMD (the old default). */
+  'keep-env'?: boolean;
+  /** CMD stays in the caller's session (TIOCSTI/TIOCLINUX are still refused by seccomp). */
+  'share-session'?: boolean;
+  /** As root: CMD keeps its capabilities (dropped by default). */
+  'keep-caps'?: boolean;
+  /** Pathname unix sockets CMD may connect to (Landlock ABI 9). */
+  unix?: string[];
+  /** Connecting to every pathname unix socket the file modes allow. */
+  'allow-unix-sockets'?: boolean;
+  /** UDP while the network is restricted. */
+  'allow-udp'?: boolean;
   log?: LogFlag[];
 }
 
 const GROUPS: readonly AccessGroup[] = ['ro', 'rox', 'rw', 'rwx'];
-const BOOLEANS = ['unrestricted-fs', 'unrestricted-net', 'allow-signals-out', 'allow-abstract-unix-out', 'add-libs', 'ignore-missing', 'clear-env'] as const;
-const KNOWN = [...GROUPS, 'bind-tcp', 'connect-tcp', ...BOOLEANS, 'compat', 'abi', 'env', 'log'];
+const BOOLEANS = ['unrestricted-fs', 'unrestricted-net', 'allow-signals-out', 'allow-abstract-unix-out', 'add-libs', 'ldd', 'add-exec', 'ignore-missing', 'clear-env', 'keep-env', 'keep-caps', 'share-session', 'allow-unix-sockets', 'allow-udp'] as const;
+const KNOWN = [...GROUPS, 'unix', 'bind-tcp', 'connect-tcp', ...BOOLEANS, 'compat', 'abi', 'env', 'log'];
+/** An environment entry: NAME (pass through) or NAME=value. */
+export const ENV_ENTRY = /^[^=\0]+(=[^\0]*)?$/;
 
 function editDistance(a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
@@ -64,7 +84,7 @@ export function validateProfile(doc: unknown, source = 'profile'): Result<Sandbo
       return bad(key, `unknown field${near ? `; did you mean "${near}"?` : ''} (known: ${KNOWN.join(', ')})`);
     }
   }
-  for (const g of GROUPS) {
+  for (const g of [...GROUPS, 'unix']) {
     const v = p[g];
     if (v === undefined) continue;
     if (!Array.isArray(v)) return bad(g, 'must be an array of paths');
@@ -82,13 +102,14 @@ export function validateProfile(doc: unknown, source = 'profile'): Result<Sandbo
   if (p.compat !== undefined && !['strict', 'best-effort', 'soft'].includes(p.compat as string)) return bad('compat', `must be "strict", "best-effort" or "soft", got ${JSON.stringify(p.compat)}`);
   if (p.abi !== undefined && p.abi !== 'auto' && !(Number.isInteger(p.abi) && (p.abi as number) >= 1 && (p.abi as number) <= 10)) return bad('abi', `must be "auto" or an ABI number 1-10, got ${JSON.stringify(p.abi)}`);
   if (p.env !== undefined) {
-    if (!Array.isArray(p.env)) return bad('env', 'must be an array of "NAME=value" strings');
-    for (const [i, x] of p.env.entries()) if (typeof x !== 'string' || !/^[^=]+=/.test(x)) return bad(`env[${i}]`, `must be "NAME=value", got ${JSON.stringify(x)}`);
+    if (!Array.isArray(p.env)) return bad('env', 'must be an array of "NAME" or "NAME=value" strings');
+    for (const [i, x] of p.env.entries()) if (typeof x !== 'string' || !ENV_ENTRY.test(x)) return bad(`env[${i}]`, `must be "NAME" (pass it through) or "NAME=value", got ${JSON.stringify(x)}`);
   }
   if (p.log !== undefined) {
     if (!Array.isArray(p.log)) return bad('log', 'must be an array of logging flags');
     for (const [i, x] of p.log.entries()) if (!(typeof x === 'string' && x in RESTRICT_FLAGS && x !== 'tsync')) return bad(`log[${i}]`, `must be one of log_same_exec_off, log_new_exec_on, log_subdomains_off, got ${JSON.stringify(x)}`);
   }
+  if (p['keep-env'] && p['clear-env']) return bad('keep-env', '"keep-env" and "clear-env" exclude each other');
   return ok(p as SandboxProfile);
 }
 
@@ -119,10 +140,11 @@ export function mergeProfiles(...profiles: SandboxProfile[]): SandboxProfile {
 export function profileToRequest(p: SandboxProfile, extraRules: PathRule[] = []): SandboxRequest {
   const rules: PathRule[] = [];
   for (const g of GROUPS) for (const path of p[g] ?? []) rules.push({ path, access: ACCESS_GROUPS[g], origin: `--${g}` });
+  for (const path of p.unix ?? []) rules.push({ path, access: RESOLVE_UNIX, origin: '--unix' });
   rules.push(...extraRules);
   return {
-    fs: { restrict: !p['unrestricted-fs'], rules },
-    net: { restrict: !p['unrestricted-net'], bindTcp: p['bind-tcp'] ?? [], connectTcp: p['connect-tcp'] ?? [] },
+    fs: { restrict: !p['unrestricted-fs'], rules, allowUnixSockets: !!p['allow-unix-sockets'] },
+    net: { restrict: !p['unrestricted-net'], bindTcp: p['bind-tcp'] ?? [], connectTcp: p['connect-tcp'] ?? [], allowUdp: !!p['allow-udp'] },
     scopes: { signal: !p['allow-signals-out'], abstractUnix: !p['allow-abstract-unix-out'] },
     log: p.log ?? [],
     abi: p.abi ?? 'auto',
@@ -130,12 +152,18 @@ export function profileToRequest(p: SandboxProfile, extraRules: PathRule[] = [])
   };
 }
 
-/** The environment CMD gets: ward's own (or none with clear-env), then env entries. */
+/**
+ * The environment CMD gets: empty by default (as landrun does: secrets, SSH_AUTH_SOCK and
+ * LD_PRELOAD stay outside), or the caller's with keep-env; then each env entry — NAME copies the
+ * caller's variable (if set), NAME=value sets one.
+ */
 export function profileEnv(p: SandboxProfile, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = p['clear-env'] ? {} : { ...base };
+  const env: NodeJS.ProcessEnv = p['keep-env'] ? { ...base } : {};
   for (const kv of p.env ?? []) {
     const eq = kv.indexOf('=');
-    env[kv.slice(0, eq)] = kv.slice(eq + 1);
+    if (eq < 0) {
+      if (base[kv] !== undefined) env[kv] = base[kv];
+    } else env[kv.slice(0, eq)] = kv.slice(eq + 1);
   }
   return env;
 }

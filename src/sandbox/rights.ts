@@ -82,7 +82,9 @@ export function upToAbi(rights: readonly Right[], abi: number): bigint {
 export const FILE_RIGHTS = FS_RIGHTS.filter((r) => r.onFile).reduce((a, r) => a | r.bit, 0n);
 
 const RO = ['read_file', 'read_dir'];
-const RW = [...RO, 'write_file', 'remove_dir', 'remove_file', 'make_char', 'make_dir', 'make_reg', 'make_sock', 'make_fifo', 'make_block', 'make_sym', 'truncate', 'ioctl_dev', 'resolve_unix'];
+// resolve_unix (connecting to a pathname unix socket, ABI 9) is in no group: a socket is granted
+// by name (--unix PATH), never because it lies below a writable directory such as /run.
+const RW = [...RO, 'write_file', 'remove_dir', 'remove_file', 'make_char', 'make_dir', 'make_reg', 'make_sock', 'make_fifo', 'make_block', 'make_sym', 'truncate', 'ioctl_dev'];
 
 /**
  * Access groups, as landrun and go-landlock name them. `refer` (moving or linking files between
@@ -96,4 +98,9 @@ export const ACCESS_GROUPS = {
   rw: bits(FS_RIGHTS, RW),
   rwx: bits(FS_RIGHTS, [...RW, 'execute']),
 } as const;
+export const RESOLVE_UNIX = bits(FS_RIGHTS, ['resolve_unix']);
+/** The Landlock ABI that restricts connecting to pathname unix sockets. */
+export const UNIX_ABI = 9;
+/** The Landlock ABI that restricts UDP. */
+export const UDP_ABI = 10;
 export type AccessGroup = keyof typeof ACCESS_GROUPS;

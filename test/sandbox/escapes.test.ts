@@ -179,8 +179,10 @@ for (const as of ['root', 'nobody'] as const) {
 
   test(`[${as}] abstract unix sockets outside the sandbox are unreachable unless allowed`, (t) => {
     if (!requires(t, canRun, 'root and Landlock ABI 6+')) return;
-    denied([], PERL_ABSTRACT, as, /connect: Operation not permitted/);
-    allowed(['--allow-abstract-unix-out'], PERL_ABSTRACT, as, /hello/);
+    // Creating a unix socket at all needs --allow-unix-sockets (seccomp); the scope is Landlock's.
+    denied(['--allow-unix-sockets'], PERL_ABSTRACT, as, /connect: Operation not permitted/);
+    allowed(['--allow-unix-sockets', '--allow-abstract-unix-out'], PERL_ABSTRACT, as, /hello/);
+    denied([], PERL_ABSTRACT, as, /Died/);
   });
 
   test(`[${as}] signals to processes outside the sandbox are refused unless allowed`, async (t) => {

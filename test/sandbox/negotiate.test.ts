@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { negotiate, ruleAccess, type SandboxRequest } from '../../src/sandbox/negotiate.ts';
 import { ACCESS_GROUPS, FS_RIGHTS, FILE_RIGHTS, bits, namesOf } from '../../src/sandbox/rights.ts';
 import { profileToRequest, validateProfile, parseProfileText, mergeProfiles } from '../../src/sandbox/profile.ts';
+import { planLayers } from '../../src/sandbox/layers.ts';
 
 const base: SandboxRequest = profileToRequest({ ro: ['/usr'], 'connect-tcp': [443] });
 
@@ -102,7 +103,7 @@ test('profiles: validated with the field named; unknown fields suggest the right
     [{ 'bind_tcp': [80] }, /field "bind_tcp": unknown field; did you mean "bind-tcp"\?/],
     [{ compat: 'lenient' }, /field "compat": must be "strict", "best-effort" or "soft"/],
     [{ 'add-libs': 'yes' }, /field "add-libs": must be true or false/],
-    [{ env: ['NOEQUALS'] }, /field "env\[0\]": must be "NAME=value"/],
+    [{ env: ['=NONAME'] }, /field "env\[0\]": must be "NAME" \(pass it through\) or "NAME=value"/],
     [{ abi: 0 }, /field "abi"/],
     [{ log: ['tsync'] }, /field "log\[0\]"/],
   ];
@@ -127,4 +128,27 @@ test('fuzz: the profile validator answers any JSON value with ok or a typed erro
     }),
     { numRuns: 5000 },
   );
+});
+
+test('unix sockets and UDP at ABIs this kernel may lack: --unix through Landlock on ABI 9, --allow-unix-sockets and --allow-udp leave them unhandled', () => {
+  // Pure: the plan for a kernel with ABI 10.
+  const withUnix = negotiate(profileToRequest({ unix: ['/run/app.sock'] }), 10);
+  assert.ok(withUnix.ok);
+  const resolveUnix = 1n << 16n;
+  assert.equal(withUnix.value.handledFs & resolveUnix, resolveUnix, 'ABI 9+ handles resolve_unix');
+  assert.deepEqual(withUnix.value.pathRules.map((r) => [r.path, r.access]), [['/run/app.sock', resolveUnix]]);
+  const layers = planLayers({ unix: ['/run/app.sock'] }, withUnix.value);
+  assert.equal(layers.seccomp.unixSockets, true, 'seccomp lets sockets be created; Landlock limits them to the path');
+  const all = negotiate(profileToRequest({ 'allow-unix-sockets': true }), 10);
+  assert.ok(all.ok);
+  assert.equal(all.value.handledFs & resolveUnix, 0n);
+  const udp = negotiate(profileToRequest({ 'allow-udp': true }), 10);
+  assert.ok(udp.ok);
+  assert.equal(udp.value.handledNet & 12n, 0n, 'UDP rights not handled with --allow-udp');
+  assert.equal(negotiate(profileToRequest({}), 10).ok && (negotiate(profileToRequest({}), 10) as { value: { handledNet: bigint } }).value.handledNet & 12n, 12n);
+  // On ABI 7, --unix cannot be limited to its path: strict refuses, best effort widens and warns.
+  const seven = negotiate(profileToRequest({ unix: ['/run/app.sock'] }), 7);
+  assert.ok(seven.ok);
+  assert.throws(() => planLayers({ unix: ['/run/app.sock'] }, seven.value), /cannot limit connecting to one unix socket \(that needs ABI 9\)/);
+  assert.match(planLayers({ unix: ['/run/app.sock'], compat: 'best-effort' }, seven.value).warnings.join(), /every pathname unix socket/);
 });

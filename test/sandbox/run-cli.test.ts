@@ -73,7 +73,20 @@ test('--explain and --dry-run print the ruleset; usage errors exit 2', (t) => {
   assert.match(dry.stderr, /allow connect tcp port 443/);
   assert.match(dry.stderr, /scopes: abstract_unix_socket confined to the sandbox, signal confined to the sandbox/);
   assert.equal(dry.stdout, '');
-  for (const bad of [['--connect-tcp', 'https'], ['--abi', 'x'], ['--env', 'NOEQ'], ['--preserve-fds', '-1'], ['--bogus']]) {
+  // Which layer enforces what.
+  assert.match(dry.stderr, /^layers:$/m);
+  assert.match(dry.stderr, /^  seccomp: refuses\n    TIOCSTI and TIOCLINUX ioctls/m);
+  assert.match(dry.stderr, /creating unix sockets, so connecting to any pathname unix socket/);
+  assert.match(dry.stderr, /^  session: CMD gets its own session \(setsid\)/m, 'ward is not a process-group leader when spawned by the test');
+  assert.match(dry.stderr, /^  capabilities: all dropped/m);
+  assert.match(dry.stderr, /^  fds: 0-2 reach CMD; every other fd is closed at exec$/m);
+  assert.match(dry.stderr, /memfd and other fd-based exec: code run from memory/);
+  const kept = ward(['run', ...BASE, '--keep-caps', '--allow-unix-sockets', '--allow-udp', '--keep-env', '--dry-run', '--', '/bin/true']);
+  assert.match(kept.stderr, /capabilities: kept \(--keep-caps\)/);
+  assert.match(kept.stderr, /unix sockets allowed: every pathname unix socket the file modes allow is reachable/);
+  assert.match(kept.stderr, /inet sockets other than TCP and UDP/);
+  assert.match(kept.stderr, /environment: the caller's \(--keep-env\)/);
+  for (const bad of [['--connect-tcp', 'https'], ['--abi', 'x'], ['--env', '=NONAME'], ['--preserve-fds', '-1'], ['--bogus']]) {
     const r = ward(['run', ...bad, '--', '/bin/true']);
     assert.equal(r.status, 2, `${bad.join(' ')}: ${r.stderr}`);
   }

@@ -1,0 +1,108 @@
+// Landlock's audit records (Linux 6.15+, ABI 7: AUDIT_LANDLOCK_ACCESS / AUDIT_LANDLOCK_DOMAIN,
+// security/landlock/audit.c) turned into what a user needs: what was denied, and the ward run
+// flag that would allow it. Pure: parsing and hints only.
+
+export interface Denial {
+  readonly domain: string;
+  /** Landlock's blocker names, e.g. fs.read_file, net.connect_tcp, scope.signal. */
+  readonly blockers: readonly string[];
+  readonly path?: string;
+  readonly port?: number;
+  readonly target?: string;
+}
+
+/** key=value fields of an audit record; audit writes untrusted strings quoted or as hex. */
+export function auditFields(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const body = text.replace(/^audit\([^)]*\):\s*/, '');
+  for (const m of body.matchAll(/(\w+)=("([^"]*)"|\S*)/g)) {
+    const [, key, raw, quoted] = m;
+    let v = quoted ?? raw!;
+    if (quoted === undefined && /^([0-9A-F]{2})+$/.test(raw!) && (key === 'path' || key === 'ocomm' || key === 'comm' || key === 'exe')) {
+      v = Buffer.from(raw!, 'hex').toString('utf8');
+    }
+    out.set(key!, v);
+  }
+  return out;
+}
+
+export function parseAccessRecord(text: string): Denial | undefined {
+  const f = auditFields(text);
+  const domain = f.get('domain');
+  const blockers = f.get('blockers');
+  if (!domain || !blockers) return undefined;
+  const port = f.get('dest') ?? f.get('src');
+  const target = f.get('opid') ? `pid ${f.get('opid')}${f.get('ocomm') ? ` (${f.get('ocomm')})` : ''}` : undefined;
+  return {
+    domain,
+    blockers: blockers.split(','),
+    ...(f.get('path') !== undefined ? { path: f.get('path')! } : {}),
+    ...(port !== undefined && /^\d+$/.test(port) ? { port: Number(port) } : {}),
+    ...(target ? { target } : {}),
+  };
+}
+
+/** The domain id and the pid that created it, from an AUDIT_LANDLOCK_DOMAIN "allocated" record. */
+export function parseDomainRecord(text: string): { domain: string; pid: number } | undefined {
+  const f = auditFields(text);
+  if (f.get('status') !== 'allocated' || !f.get('domain') || !f.get('pid')) return undefined;
+  return { domain: f.get('domain')!, pid: Number(f.get('pid')) };
+}
+
+// Trees whose files come as a set: a hint names the package directory, not each file.
+const TREES = [/^(\/usr\/(?:local\/)?lib\/[^/]+)\//, /^(\/usr\/(?:local\/)?share\/[^/]+)\//, /^(\/opt\/[^/]+)\//, /^(\/etc\/ssl)\//, /^(\/usr\/lib64\/[^/]+)\//];
+
+function dirOf(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i <= 0 ? '/' : path.slice(0, i);
+}
+
+function readTarget(path: string): string {
+  for (const t of TREES) {
+    const m = t.exec(path);
+    if (m) return m[1]!;
+  }
+  return path;
+}
+
+const q = (p: string) => (/^[\w@%+=:,./-]+$/.test(p) ? p : `'${p.replace(/'/g, `'\\''`)}'`);
+
+/** The flag that would allow this denial, or a sentence when no ward run flag does. */
+export function hintFor(d: Denial): string {
+  const b = d.blockers;
+  const has = (x: string) => b.includes(x);
+  if (b.some((x) => x.startsWith('net.'))) {
+    if (has('net.bind_tcp')) return d.port !== undefined ? `--bind-tcp ${d.port}` : '--bind-tcp PORT';
+    if (has('net.connect_tcp')) return d.port !== undefined ? `--connect-tcp ${d.port}` : '--connect-tcp PORT';
+    return '--allow-udp';
+  }
+  if (has('scope.signal')) return '--allow-signals-out';
+  if (has('scope.abstract_unix_socket')) return '--allow-abstract-unix-out';
+  if (has('fs.refer')) return 'moving or linking files between directories (refer) is not granted by ward run: copy instead';
+  if (has('fs.resolve_unix')) return d.path ? `--unix ${q(d.path)}` : '--unix PATH';
+  const p = d.path;
+  if (!p) return `a right ward run does not grant by path (${b.join(', ')})`;
+  const writes = ['fs.make_reg', 'fs.make_dir', 'fs.make_sym', 'fs.make_fifo', 'fs.make_sock', 'fs.make_char', 'fs.make_block', 'fs.remove_file', 'fs.remove_dir'];
+  if (b.some((x) => writes.includes(x))) return `--rw ${q(p)}`; // creation and removal are checked on the directory
+  if (has('fs.write_file') || has('fs.truncate') || has('fs.ioctl_dev')) return `--rw ${q(p)}`;
+  if (has('fs.execute')) return `--rox ${q(readTarget(p) === p ? p : readTarget(p))}`;
+  if (has('fs.read_dir')) return `--ro ${q(readTarget(p + '/') === p + '/' ? p : readTarget(p + '/'))}`;
+  if (has('fs.read_file')) return `--ro ${q(readTarget(p))}`;
+  return `--rw ${q(dirOf(p))}`;
+}
+
+/** One line per denial: what, the missing right, the flag. */
+export function describeDenial(d: Denial): string {
+  const what = d.path ?? (d.port !== undefined ? `port ${d.port}` : d.target ?? 'unknown object');
+  return `denied ${d.blockers.map((x) => x.replace(/^(fs|net|scope)\./, '')).join(', ')} on ${what}${d.target && d.path ? ` (${d.target})` : ''} — allow with: ${hintFor(d)}`;
+}
+
+/** A refusal by ward's seccomp layer (an AUDIT_SECCOMP record names only the system call). */
+export function seccompHint(syscall: string): string {
+  if (syscall === 'socket') {
+    return 'refused socket() (seccomp layer) — unix sockets: --allow-unix-sockets or --unix PATH; UDP: --allow-udp; other protocols and families: --unrestricted-net';
+  }
+  if (syscall === 'ioctl') return 'refused a TIOCSTI/TIOCLINUX ioctl (seccomp layer): typing into the terminal is never allowed';
+  if (syscall === 'io_uring_setup') return 'refused io_uring_setup (seccomp layer): io_uring is not available in ward run';
+  return `refused ${syscall} (seccomp layer)`;
+}

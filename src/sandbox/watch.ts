@@ -1,0 +1,106 @@
+// ward run --log-denials: the sandbox runs in a child `ward run` (asked to log denials after its
+// exec: LANDLOCK_RESTRICT_SELF_LOG_NEW_EXEC_ON), while this process reads the kernel's audit
+// records (root: CAP_AUDIT_READ for the read-only multicast group; CAP_AUDIT_CONTROL to switch
+// auditing on for the run if it was off, and back afterwards) and prints each denial of that
+// child's Landlock domain with the flag that would allow it.
+
+import { fileURLToPath } from 'node:url';
+import { WardError } from '../errors.ts';
+import { AUDIT_LANDLOCK_ACCESS, AUDIT_LANDLOCK_DOMAIN, AUDIT_SECCOMP, AuditReader, auditEnabled, setAuditEnabled } from '../kernel/audit.ts';
+import { sys } from '../kernel/arch.ts';
+import { auditFields, describeDenial, hintFor, parseAccessRecord, parseDomainRecord, seccompHint, type Denial } from './denials.ts';
+
+const WARD_BIN = fileURLToPath(new URL('../../bin/ward.js', import.meta.url));
+
+export interface DenialLog {
+  readonly reader: AuditReader;
+  readonly restoreAudit: boolean;
+}
+
+/** Opens the audit reader, or explains why denials cannot be shown (the caller then runs plainly). */
+export function openDenialLog(): DenialLog {
+  let reader: AuditReader;
+  try {
+    reader = new AuditReader();
+  } catch (e) {
+    throw new WardError(
+      (e as WardError).code ?? 'EPERM',
+      `--log-denials reads the kernel's audit records, which needs root (CAP_AUDIT_READ) (${(e as Error).message}); running without it. ` +
+        "A denial shows as \"Permission denied\" (EACCES) or \"Operation not permitted\" (EPERM); --explain lists what is allowed",
+    );
+  }
+  try {
+    const on = auditEnabled();
+    if (on === 0) setAuditEnabled(true);
+    return { reader, restoreAudit: on === 0 };
+  } catch (e) {
+    reader.close();
+    throw new WardError((e as WardError).code ?? 'EPERM', `--log-denials: the kernel's audit is off and cannot be switched on (${(e as Error).message}); running without it`);
+  }
+}
+
+/** Runs `ward run ARGS` as a child, printing its denials; resolves to its exit status. */
+export async function runWithDenialLog(log: DenialLog, args: readonly string[], print: (line: string) => void): Promise<number> {
+  const { spawn } = process.getBuiltinModule('node:child_process');
+  // A login uid no login has marks the child's tree, whose seccomp refusals carry it as auid.
+  const marker = 0x7d000000 + (process.pid & 0xffffff);
+  const child = spawn(process.execPath, [WARD_BIN, 'run', '--log-new-exec', '--audit-marker', String(marker), ...args], { stdio: 'inherit' });
+  const names = new Map(Object.entries(sys()).map(([n, nr]) => [nr, n]));
+  let domain: string | undefined;
+  const pending: Array<{ denial: Denial }> = [];
+  const seen: Denial[] = [];
+  const shown = new Set<string>();
+  let seccompRefusals = 0;
+  const show = (d: Denial) => {
+    seen.push(d);
+    const line = describeDenial(d);
+    if (!shown.has(line)) print(`ward: ${line}`); // each distinct denial once
+    shown.add(line);
+  };
+  const drain = () => {
+    for (const r of log.reader.poll()) {
+      if (r.type === AUDIT_LANDLOCK_DOMAIN) {
+        const dom = parseDomainRecord(r.text);
+        if (dom && dom.pid === child.pid) {
+          domain = dom.domain;
+          for (const p of pending.splice(0)) if (p.denial.domain === domain) show(p.denial);
+        }
+      } else if (r.type === AUDIT_SECCOMP) {
+        const f = auditFields(r.text);
+        if (f.get('auid') !== String(marker)) continue;
+        const line = `${seccompHint(names.get(Number(f.get('syscall'))) ?? `syscall ${f.get('syscall')}`)} (pid ${f.get('pid')}${f.get('comm') ? ` ${f.get('comm')}` : ''})`;
+        if (!shown.has(line)) print(`ward: ${line}`);
+        shown.add(line);
+        seccompRefusals++;
+      } else if (r.type === AUDIT_LANDLOCK_ACCESS) {
+        const d = parseAccessRecord(r.text);
+        if (!d) continue;
+        if (domain === undefined) pending.push({ denial: d });
+        else if (d.domain === domain) show(d);
+      }
+    }
+  };
+  const timer = setInterval(drain, 20);
+  const forward = (sig: NodeJS.Signals) => child.kill(sig);
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, forward);
+  try {
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('exit', (c, s) => resolve([c, s])));
+    // kauditd delivers asynchronously: a last look after the child is gone.
+    await new Promise((r) => setTimeout(r, 150));
+    drain();
+    if (seccompRefusals) print(`ward: ${seccompRefusals} refusal(s) by the seccomp layer (see above)`);
+    if (seen.length) {
+      const hints = new Set(seen.map(hintFor).filter((h) => h.startsWith('--')));
+      // --rw and --rox on a path cover --ro on it.
+      for (const h of [...hints]) if (h.startsWith('--ro ') && (hints.has(`--rw ${h.slice(5)}`) || hints.has(`--rox ${h.slice(5)}`))) hints.delete(h);
+      const flags = [...hints];
+      print(`ward: ${seen.length} denial(s)${flags.length ? `; to allow them: ${flags.join(' ')}` : ''}`);
+    } else print('ward: no Landlock denials');
+    return code ?? 128 + (signal ? (process.getBuiltinModule('node:os').constants.signals[signal] ?? 0) : 0);
+  } finally {
+    clearInterval(timer);
+    for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.off(sig, forward);
+    log.reader.close();
+    if (log.restoreAudit) setAuditEnabled(false);
+  }
+}

@@ -1,0 +1,123 @@
+// Issue 16 §2: ward run --log-denials reads Landlock's audit records (ABI 7) and names, for each
+// denial, the flag that would allow it. The test follows those hints alone, starting from
+// --add-libs, until everyday programs (python3 with ssl, node with https, git, curl to a port)
+// run confined; then checks the parsing against records written by this kernel, and the
+// fallback where the audit interface cannot be read.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createServer, type Server } from 'node:net';
+import { IS_ROOT, PROBE, Scratch, requires } from '../helpers/kernel.ts';
+import { WARD_BIN } from '../helpers/cli.ts';
+import { landlockAbi } from '../../src/kernel/landlock.ts';
+import { auditFields, describeDenial, hintFor, parseAccessRecord, parseDomainRecord } from '../../src/sandbox/denials.ts';
+
+const abi = landlockAbi();
+const canRun = IS_ROOT && abi >= 7;
+let s: Scratch;
+let srv: Server | undefined;
+let port = 0;
+
+before(async () => {
+  if (!canRun) return;
+  s = new Scratch('ward-denials-');
+  srv = createServer((c) => c.end('HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\nhi\n'));
+  port = await new Promise<number>((resolve) => srv!.listen(0, '127.0.0.1', () => resolve((srv!.address() as { port: number }).port)));
+});
+after(() => {
+  srv?.close();
+  s?.cleanup();
+});
+
+function run(argv: string[], cwd: string, nobody = false): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const node = nobody ? [PROBE, 'wardExec', JSON.stringify({ argv }), 'drop'] : [WARD_BIN, ...argv];
+  const child = spawn(process.execPath, node, { cwd });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d));
+  child.stderr.on('data', (d: Buffer) => (stderr += d));
+  return new Promise((resolve) => child.on('close', (status) => resolve({ status, stdout, stderr })));
+}
+
+/** Runs CMD under --log-denials, adding the suggested flags after each failure. */
+async function followHints(cmd: string[], rounds = 6): Promise<{ flags: string[]; stdout: string; log: string }> {
+  let flags = ['--add-libs'];
+  let log = '';
+  for (let i = 0; i < rounds; i++) {
+    const r = await run(['run', '--log-denials', ...flags, '--', ...cmd], s.root);
+    log += `--- round ${i + 1}: ${flags.join(' ')}\n${r.stderr}`;
+    if (r.status === 0) return { flags, stdout: r.stdout, log };
+    const m = /to allow them: (.*)$/m.exec(r.stderr);
+    assert.ok(m, `a failure without a hint:\n${log}`);
+    flags = [...flags, ...m[1]!.split(' ')];
+  }
+  assert.fail(`still failing after ${rounds} rounds:\n${log}`);
+}
+
+test('python3 (stdlib, dlopened ssl), node (https, /etc/ssl), git, curl (a port) run confined after following the hints alone', async (t) => {
+  if (!requires(t, canRun, 'root and Landlock ABI 7+ (audit records)')) return;
+  const py = await followHints(['/usr/bin/python3', '-c', 'import ssl, json; print(ssl.OPENSSL_VERSION[:7])']);
+  assert.equal(py.stdout, 'OpenSSL\n');
+  assert.ok(py.flags.includes('--ro') && py.flags.some((f) => f.startsWith('/usr/lib/python3')), py.log);
+  const node = await followHints([process.execPath, '-e', 'require("https"); console.log(require("fs").readdirSync("/etc/ssl/certs").length > 0)']);
+  assert.equal(node.stdout, 'true\n');
+  assert.ok(node.flags.includes('/etc/ssl'), node.log);
+  const git = await followHints(['/usr/bin/git', '--version']);
+  assert.match(git.stdout, /^git version/);
+  assert.ok(git.flags.includes('/dev/null'), git.log);
+  const curl = await followHints(['/usr/bin/curl', '-s', `http://127.0.0.1:${port}/`]);
+  assert.equal(curl.stdout, 'hi\n');
+  assert.ok(curl.log.includes(`--connect-tcp ${port}`), curl.log);
+  // Nothing broad was ever suggested.
+  for (const r of [py, node, git, curl]) assert.ok(!r.flags.includes('/') && !r.flags.includes('--unrestricted-fs'), r.log);
+});
+
+test('each denial is printed as it happens: what, the missing right, the flag', async (t) => {
+  if (!requires(t, canRun, 'root and Landlock ABI 7+ (audit records)')) return;
+  const victim = spawn('sleep', ['30']);
+  try {
+    const r = await run(['run', '--log-denials', '--rox', '/usr', '--ro', '/etc/ld.so.cache', '--', '/bin/sh', '-c', `cat /etc/hostname; touch ${s.root}/new; kill -0 ${victim.pid}; true`], s.root);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /^ward: denied read_file on \/etc\/hostname — allow with: --ro \/etc\/hostname$/m);
+    assert.match(r.stderr, new RegExp(`^ward: denied make_reg on ${s.root} — allow with: --rw ${s.root}$`, 'm'));
+    assert.match(r.stderr, new RegExp(`^ward: denied signal on pid ${victim.pid} \\(sleep\\) — allow with: --allow-signals-out$`, 'm'));
+    assert.match(r.stderr, /^ward: 3 denial\(s\); to allow them: /m);
+    const none = await run(['run', '--log-denials', '--rox', '/usr', '--ro', '/etc/ld.so.cache', '--', '/bin/true'], s.root);
+    assert.match(none.stderr, /^ward: no Landlock denials$/m);
+  } finally {
+    victim.kill('SIGKILL');
+  }
+});
+
+test('refusals by the seccomp layer are reported too, with the flags that lift them', async (t) => {
+  if (!requires(t, canRun, 'root and Landlock ABI 7+ (audit records)')) return;
+  const r = await run(['run', '--log-denials', '--add-libs', '--rw', '/dev/null', '--ro', '/dev/urandom', '--', '/usr/bin/perl', '-e', 'socket(my $s, 2, 2, 0) or print "udp: $!\\n"'], s.root);
+  assert.equal(r.stdout, 'udp: Permission denied\n', r.stderr);
+  assert.match(r.stderr, /^ward: refused socket\(\) \(seccomp layer\) — unix sockets: --allow-unix-sockets or --unix PATH; UDP: --allow-udp; .*\(pid \d+ perl\)$/m);
+  const allowed = await run(['run', '--log-denials', '--add-libs', '--rw', '/dev/null', '--ro', '/dev/urandom', '--allow-udp', '--', '/usr/bin/perl', '-e', 'socket(my $s, 2, 2, 0) and print "udp: ok\\n"'], s.root);
+  assert.equal(allowed.stdout, 'udp: ok\n', allowed.stderr);
+  assert.doesNotMatch(allowed.stderr, /seccomp layer/);
+});
+
+test('without root the audit records cannot be read: a clear message, and CMD still runs sandboxed', async (t) => {
+  if (!requires(t, canRun, 'root (to drop to nobody) and Landlock ABI 7+')) return;
+  const r = await run(['run', '--log-denials', '--rox', '/usr', '--', '/bin/sh', '-c', 'cat /etc/hostname || echo denied'], '/', true);
+  assert.match(r.stderr, /--log-denials reads the kernel's audit records, which needs root \(CAP_AUDIT_READ\).*running without it/);
+  assert.match(r.stdout, /denied/);
+});
+
+test('records as this kernel writes them parse into denials and hints', () => {
+  const access = 'audit(1795723025.430:2): domain=17e67d6f2 blockers=fs.read_file path="/usr/lib/python3.11/os.py" dev="vda" ino=612';
+  const d = parseAccessRecord(access)!;
+  assert.deepEqual(d, { domain: '17e67d6f2', blockers: ['fs.read_file'], path: '/usr/lib/python3.11/os.py' });
+  assert.equal(hintFor(d), '--ro /usr/lib/python3.11');
+  assert.deepEqual(parseDomainRecord('audit(1795723025.430:2): domain=17e67d6f2 status=allocated mode=enforcing pid=14054 uid=0 exe="/x/node" comm="MainThread"'), { domain: '17e67d6f2', pid: 14054 });
+  // Untrusted strings with spaces come hex-encoded.
+  assert.equal(auditFields('audit(1:2): domain=1 blockers=fs.read_file path=2F746D702F6120622063').get('path'), '/tmp/a b c');
+  assert.equal(hintFor(parseAccessRecord('audit(1:2): domain=1 blockers=fs.read_file path=2F746D702F6120622063')!), "--ro '/tmp/a b c'");
+  assert.equal(hintFor(parseAccessRecord('audit(1:2): domain=1 blockers=net.connect_tcp daddr=127.0.0.1 dest=443')!), '--connect-tcp 443');
+  assert.equal(hintFor(parseAccessRecord('audit(1:2): domain=1 blockers=net.bind_tcp saddr=127.0.0.1 src=8080')!), '--bind-tcp 8080');
+  assert.equal(hintFor(parseAccessRecord('audit(1:2): domain=1 blockers=scope.abstract_unix_socket path=00666F6F')!), '--allow-abstract-unix-out');
+  assert.match(describeDenial(parseAccessRecord('audit(1:2): domain=1 blockers=fs.write_file,fs.truncate path="/dev/null"')!), /denied write_file, truncate on \/dev\/null — allow with: --rw \/dev\/null/);
+});
