@@ -89,6 +89,8 @@ export class Differential {
     const loaded: string[] = [];
     for (const name of readdirSync(`${IPE}/policies`, { encoding: 'buffer' })) {
       const dir = Buffer.concat([Buffer.from(`${IPE}/policies/`), name]);
+      // An active policy (another test's) is not one of ours, and cannot be deleted.
+      if (readFileSync(Buffer.concat([dir, Buffer.from('/active')]), 'latin1').trim() === '1') continue;
       // Read back raw: a name may end in bytes JavaScript's trim() would eat (0xA0).
       const read = (f: string) => readFileSync(Buffer.concat([dir, Buffer.from(f)]), 'latin1').replace(/\n$/, '');
       loaded.push(`${read('/name')} ${read('/version')}`);
