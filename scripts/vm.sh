@@ -6,8 +6,8 @@
 #
 # The guest's root is the host's / shared read-only over 9p under a tmpfs overlay: every path
 # reads as on the host, writes stay in the guest. /tmp is a fresh tmpfs (unless the working
-# directory is under /tmp) and $WARD_VM_SCRATCH (/scratch) an empty tmpfs for images and loop
-# devices. CMD runs as root with stdin /dev/null; its stdout and stderr are passed through and
+# directory or the cache is under /tmp) and $WARD_VM_SCRATCH (/scratch) an empty tmpfs for
+# images and loop devices. CMD runs as root with stdin /dev/null; its stdout and stderr are passed through and
 # its exit status is this script's. 125 means the guest did not finish (its kernel log follows).
 #
 # 6.1 is bookworm's kernel (booted directly through its PVH entry, ~4 s). 6.12 is
