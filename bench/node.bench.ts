@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { machine, median, table, writeSection } from './lib/report.ts';
-import { PRELOAD } from '../src/cli/node.ts';
+import { PRELOAD } from '../src/node/launch.ts';
 
 const WARD = fileURLToPath(new URL('../bin/ward.js', import.meta.url));
 const MODULES = Number(process.env.WARD_BENCH_MODULES ?? 1000);

@@ -1,6 +1,7 @@
 // Files of code: checked with AT_EXECVE_CHECK on the fd they are then read from, so the content
 // checked is the content run.
 
+import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { trustedForFd, type TrustResult } from '../trust/trusted-for.ts';
 import { WardNodeError } from './errors.ts';
@@ -41,4 +42,34 @@ export function checkedRead(kind: string, path: string): Buffer {
   } finally {
     closeSync(fd);
   }
+}
+
+// What ward read from checked files, for --deny-codegen: the only texts Module.prototype._compile
+// accepts, and the only bytes WebAssembly may compile. Private to this module (and ward's
+// modules cannot be imported by the app, ./seal.ts).
+const checkedSources = new Map<string, string>();
+const checkedWasm = new Set<string>();
+const sha = (b: ArrayBufferView | ArrayBuffer) => createHash('sha256').update(ArrayBuffer.isView(b) ? new Uint8Array(b.buffer, b.byteOffset, b.byteLength) : new Uint8Array(b)).digest('hex');
+const strip = (s: string) => (s.charCodeAt(0) === 0xfeff ? s.slice(1) : s);
+
+export function rememberSource(filename: string, text: string): void {
+  checkedSources.set(filename, text);
+}
+
+export function isCheckedSource(filename: string, text: string): boolean {
+  const expected = checkedSources.get(filename);
+  return expected !== undefined && strip(expected) === strip(text);
+}
+
+export function registerCheckedWasm(bytes: Uint8Array): void {
+  checkedWasm.add(sha(bytes));
+}
+
+export function isCheckedWasm(bytes: ArrayBufferView | ArrayBuffer): boolean {
+  return checkedWasm.has(sha(bytes));
+}
+
+/** WebAssembly's magic number: a file is wasm by its content, with or without a .wasm name. */
+export function isWasmBytes(bytes: Uint8Array): boolean {
+  return bytes.length >= 4 && bytes[0] === 0 && bytes[1] === 0x61 && bytes[2] === 0x73 && bytes[3] === 0x6d;
 }

@@ -1,34 +1,70 @@
-// `node --require ward/node/preload` (what `ward node` does): the enlightened runtime. Loaded
-// before any application code; installs the checks for files of code, closes the doors for code
-// from nowhere, and applies the module autoload restriction. No top-level await: it must be
-// loadable with --require.
+// `node --require ward/bin/ward-node-preload.cjs` (what `ward node` does, and what every process
+// an enlightened one starts gets, ./sticky.ts): the enlightened runtime. Loaded before any
+// application code; installs the checks for files of code, closes the doors for code from
+// nowhere, makes enforcement sticky and seals ward's own modules. No top-level await: it must
+// be loadable with --require.
 
 import { isMainThread } from 'node:worker_threads';
-import { entryLoaded, inheritFromEnv, loadGlobalDefault, restrictModuleLoading, type AutoloadLevel } from './autoload.ts';
-import { checkEntry, closeDoors } from './doors.ts';
-import { WardNodeError } from './errors.ts';
+import { entryLoaded, inheritSettings, loadGlobalDefault, publish, restrictModuleLoading, type AutoloadLevel } from './autoload.ts';
+import { closeCodegen, closeWorkerEval, guardCompile } from './codegen.ts';
+import { checkEntry, checkFlags } from './entry.ts';
+import { guardV8Flags } from './flags.ts';
 import { installHooks } from './hooks.ts';
+import { guardEnvironmentData } from './inherit.ts';
+import { closeInspector } from './inspector.ts';
+import { ENV } from './launch.ts';
+import { sealWard } from './seal.ts';
 import { enforcement } from './state.ts';
+import { makeSticky } from './sticky.ts';
+import './index.ts';
+
+// Legacy bindings the app may ask for by name under enforcement: none of these compiles code,
+// starts processes unhooked, drives the inspector or changes V8's flags.
+const SAFE_BINDINGS = new Set(['async_wrap', 'buffer', 'cares_wrap', 'config', 'constants', 'crypto', 'fs', 'fs_event_wrap', 'http_parser', 'icu', 'js_stream', 'os', 'pipe_wrap', 'process_wrap', 'signal_wrap', 'spawn_sync', 'stream_wrap', 'tcp_wrap', 'tls_wrap', 'tty_wrap', 'udp_wrap', 'url', 'util', 'uv', 'zlib']);
 
 function fatal(e: unknown): never {
-  const err = e as WardNodeError;
-  process.stderr.write(`ward node: ${err.code ?? 'ERR'}: ${err.message}\n`);
+  const err = e as { code?: string; message?: string };
+  process.stderr.write(`ward node: ${err.code ?? 'ERR'}: ${err.message ?? String(e)}\n`);
   process.exit(126);
 }
 
 try {
-  enforcement();
+  const p = process as unknown as { binding: (name: string) => Record<string, unknown> };
+  const binding = p.binding.bind(process);
+  const e = enforcement();
   loadGlobalDefault();
-  inheritFromEnv();
-  const atEntry = process.env.WARD_NODE_AUTOLOAD_AT_ENTRY;
+  inheritSettings();
+  const atEntry = process.env[ENV.autoloadAtEntry];
   if (atEntry !== undefined && isMainThread) {
     // `ward node --module-autoload=N`: applies once the entry module has been evaluated.
-    delete process.env.WARD_NODE_AUTOLOAD_AT_ENTRY;
+    delete process.env[ENV.autoloadAtEntry];
     restrictModuleLoading(Number(atEntry) as AutoloadLevel, { lock: 'entry' });
   }
-  closeDoors();
-  if (isMainThread && enforcement().denyInteractive) checkEntry();
+  makeSticky(binding);
+  guardEnvironmentData();
+  if (e.restrictFile || e.denyInteractive) {
+    checkFlags(e);
+    guardV8Flags();
+    p.binding = function (name: string) {
+      if (!SAFE_BINDINGS.has(String(name))) denyBinding(String(name));
+      return binding(name);
+    };
+  }
+  if (e.denyInteractive) {
+    const inspector = binding('inspector');
+    if (isMainThread) checkEntry(inspector);
+    closeInspector(inspector);
+    closeWorkerEval();
+  }
+  guardCompile();
+  if (e.denyCodegen) closeCodegen();
   installHooks({ onEntryLoaded: entryLoaded });
+  publish();
+  sealWard();
 } catch (e) {
   fatal(e);
+}
+
+function denyBinding(name: string): never {
+  throw Object.assign(new Error(`process.binding('${name}') is refused: the exec securebits are set and this binding reaches past ward's checks`), { code: 'ERR_WARD_CODE_DENIED' });
 }
