@@ -20,39 +20,13 @@ import Module, { createRequire, syncBuiltinESMExports } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { getCallSites } from 'node:util';
 import { denyCode, denyCodegen } from './errors.ts';
+import { guardCtor } from './guard.ts';
 import { takeStdinWrapper } from './entry.ts';
 import { isCheckedSource, isCheckedWasm } from './files.ts';
 import { enforcement } from './state.ts';
 
 const require = createRequire(import.meta.url);
 type Ctor = new (...a: unknown[]) => object;
-
-/** Replaces a constructor by a guard everywhere it is published: its name, and its prototype's constructor. */
-function guardCtor(holder: Record<string, unknown>, name: string, check: (args: unknown[]) => void): void {
-  const C = holder[name] as Ctor | undefined;
-  if (typeof C !== 'function') return;
-  const guarded = new Proxy(C, {
-    construct(target, a, nt) {
-      check(a);
-      return Reflect.construct(target, a, nt) as object;
-    },
-    apply(target, self, a) {
-      check(a);
-      return Reflect.apply(target, self, a) as unknown;
-    },
-  });
-  holder[name] = guarded;
-  Object.defineProperty(C.prototype, 'constructor', { value: guarded, writable: true, configurable: true, enumerable: false });
-}
-
-/** DENY_INTERACTIVE: a worker's code must be a checked file (data: workers fail in the worker's own load hook). */
-export function closeWorkerEval(): void {
-  const wt = require('node:worker_threads') as Record<string, unknown>;
-  guardCtor(wt, 'Worker', ([, options]) => {
-    if ((options as { eval?: unknown } | undefined)?.eval) denyCode('new Worker(code, { eval: true })');
-  });
-  syncBuiltinESMExports();
-}
 
 /** Every thread: Module.prototype._compile, by mode. */
 export function guardCompile(): void {

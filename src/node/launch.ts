@@ -52,9 +52,9 @@ function quote(v: string): string {
   return /[\s"\\]/.test(v) ? `"${v.replace(/(["\\])/g, '\\$1')}"` : v;
 }
 
-/** The options ward puts first in NODE_OPTIONS. */
+/** The options ward puts first on the command line and in NODE_OPTIONS (unquoted). */
 export function wardNodeOptions(s: LaunchSettings): string[] {
-  const parts = [`--require=${quote(PRELOAD)}`];
+  const parts = [`--require=${PRELOAD}`];
   if (s.denyCodegen) parts.push(FLAG_NO_CODEGEN);
   if (s.denyInteractive || s.enforce) parts.push(FLAG_NO_SIGUSR1);
   return parts;
@@ -68,10 +68,9 @@ export function wardNodeOptions(s: LaunchSettings): string[] {
 export function enlightenedEnvironment(base: Readonly<Record<string, string | undefined>>, s: LaunchSettings): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(base)) if (v !== undefined) env[k] = v;
-  const ours = wardNodeOptions(s);
+  const ours = wardNodeOptions(s).map(quote);
   const theirs = splitNodeOptions(env.NODE_OPTIONS ?? '');
-  const ourTokens = splitNodeOptions(ours.join(' '));
-  const already = ourTokens.every((o, i) => theirs[i] === o);
+  const already = wardNodeOptions(s).every((o, i) => theirs[i] === o);
   env.NODE_OPTIONS = already ? env.NODE_OPTIONS! : [...ours, env.NODE_OPTIONS ?? ''].join(' ').trim();
   const set = (k: string, on: boolean | undefined, v = '1') => {
     if (on) env[k] = v;
@@ -111,5 +110,8 @@ export function launchNode(args: readonly string[], o: LaunchOptions, env: NodeJ
   const enforce = !!o.enforce || env[ENV.enforce] === '1';
   const denyCodegen = !!o.denyCodegen || env[ENV.denyCodegen] === '1';
   const e = enlightenedEnvironment(env, { enforce, audit: o.audit, denyCodegen, denyInteractive: bits.denyInteractive, autoloadAtEntry: o.moduleAutoload });
-  replaceProcess(process.execPath, [process.execPath, ...args], e);
+  // On the command line too: worker threads inherit it (they read NODE_OPTIONS from an `env` the
+  // app gives them), and NODE_OPTIONS keeps the preload ahead of any --require the caller put there.
+  const settings = { enforce, audit: o.audit, denyCodegen, denyInteractive: bits.denyInteractive };
+  replaceProcess(process.execPath, [process.execPath, ...wardNodeOptions(settings), ...args], e);
 }

@@ -6,13 +6,14 @@
 
 import { isMainThread } from 'node:worker_threads';
 import { entryLoaded, inheritSettings, loadGlobalDefault, publish, restrictModuleLoading, type AutoloadLevel } from './autoload.ts';
-import { closeCodegen, closeWorkerEval, guardCompile } from './codegen.ts';
+import { closeCodegen, guardCompile } from './codegen.ts';
 import { checkEntry, checkFlags } from './entry.ts';
 import { guardV8Flags } from './flags.ts';
 import { installHooks } from './hooks.ts';
 import { guardEnvironmentData } from './inherit.ts';
 import { closeInspector } from './inspector.ts';
 import { ENV } from './launch.ts';
+import { checkStartupLoaders, guardLoaders } from './loaders.ts';
 import { sealWard } from './seal.ts';
 import { enforcement } from './state.ts';
 import { makeSticky } from './sticky.ts';
@@ -54,10 +55,11 @@ try {
     const inspector = binding('inspector');
     if (isMainThread) checkEntry(inspector);
     closeInspector(inspector);
-    closeWorkerEval();
   }
   guardCompile();
   if (e.denyCodegen) closeCodegen();
+  if (isMainThread) checkStartupLoaders();
+  guardLoaders();
   installHooks({ onEntryLoaded: entryLoaded });
   publish();
   sealWard();

@@ -9,14 +9,17 @@ import Module from 'node:module';
 import { dirname, join, sep } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { ffi } from '../kernel/ffi.ts';
 import { WardNodeError } from './errors.ts';
-import { WARD_ROOT } from './launch.ts';
+import { PRELOAD, WARD_ROOT } from './launch.ts';
 
 const PUBLIC_API = join(WARD_ROOT, 'src', 'node', 'index.ts');
 const roots: string[] = [WARD_ROOT.endsWith(sep) ? WARD_ROOT : WARD_ROOT + sep];
 let sealed = false;
 
 export function sealWard(): void {
+  // The FFI loads lazily: load it now, so it is inside the seal rather than loaded by the first check after it.
+  ffi();
   try {
     // koffi may be hoisted next to ward (installed as a dependency) rather than inside it.
     const koffiMain = createRequire(import.meta.url).resolve('koffi');
@@ -27,7 +30,9 @@ export function sealWard(): void {
     /* no koffi: nothing more to seal */
   }
   const cache = (Module as unknown as { _cache: Record<string, unknown> })._cache;
-  for (const key of Object.keys(cache)) if (isWardPath(key)) delete cache[key];
+  // The preload's own entry stays: it exports nothing, and a second --require of it (command line
+  // and NODE_OPTIONS both name it) must find it loaded.
+  for (const key of Object.keys(cache)) if (isWardPath(key) && key !== PRELOAD) delete cache[key];
   sealed = true;
 }
 
@@ -39,6 +44,6 @@ function isWardPath(path: string): boolean {
 export function refuseWardFile(url: string, what = 'importing'): void {
   if (!sealed || !url.startsWith('file:')) return;
   const path = fileURLToPath(url);
-  if (path === PUBLIC_API || !isWardPath(path)) return;
+  if (path === PUBLIC_API || path === PRELOAD || !isWardPath(path)) return;
   throw new WardNodeError('ERR_WARD_EPERM', `EPERM: ${what} ${path} is refused: ward's own modules and FFI are not the application's to load; use the public API (ward/node)`);
 }

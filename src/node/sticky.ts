@@ -12,9 +12,14 @@
 // nothing. The exec securebits it inherits only bind interpreters that honour them; keep such
 // programs out with the exec policy (docs/node.md, "What a plain node can do").
 
+import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { autoloadSetting } from './autoload.ts';
-import { enlightenedEnvPairs, enlightenedEnvironment, type LaunchSettings } from './launch.ts';
+import { denyCode, WardNodeError } from './errors.ts';
+import { guardCtor } from './guard.ts';
+import { enlightenedEnvPairs, enlightenedEnvironment, PRELOAD, type LaunchSettings } from './launch.ts';
 import { enforcement } from './state.ts';
+
+const require = createRequire(import.meta.url);
 
 function settings(): LaunchSettings {
   const e = enforcement();
@@ -25,21 +30,40 @@ function currentPairs(): string[] {
   return Object.entries(process.env).map(([k, v]) => `${k}=${v}`);
 }
 
+const isPairs = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
+
+/**
+ * The environment argument of the process_wrap handle's spawn: an options object (older Node)
+ * or positional (file, args, cwd, envPairs, stdio, …) as in Node 24. An unknown shape is refused
+ * rather than passed on unenlightened.
+ */
+function enlightenSpawnArgs(a: unknown[]): unknown[] {
+  const first = a[0] as { envPairs?: unknown } | undefined;
+  if (first && typeof first === 'object' && !Array.isArray(first)) {
+    first.envPairs = enlightenedEnvPairs(isPairs(first.envPairs) ? first.envPairs : currentPairs(), settings());
+    return a;
+  }
+  if (typeof a[0] === 'string' && (a[3] === undefined || isPairs(a[3]))) {
+    const out = [...a];
+    out[3] = enlightenedEnvPairs(isPairs(a[3]) ? a[3] : currentPairs(), settings());
+    return out;
+  }
+  throw new WardNodeError('ERR_WARD_EPERM', 'EPERM: this Node spawns processes in a way ward does not know, so it cannot hand them its checks; refusing to start the process');
+}
+
 type Binding = (name: string) => Record<string, unknown>;
 
 export function makeSticky(binding: Binding): void {
-  const Process = binding('process_wrap').Process as { prototype: { spawn: (o: { envPairs?: string[] }) => number } };
+  const Process = binding('process_wrap').Process as { prototype: { spawn: (...a: unknown[]) => number } };
   const spawn = Process.prototype.spawn;
-  Process.prototype.spawn = function (this: unknown, options: { envPairs?: string[] }) {
-    if (options && typeof options === 'object') options.envPairs = enlightenedEnvPairs(options.envPairs ?? currentPairs(), settings());
-    return Reflect.apply(spawn, this, [options]);
+  Process.prototype.spawn = function (this: unknown, ...a: unknown[]) {
+    return Reflect.apply(spawn, this, enlightenSpawnArgs(a));
   };
 
-  const spawnSync = binding('spawn_sync') as { spawn: (o: { envPairs?: string[] }) => unknown };
+  const spawnSync = binding('spawn_sync') as { spawn: (...a: unknown[]) => unknown };
   const syncSpawn = spawnSync.spawn;
-  spawnSync.spawn = function (options: { envPairs?: string[] }) {
-    if (options && typeof options === 'object') options.envPairs = enlightenedEnvPairs(options.envPairs ?? currentPairs(), settings());
-    return Reflect.apply(syncSpawn, spawnSync, [options]);
+  spawnSync.spawn = function (...a: unknown[]) {
+    return Reflect.apply(syncSpawn, spawnSync, enlightenSpawnArgs(a));
   };
 
   const p = process as unknown as { execve?: (file: string, args?: string[], env?: Record<string, string | undefined>) => never };
@@ -49,4 +73,24 @@ export function makeSticky(binding: Binding): void {
       return Reflect.apply(execve, process, [file, args ?? [], enlightenedEnvironment(env ?? process.env, settings())]) as never;
     };
   }
+  stickyWorkers();
+}
+
+/**
+ * Worker threads inherit the process's command line (where `ward node` puts the preload) unless
+ * the app passes `execArgv`, and read per-thread options from an `env` it passes: ward's preload
+ * is put first in any execArgv the app gives. DENY_INTERACTIVE: a worker's code must be a file
+ * (eval refused here; data:/blob: workers fail in the worker's own load hook).
+ */
+function stickyWorkers(): void {
+  const wt = require('node:worker_threads') as Record<string, unknown>;
+  guardCtor(wt, 'Worker', (a) => {
+    const options = a[1] as { eval?: unknown; execArgv?: unknown } | undefined;
+    if (enforcement().denyInteractive && options?.eval) denyCode('new Worker(code, { eval: true })');
+    if (options && Array.isArray(options.execArgv)) {
+      const mine = `--require=${PRELOAD}`;
+      if (options.execArgv[0] !== mine) a[1] = { ...options, execArgv: [mine, ...(options.execArgv as unknown[])] };
+    }
+  });
+  syncBuiltinESMExports();
 }
