@@ -51,6 +51,11 @@ after(() => s?.cleanup());
 const PAYLOAD = () => JSON.stringify(join(dir, 'payload.js'));
 const SRC = () => `require('node:fs').readFileSync(${PAYLOAD()}, 'utf8')`;
 
+const CODEGEN = /ward node runs with --deny-codegen/;
+// Before --deny-codegen existed, DENY_INTERACTIVE alone refused code generation: set
+// WARD_NODE_TEST_NO_CODEGEN_FLAG=1 with an older WARD_NODE_TEST_BIN to try the same attacks there.
+const DROP = process.env.WARD_NODE_TEST_NO_CODEGEN_FLAG === '1';
+
 interface Attack {
   /** Body of an async CommonJS main (require, __dirname available). */
   code: () => string;
@@ -73,20 +78,20 @@ const A: Record<string, Attack> = {
   'process.execve with a clean env': { code: () => `process.execve(process.execPath, [process.execPath, '-e', "console.log('PWNED')"], {});`, refused: /code given on the command line/ },
   'shell child inherits the preload': { code: () => `require('node:child_process').execSync('"' + process.execPath + '" ' + ${PAYLOAD()}, { env: { PATH: '/usr/bin:/bin' }, stdio: 'inherit' });`, refused: /ERR_WARD_EXEC_DENIED/ },
   // 8. Originals behind wrappers (code-generation doors: --deny-codegen).
-  'vm.Script.prototype.constructor': { flags: ['--deny-codegen'], code: () => `new (require('node:vm').Script.prototype.constructor)(${SRC()}).runInThisContext();`, refused: /--deny-codegen/ },
-  'vm.Script subclass': { flags: ['--deny-codegen'], code: () => `class X extends require('node:vm').Script {} new X(${SRC()}).runInThisContext();`, refused: /--deny-codegen/ },
-  'ContextifyScript through the prototype chain': { flags: ['--deny-codegen'], code: () => `const C = Object.getPrototypeOf(require('node:vm').Script.prototype).constructor; const s = new C(${SRC()}, 'x.js'); console.log('compiled: PWNED');`, refused: /--deny-codegen/ },
-  'Object.getPrototypeOf(vm.Script)': { flags: ['--deny-codegen'], code: () => `const C = Object.getPrototypeOf(require('node:vm').Script); new C(${SRC()}, 'x.js'); console.log('compiled: PWNED');`, refused: /--deny-codegen/ },
-  'WebAssembly.Module.prototype.constructor': { flags: ['--deny-codegen'], code: () => `new WebAssembly.Module.prototype.constructor(new Uint8Array(${WASM})); console.log('wasm: PWNED');`, refused: /--deny-codegen/ },
-  'instantiateStreaming(new Response(bytes))': { flags: ['--deny-codegen'], code: () => `await WebAssembly.instantiateStreaming(new Response(new Uint8Array(${WASM}), { headers: { 'content-type': 'application/wasm' } })); console.log('wasm: PWNED');`, refused: /--deny-codegen/ },
-  'Module.wrap': { flags: ['--deny-codegen'], code: () => `const M = require('node:module'); const src = ${SRC()}; M.wrap = (s) => '(function (exports, require, module, __filename, __dirname) { ' + src + ' })'; require('./dep.cjs');`, refused: /--deny-codegen/ },
-  'Module.wrapper': { flags: ['--deny-codegen'], code: () => `const M = require('node:module'); M.wrapper[0] = M.wrapper[0] + ${SRC()} + ';'; require('./dep2.cjs');`, refused: /--deny-codegen/ },
-  "registerHooks invents a checked file's source": { flags: ['--deny-codegen'], code: () => `require('node:module').registerHooks({ load(u, c, n) { return u.endsWith('/dep.mjs') ? { format: 'module', source: require('node:fs').readFileSync(${JSON.stringify(join(dir ?? '', 'payload.mjs'))}, 'utf8'), shortCircuit: true } : n(u, c); } }); await import('./dep.mjs');`, refused: /--deny-codegen/ },
+  'vm.Script.prototype.constructor': { flags: ['--deny-codegen'], code: () => `new (require('node:vm').Script.prototype.constructor)(${SRC()}).runInThisContext();`, refused: CODEGEN },
+  'vm.Script subclass': { flags: ['--deny-codegen'], code: () => `class X extends require('node:vm').Script {} new X(${SRC()}).runInThisContext();`, refused: CODEGEN },
+  'ContextifyScript through the prototype chain': { flags: ['--deny-codegen'], code: () => `const C = Object.getPrototypeOf(require('node:vm').Script.prototype).constructor; const s = new C(${SRC()}, 'x.js'); console.log('compiled: PWNED');`, refused: CODEGEN },
+  'Object.getPrototypeOf(vm.Script)': { flags: ['--deny-codegen'], code: () => `const C = Object.getPrototypeOf(require('node:vm').Script); new C(${SRC()}, 'x.js'); console.log('compiled: PWNED');`, refused: CODEGEN },
+  'WebAssembly.Module.prototype.constructor': { flags: ['--deny-codegen'], code: () => `new WebAssembly.Module.prototype.constructor(new Uint8Array(${WASM})); console.log('wasm: PWNED');`, refused: CODEGEN },
+  'instantiateStreaming(new Response(bytes))': { flags: ['--deny-codegen'], code: () => `await WebAssembly.instantiateStreaming(new Response(new Uint8Array(${WASM}), { headers: { 'content-type': 'application/wasm' } })); console.log('wasm: PWNED');`, refused: CODEGEN },
+  'Module.wrap': { flags: ['--deny-codegen'], code: () => `const M = require('node:module'); const src = ${SRC()}; M.wrap = (s) => '(function (exports, require, module, __filename, __dirname) { ' + src + ' })'; require('./dep.cjs');`, refused: CODEGEN },
+  'Module.wrapper': { flags: ['--deny-codegen'], code: () => `const M = require('node:module'); M.wrapper[0] = M.wrapper[0] + ${SRC()} + ';'; require('./dep2.cjs');`, refused: CODEGEN },
+  "registerHooks invents a checked file's source": { flags: ['--deny-codegen'], code: () => `require('node:module').registerHooks({ load(u, c, n) { return u.endsWith('/dep.mjs') ? { format: 'module', source: require('node:fs').readFileSync(${JSON.stringify(join(dir ?? '', 'payload.mjs'))}, 'utf8'), shortCircuit: true } : n(u, c); } }); await import('./dep.mjs');`, refused: CODEGEN },
   'registerHooks short-circuits an unchecked file': { code: () => `require('node:module').registerHooks({ load(u, c, n) { return u.endsWith('/payload.mjs') ? { format: 'module', source: require('node:fs').readFileSync(new URL(u), 'utf8'), shortCircuit: true } : n(u, c); } }); await import('./payload.mjs');`, refused: /ERR_WARD_EXEC_DENIED/ },
   'registerHooks resolves into ward': { code: () => `const { pathToFileURL } = require('node:url'); require('node:module').registerHooks({ resolve(s, c, n) { return s === 'x' ? { url: pathToFileURL(${JSON.stringify(join(WARD_ROOT, 'src/node/files.ts'))}).href, shortCircuit: true } : n(s, c); } }); const m = await import('x'); console.log(typeof m.rememberSource === 'function' ? 'state: PWNED' : 'no state');`, refused: /ERR_WARD_EPERM/ },
   'module.register() of a 0644 loader': { code: () => `require('node:module').register('./loader-0644.mjs', require('node:url').pathToFileURL(__filename)); await import('./dep.mjs');`, refused: /ERR_WARD_EXEC_DENIED/ },
   '--experimental-loader of a 0644 loader': { flags: ['--no-warnings', '--experimental-loader', './loader-0644.mjs'], code: () => `await import('./dep.mjs');`, refused: /ERR_WARD_EXEC_DENIED/ },
-  'an async loader invents source': { flags: ['--deny-codegen'], code: () => `require('node:module').register('./loader-invents.mjs', require('node:url').pathToFileURL(__filename)); await import('./dep.mjs');`, refused: /--deny-codegen/ },
+  'an async loader invents source': { flags: ['--deny-codegen'], code: () => `require('node:module').register('./loader-invents.mjs', require('node:url').pathToFileURL(__filename)); await import('./dep.mjs');`, refused: CODEGEN },
   "ward's module state by import": { code: () => `const m = await import(${JSON.stringify(join(WARD_ROOT, 'src/node/files.ts'))}); m.rememberSource('x', 'y'); console.log('state: PWNED');`, refused: /ERR_WARD_EPERM/ },
   "ward's autoload state by require": { code: () => `const m = require(${JSON.stringify(join(WARD_ROOT, 'src/node/autoload.ts'))}); console.log('state: PWNED', Object.keys(m));`, refused: /ERR_WARD_EPERM/ },
   'koffi through require.cache': { code: () => `const k = Object.keys(require.cache).find((f) => /node_modules\\/(koffi|@koromix)\\//.test(f)); if (k) console.log('koffi: PWNED'); const r = require('node:module').createRequire(${JSON.stringify(join(WARD_ROOT, 'src/kernel/ffi.ts'))}); r('koffi'); console.log('koffi: PWNED');`, refused: /ERR_WARD_EPERM/ },
@@ -114,7 +119,7 @@ for (const [name, a] of Object.entries(A)) {
     if (!requires(t, ok(), 'root (tmpfs, nobody) and AT_EXECVE_CHECK')) return;
     const main = file(`a-${name.replace(/[^a-z0-9]/gi, '_')}.${a.ext ?? 'cjs'}`, `(async () => {\n${a.code()}\n})().catch((e) => { console.log(e.code, e.message); process.exitCode = 3; });\n`);
     const bits = a.bits ?? ['--restrict-file', '--deny-interactive'];
-    const node = [process.execPath, BIN, 'node', ...(a.flags ?? []), main];
+    const node = [process.execPath, BIN, 'node', ...(a.flags ?? []).filter((f) => !DROP || f !== '--deny-codegen'), main];
     const argv = bits.length ? [BIN, 'exec', ...bits, '--', ...node] : node.slice(1);
     const r = spawnSync(process.execPath, argv, { encoding: 'utf8', cwd: dir, timeout: 60_000, uid: NOBODY, gid: NOGROUP, env: { PATH: '/usr/bin:/bin', HOME: '/' } });
     const out = `${r.stdout}${r.stderr}`;
