@@ -54,11 +54,13 @@ export function guardCompile(): void {
   };
 }
 
-const SELF = new Set([import.meta.url, fileURLToPath(import.meta.url)]);
+// ward's own frames (this file, the constructor guard) are skipped to find the real caller.
+const OWN = [new URL('./', import.meta.url).href, fileURLToPath(new URL('./', import.meta.url))];
+const own = (scriptName: string) => OWN.some((p) => scriptName.startsWith(p));
 
 /** Whether the code calling a guarded entry point is Node's own (its internals compile only their own bytes). */
 function calledByNode(): boolean {
-  const caller = getCallSites(10).find((s) => !SELF.has(s.scriptName));
+  const caller = getCallSites(10).find((s) => !own(s.scriptName));
   return !!caller && caller.scriptName.startsWith('node:');
 }
 

@@ -14,6 +14,7 @@ import { guardEnvironmentData } from './inherit.ts';
 import { closeInspector } from './inspector.ts';
 import { ENV } from './launch.ts';
 import { checkStartupLoaders, guardLoaders } from './loaders.ts';
+import { currentOptions } from './options.ts';
 import { sealWard } from './seal.ts';
 import { enforcement } from './state.ts';
 import { makeSticky } from './sticky.ts';
@@ -29,9 +30,28 @@ function fatal(e: unknown): never {
   process.exit(126);
 }
 
+// Under Node's permission model (--permission) process.binding is denied to everyone, ward
+// included; what ward would reach through it is then closed by the permission model itself
+// (child processes without --allow-child-process; the inspector), or ward refuses to start.
+const permission = (process as unknown as { permission?: { has: (scope: string) => boolean } }).permission;
+
+function startupRefusal(what: string): never {
+  throw Object.assign(new Error(what), { code: 'ERR_WARD_EPERM' });
+}
+
 try {
   const p = process as unknown as { binding: (name: string) => Record<string, unknown> };
-  const binding = p.binding.bind(process);
+  const rawBinding = p.binding.bind(process);
+  const binding = (name: string): Record<string, unknown> | undefined => {
+    try {
+      return rawBinding(name);
+    } catch (err) {
+      if ((err as { code?: string }).code === 'ERR_ACCESS_DENIED' && permission) return undefined;
+      throw err;
+    }
+  };
+  if (currentOptions().flag('--addons') === false) startupRefusal('ward node asks the kernel through its FFI (koffi), a native addon that --no-addons switches off; remove --no-addons (ward still checks every addon the app loads)');
+  if (permission && !permission.has('addon')) startupRefusal("ward node asks the kernel through its FFI (koffi), a native addon: add --allow-addons to --permission (ward still checks every addon the app loads)");
   const e = enforcement();
   loadGlobalDefault();
   inheritSettings();
@@ -41,18 +61,20 @@ try {
     delete process.env[ENV.autoloadAtEntry];
     restrictModuleLoading(Number(atEntry) as AutoloadLevel, { lock: 'entry' });
   }
-  makeSticky(binding);
+  const spawners = [binding('process_wrap'), binding('spawn_sync')];
+  if (spawners[0] && spawners[1]) makeSticky(spawners[0], spawners[1]);
+  else if (permission?.has('child')) startupRefusal('ward node cannot hand its checks to child processes under --permission with --allow-child-process (process.binding is denied); drop --allow-child-process');
   guardEnvironmentData();
   if (e.restrictFile || e.denyInteractive) {
     checkFlags(e);
     guardV8Flags();
     p.binding = function (name: string) {
       if (!SAFE_BINDINGS.has(String(name))) denyBinding(String(name));
-      return binding(name);
+      return rawBinding(name);
     };
   }
   if (e.denyInteractive) {
-    const inspector = binding('inspector');
+    const inspector = binding('inspector') ?? {};
     if (isMainThread) checkEntry(inspector);
     closeInspector(inspector);
   }

@@ -51,16 +51,15 @@ function enlightenSpawnArgs(a: unknown[]): unknown[] {
   throw new WardNodeError('ERR_WARD_EPERM', 'EPERM: this Node spawns processes in a way ward does not know, so it cannot hand them its checks; refusing to start the process');
 }
 
-type Binding = (name: string) => Record<string, unknown>;
 
-export function makeSticky(binding: Binding): void {
-  const Process = binding('process_wrap').Process as { prototype: { spawn: (...a: unknown[]) => number } };
+export function makeSticky(processWrap: Record<string, unknown>, spawnSyncBinding: Record<string, unknown>): void {
+  const Process = processWrap.Process as { prototype: { spawn: (...a: unknown[]) => number } };
   const spawn = Process.prototype.spawn;
   Process.prototype.spawn = function (this: unknown, ...a: unknown[]) {
     return Reflect.apply(spawn, this, enlightenSpawnArgs(a));
   };
 
-  const spawnSync = binding('spawn_sync') as { spawn: (...a: unknown[]) => unknown };
+  const spawnSync = spawnSyncBinding as { spawn: (...a: unknown[]) => unknown };
   const syncSpawn = spawnSync.spawn;
   spawnSync.spawn = function (...a: unknown[]) {
     return Reflect.apply(syncSpawn, spawnSync, enlightenSpawnArgs(a));
