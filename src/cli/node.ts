@@ -3,6 +3,7 @@
 
 import type { Command } from 'commander';
 import { launchNode } from '../node/launch.ts';
+import { trustTree, type TrustReport } from '../node/trust.ts';
 import { CliError, EXIT_CANNOT_EXECUTE } from './io.ts';
 
 interface NodeOpts {
@@ -27,9 +28,26 @@ function runNode(args: string[], opts: NodeOpts): number {
   }
 }
 
+function printTrust(r: TrustReport, json: boolean): number {
+  if (json) process.stdout.write(JSON.stringify(r) + '\n');
+  else {
+    const verb = r.dryRun ? 'would set' : 'set';
+    process.stdout.write(`${r.dir}: ${r.files} files, ${r.code} that Node loads as code: ${verb} the execute bit on ${r.changed}, ${r.alreadyExecutable} already executable\n`);
+    for (const e of r.errors) process.stderr.write(`ward node trust: ${e.path}: ${e.code}\n`);
+  }
+  return r.errors.length ? 1 : 0;
+}
+
 export function registerNodeCommand(program: Command, run: (fn: () => number | Promise<number>) => void): void {
-  program
-    .command('node')
+  const node = program.command('node');
+  node
+    .command('trust')
+    .description("set the execute bit on the files of DIR that Node loads as code (.js .mjs .cjs .json .node .wasm .ts .mts .cts, node #! scripts, wasm), and on nothing else, so they pass AT_EXECVE_CHECK; a script named trust runs as `ward node ./trust`")
+    .argument('<dir>', 'the project directory (node_modules included)')
+    .option('--dry-run', 'report what would change, change nothing')
+    .option('--json', 'print one JSON object')
+    .action((dir: string, opts: { dryRun?: boolean; json?: boolean }) => run(() => printTrust(trustTree(dir, { dryRun: opts.dryRun }), !!opts.json)));
+  node
     .description('run Node.js enlightened: every file of code checked with AT_EXECVE_CHECK, no code from nowhere under the exec securebits, optional frozen module graph')
     .option('--audit', 'log failed checks that are not enforced (JSON lines on stderr)')
     .option('--enforce', 'enforce as if both exec securebits were set (for hosts without them; can only add checks)')

@@ -8,7 +8,7 @@
 
 import { fileURLToPath } from 'node:url';
 import { nodeConfig } from './config.ts';
-import { WardNodeError } from './errors.ts';
+import { refuse } from './errors.ts';
 import { publishToWorkers, readInherited } from './inherit.ts';
 import { ENV } from './launch.ts';
 import { enforcement } from './state.ts';
@@ -45,7 +45,7 @@ function normalizeAllow(a: AutoloadAllow | undefined): Required<AutoloadAllow> {
 
 function parseLevel(v: unknown, where: string): AutoloadLevel {
   if (v === 0 || v === 1 || v === 2) return v;
-  throw new WardNodeError('ERR_WARD_EPERM', `${where}: the module autoload level must be 0, 1 or 2, got ${JSON.stringify(v)}`);
+  refuse('ERR_WARD_EPERM', `${where}: the module autoload level must be 0, 1 or 2, got ${JSON.stringify(v)}`);
 }
 
 /** Reads the global default (the sysctl analog) from /etc/ward/node.json (./config.ts). */
@@ -68,7 +68,7 @@ function raiseTo(raw: string | undefined, where: string): void {
   try {
     doc = JSON.parse(raw) as typeof doc;
   } catch {
-    throw new WardNodeError('ERR_WARD_EPERM', `${where}: not a JSON {level, allow} object`);
+    refuse('ERR_WARD_EPERM', `${where}: not a JSON {level, allow} object`);
   }
   const level = parseLevel(doc.level, where);
   if (level < perProcess.level) return;
@@ -109,7 +109,7 @@ export function publish(): void {
 export function restrictModuleLoading(level: AutoloadLevel, options: { allow?: AutoloadAllow; lock?: 'now' | 'entry' } = {}): void {
   const l = parseLevel(level, 'restrictModuleLoading');
   if (l < perProcess.level) {
-    throw new WardNodeError('ERR_WARD_EPERM', `EPERM: the module autoload level is ${perProcess.level} and can only go up, not to ${l}`);
+    refuse('ERR_WARD_EPERM', `EPERM: the module autoload level is ${perProcess.level} and can only go up, not to ${l}`);
   }
   perProcess.level = l;
   if (options.allow) {
@@ -191,7 +191,7 @@ export function checkModuleLoad(id: ModuleId): void {
         : pkg
           ? `allow it with restrictModuleLoading(1, { allow: { packages: ['${pkg}'] } }) before the lock, or load it earlier`
           : `allow it with restrictModuleLoading(1, { allow: { paths: ['${id.name}'] } }) before the lock, or load it earlier`;
-    throw new WardNodeError('ERR_WARD_MODULE_DENIED', `${id.kind} ${id.name} may not be loaded: module autoloading is restricted at ${why}; ${how}`);
+    refuse('ERR_WARD_MODULE_DENIED', `${id.kind} ${id.name} may not be loaded: module autoloading is restricted at ${why}; ${how}`);
   }
   loaded.add(key);
 }

@@ -4,7 +4,7 @@
 // A file that exists but cannot be read or parsed is an error (refuse rather than guess).
 
 import { existsSync, readFileSync } from 'node:fs';
-import { WardNodeError } from './errors.ts';
+import { refuse } from './errors.ts';
 import { ENV } from './launch.ts';
 
 export const GLOBAL_CONFIG = '/etc/ward/node.json';
@@ -28,7 +28,7 @@ function readOne(file: string): { denyCodegen?: unknown; moduleAutoload?: { leve
     if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new Error('not a JSON object');
     return doc as { denyCodegen?: unknown };
   } catch (e) {
-    throw new WardNodeError('ERR_WARD_EPERM', `${file}: cannot read ward's Node configuration: ${(e as Error).message}; fix or remove the file`);
+    refuse('ERR_WARD_EPERM', `${file}: cannot read ward's Node configuration: ${(e as Error).message}; fix or remove the file`);
   }
 }
 
@@ -39,7 +39,7 @@ export function nodeConfig(): NodeConfig {
     if (!file || !existsSync(file)) continue;
     const doc = readOne(file);
     if (doc.denyCodegen !== undefined && typeof doc.denyCodegen !== 'boolean') {
-      throw new WardNodeError('ERR_WARD_EPERM', `${file}: "denyCodegen" must be true or false, got ${JSON.stringify(doc.denyCodegen)}`);
+      refuse('ERR_WARD_EPERM', `${file}: "denyCodegen" must be true or false, got ${JSON.stringify(doc.denyCodegen)}`);
     }
     if (doc.denyCodegen === true) c.denyCodegen = true;
     if (doc.moduleAutoload) {

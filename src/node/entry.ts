@@ -6,7 +6,7 @@
 import { fstatSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { trustedForFd } from '../trust/trusted-for.ts';
-import { denyCode, denyCodegen, WardNodeError } from './errors.ts';
+import { denyCode, denyCodegen, refuse } from './errors.ts';
 import { inspectorActive } from './inspector.ts';
 import { FLAG_NO_SIGUSR1 } from './launch.ts';
 import { currentOptions } from './options.ts';
@@ -41,7 +41,7 @@ function nativesSyntax(): boolean {
 }
 
 function refuseFlag(flag: string): never {
-  throw new WardNodeError('ERR_WARD_CODE_DENIED', `the flag ${flag} is refused: the exec securebits are set and it opens a way to run code that is not checked; remove it`);
+  refuse('ERR_WARD_CODE_DENIED', `the flag ${flag} is refused: the exec securebits are set and it opens a way to run code that is not checked; remove it`);
 }
 
 /** Any enforcement: flags that give the app Node's internals or V8's. */

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { trustedForFd, type TrustResult } from '../trust/trusted-for.ts';
-import { WardNodeError } from './errors.ts';
+import { refuse } from './errors.ts';
 import { auditLine, enforcement } from './state.ts';
 
 export function readAll(fd: number): Buffer {
@@ -24,9 +24,9 @@ export function enforceCheck(kind: string, path: string, r: TrustResult): void {
   if (r.trusted) return;
   const e = enforcement();
   if (e.restrictFile) {
-    throw new WardNodeError(
+    refuse(
       'ERR_WARD_EXEC_DENIED',
-      `${kind} ${path} may not be executed: ${r.errno}: ${r.reason} (checked with ${r.mechanism === 'kernel' ? 'AT_EXECVE_CHECK' : 'the emulated trusted_for policy'}; SECBIT_EXEC_RESTRICT_FILE is set). Make the file executable on an exec mount, or allow it in the exec policy`,
+      `${kind} ${path} may not be executed: ${r.errno}: ${r.reason} (checked with ${r.mechanism === 'kernel' ? 'AT_EXECVE_CHECK' : 'the emulated trusted_for policy'}; SECBIT_EXEC_RESTRICT_FILE is set). Make it executable on an exec mount (\`ward node trust DIR\` does that for a tree's code) or allow it in the exec policy; \`ward node --audit APP\` lists every file that would be refused`,
       r.errno,
     );
   }

@@ -4,7 +4,7 @@
 // to every worker and context created later).
 
 import { createRequire } from 'node:module';
-import { WardNodeError } from './errors.ts';
+import { refuse } from './errors.ts';
 
 /** `--No_Disallow-code=1` → `disallow-code` (negation and value dropped: either way it is a change). */
 export function v8FlagBase(flag: string): string {
@@ -29,7 +29,7 @@ export function guardV8Flags(): void {
   const set = v8.setFlagsFromString;
   v8.setFlagsFromString = function (flags: string) {
     for (const f of String(flags).split(/\s+/).filter(Boolean)) {
-      if (weakeningFlag(f)) throw new WardNodeError('ERR_WARD_EPERM', `EPERM: v8.setFlagsFromString('${f}') is refused: the exec securebits are set and this V8 flag changes which code may run`);
+      if (weakeningFlag(f)) refuse('ERR_WARD_EPERM', `EPERM: v8.setFlagsFromString('${f}') is refused: the exec securebits are set and this V8 flag changes which code may run`);
     }
     return Reflect.apply(set, v8, [flags]);
   };

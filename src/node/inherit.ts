@@ -6,7 +6,7 @@
 
 import wt from 'node:worker_threads';
 import { syncBuiltinESMExports } from 'node:module';
-import { WardNodeError } from './errors.ts';
+import { refuse } from './errors.ts';
 
 const KEY = 'ward.node.settings';
 
@@ -32,7 +32,7 @@ export function publishToWorkers(s: Inherited): void {
 
 export function guardEnvironmentData(): void {
   wt.setEnvironmentData = function (key: unknown, value?: unknown) {
-    if (key === KEY) throw new WardNodeError('ERR_WARD_EPERM', `EPERM: worker_threads.setEnvironmentData('${KEY}') is ward's; worker threads inherit ward's settings from their parent`);
+    if (key === KEY) refuse('ERR_WARD_EPERM', `EPERM: worker_threads.setEnvironmentData('${KEY}') is ward's; worker threads inherit ward's settings from their parent`);
     return Reflect.apply(setEnvironmentData, wt, [key, value]);
   } as typeof wt.setEnvironmentData;
   syncBuiltinESMExports();

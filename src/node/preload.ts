@@ -16,7 +16,7 @@ import { ENV } from './launch.ts';
 import { checkStartupLoaders, guardLoaders } from './loaders.ts';
 import { currentOptions } from './options.ts';
 import { sealWard } from './seal.ts';
-import { enforcement } from './state.ts';
+import { auditSummaryAtExit, enforcement } from './state.ts';
 import { makeSticky } from './sticky.ts';
 import './index.ts';
 
@@ -65,6 +65,7 @@ try {
   if (spawners[0] && spawners[1]) makeSticky(spawners[0], spawners[1]);
   else if (permission?.has('child')) startupRefusal('ward node cannot hand its checks to child processes under --permission with --allow-child-process (process.binding is denied); drop --allow-child-process');
   guardEnvironmentData();
+  if (e.audit && isMainThread) auditSummaryAtExit();
   if (e.restrictFile || e.denyInteractive) {
     checkFlags(e);
     guardV8Flags();

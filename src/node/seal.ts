@@ -10,7 +10,7 @@ import { dirname, join, sep } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { ffi } from '../kernel/ffi.ts';
-import { WardNodeError } from './errors.ts';
+import { refuse } from './errors.ts';
 import { PRELOAD, WARD_ROOT } from './launch.ts';
 
 const PUBLIC_API = join(WARD_ROOT, 'src', 'node', 'index.ts');
@@ -45,5 +45,5 @@ export function refuseWardFile(url: string, what = 'importing'): void {
   if (!sealed || !url.startsWith('file:')) return;
   const path = fileURLToPath(url);
   if (path === PUBLIC_API || path === PRELOAD || !isWardPath(path)) return;
-  throw new WardNodeError('ERR_WARD_EPERM', `EPERM: ${what} ${path} is refused: ward's own modules and FFI are not the application's to load; use the public API (ward/node)`);
+  refuse('ERR_WARD_EPERM', `EPERM: ${what} ${path} is refused: ward's own modules and FFI are not the application's to load; use the public API (ward/node)`);
 }

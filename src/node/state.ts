@@ -46,6 +46,19 @@ export function enforcement(): NodeEnforcement {
   return cached;
 }
 
+const wouldRefuse = new Map<string, string>();
+
 export function auditLine(what: string, detail: Record<string, unknown>): void {
   process.stderr.write(JSON.stringify({ ward: 'node-audit', what, pid: process.pid, ...detail }) + '\n');
+  if (what === 'exec-check-failed') wouldRefuse.set(String(detail.path), `${String(detail.errno)}: ${String(detail.reason)}`);
+  else if (what === 'generated-source') wouldRefuse.set(String(detail.url), `generated code (${String(detail.why)}), refused only with --deny-codegen`);
+}
+
+/** `ward node --audit`: at exit, every file this process loaded that enforcement would refuse. */
+export function auditSummaryAtExit(): void {
+  process.on('exit', () => {
+    if (wouldRefuse.size === 0) return;
+    const lines = [...wouldRefuse].map(([what, why]) => `  ${what}: ${why}`);
+    process.stderr.write(`ward node --audit: ${wouldRefuse.size} file(s) loaded by process ${process.pid} would be refused under the exec securebits:\n${lines.join('\n')}\n  fix: \`ward node trust DIR\` sets the execute bit on a tree's code; or allow the files in the exec policy\n`);
+  });
 }

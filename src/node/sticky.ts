@@ -14,7 +14,7 @@
 
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { autoloadSetting } from './autoload.ts';
-import { denyCode, WardNodeError } from './errors.ts';
+import { denyCode, refuse } from './errors.ts';
 import { guardCtor } from './guard.ts';
 import { enlightenedEnvPairs, enlightenedEnvironment, PRELOAD, type LaunchSettings } from './launch.ts';
 import { enforcement } from './state.ts';
@@ -48,7 +48,7 @@ function enlightenSpawnArgs(a: unknown[]): unknown[] {
     out[3] = enlightenedEnvPairs(isPairs(a[3]) ? a[3] : currentPairs(), settings());
     return out;
   }
-  throw new WardNodeError('ERR_WARD_EPERM', 'EPERM: this Node spawns processes in a way ward does not know, so it cannot hand them its checks; refusing to start the process');
+  refuse('ERR_WARD_EPERM', 'EPERM: this Node spawns processes in a way ward does not know, so it cannot hand them its checks; refusing to start the process');
 }
 
 
