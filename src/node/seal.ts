@@ -14,7 +14,9 @@ import { refuse } from './errors.ts';
 import { PRELOAD, WARD_ROOT } from './launch.ts';
 
 const PUBLIC_API = join(WARD_ROOT, 'src', 'node', 'index.ts');
-const roots: string[] = [WARD_ROOT.endsWith(sep) ? WARD_ROOT : WARD_ROOT + sep];
+// ward's code (src/, bin/) and its FFI (koffi and its prebuilt binaries); not the rest of the
+// checkout, where an app or a test fixture may live.
+const roots: string[] = [join(WARD_ROOT, 'src') + sep, join(WARD_ROOT, 'bin') + sep];
 let sealed = false;
 
 export function sealWard(): void {
@@ -23,8 +25,9 @@ export function sealWard(): void {
   try {
     // koffi may be hoisted next to ward (installed as a dependency) rather than inside it.
     const koffiMain = createRequire(import.meta.url).resolve('koffi');
-    const i = koffiMain.lastIndexOf(`${sep}node_modules${sep}koffi${sep}`);
-    if (i >= 0) roots.push(koffiMain.slice(0, i + `${sep}node_modules${sep}koffi${sep}`.length));
+    const marker = `${sep}node_modules${sep}koffi${sep}`;
+    const i = koffiMain.lastIndexOf(marker);
+    if (i >= 0) roots.push(koffiMain.slice(0, i + marker.length), koffiMain.slice(0, i) + `${sep}node_modules${sep}@koromix${sep}`);
     else roots.push(dirname(koffiMain) + sep);
   } catch {
     /* no koffi: nothing more to seal */
