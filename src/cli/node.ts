@@ -2,7 +2,7 @@
 // its variables and flags) is src/node/launch.ts.
 
 import type { Command } from 'commander';
-import { launchNode } from '../node/launch.ts';
+import { launchNode } from '../node/launcher.ts';
 import { trustTree, type TrustReport } from '../node/trust.ts';
 import { CliError, EXIT_CANNOT_EXECUTE } from './io.ts';
 

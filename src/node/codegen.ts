@@ -18,9 +18,9 @@
 
 import Module, { createRequire, syncBuiltinESMExports } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { getCallSites } from 'node:util';
 import { denyCode, denyCodegen } from './errors.ts';
 import { guardCtor } from './guard.ts';
+import { getBuiltin } from './builtins.ts';
 import { takeStdinWrapper } from './entry.ts';
 import { isCheckedSource, isCheckedWasm } from './files.ts';
 import { enforcement } from './state.ts';
@@ -60,7 +60,7 @@ const own = (scriptName: string) => OWN.some((p) => scriptName.startsWith(p));
 
 /** Whether the code calling a guarded entry point is Node's own (its internals compile only their own bytes). */
 function calledByNode(): boolean {
-  const caller = getCallSites(10).find((s) => !own(s.scriptName));
+  const caller = getBuiltin<typeof import('node:util')>('node:util').getCallSites(10).find((s) => !own(s.scriptName));
   return !!caller && caller.scriptName.startsWith('node:');
 }
 

@@ -4,7 +4,6 @@
 // inspector listening, internals exposed — so no spelling of a flag slips past.
 
 import { fstatSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { trustedForFd } from '../trust/trusted-for.ts';
 import { denyCode, denyCodegen, refuse } from './errors.ts';
 import { inspectorActive } from './inspector.ts';
@@ -30,16 +29,6 @@ function codeGenerationAllowed(): boolean {
   }
 }
 
-function nativesSyntax(): boolean {
-  try {
-    const vm = createRequire(import.meta.url)('node:vm') as { Script: new (code: string) => object };
-    new vm.Script('(function () { return %IsSmi(1); })');
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 function refuseFlag(flag: string): never {
   refuse('ERR_WARD_CODE_DENIED', `the flag ${flag} is refused: the exec securebits are set and it opens a way to run code that is not checked; remove it`);
 }
@@ -48,7 +37,7 @@ function refuseFlag(flag: string): never {
 export function checkFlags(e: NodeEnforcement): void {
   const opts = currentOptions();
   if (opts.flag('--expose-internals') || process.getBuiltinModule('internal/options') !== undefined) refuseFlag('--expose-internals');
-  if (opts.flag('--allow-natives-syntax') || nativesSyntax()) refuseFlag('--allow-natives-syntax');
+  if (opts.flag('--allow-natives-syntax')) refuseFlag('--allow-natives-syntax');
   if (e.denyCodegen) {
     if (codeGenerationAllowed()) denyCodegen('eval / new Function (V8 allows code generation from strings: start Node through `ward node --deny-codegen`, which passes --disallow-code-generation-from-strings)');
     for (const f of ['--experimental-vm-modules', '--experimental-shadow-realm']) if (opts.flag(f)) denyCodegen(`the flag ${f}`);

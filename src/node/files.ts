@@ -1,9 +1,9 @@
 // Files of code: checked with AT_EXECVE_CHECK on the fd they are then read from, so the content
 // checked is the content run.
 
-import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { trustedForFd, type TrustResult } from '../trust/trusted-for.ts';
+import { getBuiltin } from './builtins.ts';
 import { refuse } from './errors.ts';
 import { auditLine, enforcement } from './state.ts';
 
@@ -49,7 +49,7 @@ export function checkedRead(kind: string, path: string): Buffer {
 // modules cannot be imported by the app, ./seal.ts).
 const checkedSources = new Map<string, string>();
 const checkedWasm = new Set<string>();
-const sha = (b: ArrayBufferView | ArrayBuffer) => createHash('sha256').update(ArrayBuffer.isView(b) ? new Uint8Array(b.buffer, b.byteOffset, b.byteLength) : new Uint8Array(b)).digest('hex');
+const sha = (b: ArrayBufferView | ArrayBuffer) => getBuiltin<typeof import('node:crypto')>('node:crypto').createHash('sha256').update(ArrayBuffer.isView(b) ? new Uint8Array(b.buffer, b.byteOffset, b.byteLength) : new Uint8Array(b)).digest('hex');
 const strip = (s: string) => (s.charCodeAt(0) === 0xfeff ? s.slice(1) : s);
 
 export function rememberSource(filename: string, text: string): void {

@@ -3,7 +3,7 @@
 // v8.setFlagsFromString may not change them (V8's flags are process-wide: a flag set now applies
 // to every worker and context created later).
 
-import { createRequire } from 'node:module';
+import { whenLoaded } from './builtins.ts';
 import { refuse } from './errors.ts';
 
 /** `--No_Disallow-code=1` → `disallow-code` (negation and value dropped: either way it is a change). */
@@ -25,13 +25,15 @@ export function weakeningFlag(flag: string): boolean {
 }
 
 export function guardV8Flags(): void {
-  const v8 = createRequire(import.meta.url)('node:v8') as { setFlagsFromString: (flags: string) => void };
-  const set = v8.setFlagsFromString;
+  whenLoaded('v8', guardSetFlags);
+}
+
+function guardSetFlags(v8: Record<string, unknown>): void {
+  const set = v8.setFlagsFromString as (flags: string) => void;
   v8.setFlagsFromString = function (flags: string) {
     for (const f of String(flags).split(/\s+/).filter(Boolean)) {
       if (weakeningFlag(f)) refuse('ERR_WARD_EPERM', `EPERM: v8.setFlagsFromString('${f}') is refused: the exec securebits are set and this V8 flag changes which code may run`);
     }
     return Reflect.apply(set, v8, [flags]);
   };
-  (createRequire(import.meta.url)('node:module') as { syncBuiltinESMExports: () => void }).syncBuiltinESMExports();
 }

@@ -16,6 +16,7 @@ import module, { syncBuiltinESMExports } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { trustedForFd } from '../trust/trusted-for.ts';
 import { checkModuleLoad, moduleIdOf } from './autoload.ts';
+import { builtinHandedOut, whenLoaded } from './builtins.ts';
 import { denyCode, denyCodegen } from './errors.ts';
 import { checkedRead, enforceCheck, isWasmBytes, registerCheckedWasm, rememberSource } from './files.ts';
 import { refuseWardFile } from './seal.ts';
@@ -49,22 +50,21 @@ function guardNativeLoads(): void {
     checkNativeFile('native addon', filename);
     return flags === undefined ? Reflect.apply(dlopen, process, [module, filename]) : Reflect.apply(dlopen, process, [module, filename, flags]);
   };
+  whenLoaded('sqlite', (m) => guardSqlite(m as SqliteModule));
   const getBuiltinModule = process.getBuiltinModule;
   process.getBuiltinModule = function (id: string) {
     const name = String(id).replace(/^node:/, '');
     checkModuleLoad(moduleIdOf(`node:${name}`, 'builtin'));
     const m = Reflect.apply(getBuiltinModule, process, [id]) as unknown;
-    if (name === 'sqlite' && m) guardSqlite(m as SqliteModule);
+    if (m !== undefined) builtinHandedOut(name);
     return m;
   } as typeof process.getBuiltinModule;
 }
 
 type SqliteModule = { DatabaseSync?: { prototype: Record<string, unknown> } };
-let sqliteGuarded = false;
 function guardSqlite(m: SqliteModule): void {
   const proto = m.DatabaseSync?.prototype;
-  if (sqliteGuarded || !proto || typeof proto.loadExtension !== 'function') return;
-  sqliteGuarded = true;
+  if (!proto || typeof proto.loadExtension !== 'function') return;
   const load = proto.loadExtension as (...a: unknown[]) => unknown;
   proto.loadExtension = function (this: unknown, path: unknown, ...rest: unknown[]) {
     checkNativeFile('SQLite extension', String(path));
@@ -110,8 +110,7 @@ export function installHooks(options: HookOptions = {}): void {
       if (url.startsWith('node:')) {
         checkModuleLoad(moduleIdOf(url, 'builtin'));
         const r = nextLoad(url, context);
-        // Loads it through the guarded getBuiltinModule above, which guards loadExtension.
-        if (url === 'node:sqlite') process.getBuiltinModule('node:sqlite');
+        if (r.format === 'builtin') builtinHandedOut(url);
         return r;
       }
       if (!url.startsWith('file:')) {
@@ -130,7 +129,7 @@ export function installHooks(options: HookOptions = {}): void {
       const bytes = checkedRead('module', path);
       const r = nextLoad(url, context);
       if (r.format === 'builtin' || r.format === 'addon') return r;
-      if (r.format === 'wasm' || isWasmBytes(bytes)) registerCheckedWasm(bytes);
+      if (enforcement().denyCodegen && (r.format === 'wasm' || isWasmBytes(bytes))) registerCheckedWasm(bytes);
       let source: string | Buffer;
       if (sameBytes(r.source, bytes)) source = typeof r.source === 'string' ? bytes.toString('utf8') : bytes;
       else {

@@ -4,8 +4,7 @@
 // store itself is internal to Node), so a worker reads its parent's settings, not the app's.
 // Child processes get the same settings through ./launch.ts (see ./sticky.ts).
 
-import wt from 'node:worker_threads';
-import { syncBuiltinESMExports } from 'node:module';
+import { getBuiltin, handedOut, isMainThread, whenLoaded } from './builtins.ts';
 import { refuse } from './errors.ts';
 
 const KEY = 'ward.node.settings';
@@ -18,22 +17,31 @@ export interface Inherited {
   autoload?: string;
 }
 
+type WorkerThreads = { getEnvironmentData: (k: string) => unknown; setEnvironmentData: (k: string, v?: unknown) => void };
+
 export function readInherited(): Inherited {
-  if (wt.isMainThread) return {};
-  const raw = wt.getEnvironmentData(KEY);
+  if (isMainThread()) return {};
+  const raw = getBuiltin<WorkerThreads>('node:worker_threads').getEnvironmentData(KEY);
   return typeof raw === 'string' ? (JSON.parse(raw) as Inherited) : {};
 }
 
-const setEnvironmentData = wt.setEnvironmentData;
+let latest = '{}';
+let setEnvironmentData: WorkerThreads['setEnvironmentData'] | undefined;
 
+/** Workers can only be made once worker_threads is handed out: published then, and on every change. */
 export function publishToWorkers(s: Inherited): void {
-  setEnvironmentData(KEY, JSON.stringify(s));
+  latest = JSON.stringify(s);
+  if (setEnvironmentData && handedOut('worker_threads')) setEnvironmentData(KEY, latest);
 }
 
 export function guardEnvironmentData(): void {
-  wt.setEnvironmentData = function (key: unknown, value?: unknown) {
-    if (key === KEY) refuse('ERR_WARD_EPERM', `EPERM: worker_threads.setEnvironmentData('${KEY}') is ward's; worker threads inherit ward's settings from their parent`);
-    return Reflect.apply(setEnvironmentData, wt, [key, value]);
-  } as typeof wt.setEnvironmentData;
-  syncBuiltinESMExports();
+  whenLoaded('worker_threads', (wt) => {
+    const set = wt.setEnvironmentData as WorkerThreads['setEnvironmentData'];
+    setEnvironmentData = set;
+    set(KEY, latest);
+    wt.setEnvironmentData = function (key: unknown, value?: unknown) {
+      if (key === KEY) refuse('ERR_WARD_EPERM', `EPERM: worker_threads.setEnvironmentData('${KEY}') is ward's; worker threads inherit ward's settings from their parent`);
+      return Reflect.apply(set, wt, [key, value]);
+    };
+  });
 }

@@ -9,8 +9,6 @@
 // without the bits, --deny-codegen, the module autoload level, audit logging).
 
 import { fileURLToPath } from 'node:url';
-import { decodeExecBits, getSecurebits } from '../kernel/securebits.ts';
-import { replaceProcess } from '../kernel/process.ts';
 import { splitNodeOptions } from './options.ts';
 
 export const PRELOAD = fileURLToPath(new URL('../../bin/ward-node-preload.cjs', import.meta.url));
@@ -91,27 +89,4 @@ export function enlightenedEnvPairs(pairs: readonly string[], s: LaunchSettings)
     if (i > 0) base[p.slice(0, i)] = p.slice(i + 1);
   }
   return Object.entries(enlightenedEnvironment(base, s)).map(([k, v]) => `${k}=${v}`);
-}
-
-export interface LaunchOptions {
-  audit?: boolean;
-  enforce?: boolean;
-  denyCodegen?: boolean;
-  moduleAutoload?: number;
-}
-
-/**
- * `ward node ARGS`: becomes Node (execve) with the preload first, so exit status and signals are
- * Node's. Returns only by throwing (the execve errno as a KernelError).
- */
-export function launchNode(args: readonly string[], o: LaunchOptions, env: NodeJS.ProcessEnv = process.env): never {
-  const bits = decodeExecBits(getSecurebits());
-  // WARD_NODE_ENFORCE=1 / WARD_NODE_DENY_CODEGEN=1 in the caller's environment add as much as the options do.
-  const enforce = !!o.enforce || env[ENV.enforce] === '1';
-  const denyCodegen = !!o.denyCodegen || env[ENV.denyCodegen] === '1';
-  const e = enlightenedEnvironment(env, { enforce, audit: o.audit, denyCodegen, denyInteractive: bits.denyInteractive, autoloadAtEntry: o.moduleAutoload });
-  // On the command line too: worker threads inherit it (they read NODE_OPTIONS from an `env` the
-  // app gives them), and NODE_OPTIONS keeps the preload ahead of any --require the caller put there.
-  const settings = { enforce, audit: o.audit, denyCodegen, denyInteractive: bits.denyInteractive };
-  replaceProcess(process.execPath, [process.execPath, ...wardNodeOptions(settings), ...args], e);
 }

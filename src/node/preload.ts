@@ -4,7 +4,7 @@
 // nowhere, makes enforcement sticky and seals ward's own modules. No top-level await: it must
 // be loadable with --require.
 
-import { isMainThread } from 'node:worker_threads';
+import { isMainThread } from './builtins.ts';
 import { entryLoaded, inheritSettings, loadGlobalDefault, publish, restrictModuleLoading, type AutoloadLevel } from './autoload.ts';
 import { closeCodegen, guardCompile } from './codegen.ts';
 import { checkEntry, checkFlags } from './entry.ts';
@@ -56,7 +56,7 @@ try {
   loadGlobalDefault();
   inheritSettings();
   const atEntry = process.env[ENV.autoloadAtEntry];
-  if (atEntry !== undefined && isMainThread) {
+  if (atEntry !== undefined && isMainThread()) {
     // `ward node --module-autoload=N`: applies once the entry module has been evaluated.
     delete process.env[ENV.autoloadAtEntry];
     restrictModuleLoading(Number(atEntry) as AutoloadLevel, { lock: 'entry' });
@@ -65,7 +65,7 @@ try {
   if (spawners[0] && spawners[1]) makeSticky(spawners[0], spawners[1]);
   else if (permission?.has('child')) startupRefusal('ward node cannot hand its checks to child processes under --permission with --allow-child-process (process.binding is denied); drop --allow-child-process');
   guardEnvironmentData();
-  if (e.audit && isMainThread) auditSummaryAtExit();
+  if (e.audit && isMainThread()) auditSummaryAtExit();
   if (e.restrictFile || e.denyInteractive) {
     checkFlags(e);
     guardV8Flags();
@@ -76,12 +76,12 @@ try {
   }
   if (e.denyInteractive) {
     const inspector = binding('inspector') ?? {};
-    if (isMainThread) checkEntry(inspector);
+    if (isMainThread()) checkEntry(inspector);
     closeInspector(inspector);
   }
   guardCompile();
   if (e.denyCodegen) closeCodegen();
-  if (isMainThread) checkStartupLoaders();
+  if (isMainThread()) checkStartupLoaders();
   guardLoaders();
   installHooks({ onEntryLoaded: entryLoaded });
   publish();

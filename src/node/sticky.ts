@@ -12,14 +12,13 @@
 // nothing. The exec securebits it inherits only bind interpreters that honour them; keep such
 // programs out with the exec policy (docs/node.md, "What a plain node can do").
 
-import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { autoloadSetting } from './autoload.ts';
+import { whenLoaded } from './builtins.ts';
 import { denyCode, refuse } from './errors.ts';
 import { guardCtor } from './guard.ts';
 import { enlightenedEnvPairs, enlightenedEnvironment, PRELOAD, type LaunchSettings } from './launch.ts';
 import { enforcement } from './state.ts';
 
-const require = createRequire(import.meta.url);
 
 function settings(): LaunchSettings {
   const e = enforcement();
@@ -82,14 +81,12 @@ export function makeSticky(processWrap: Record<string, unknown>, spawnSyncBindin
  * (eval refused here; data:/blob: workers fail in the worker's own load hook).
  */
 function stickyWorkers(): void {
-  const wt = require('node:worker_threads') as Record<string, unknown>;
-  guardCtor(wt, 'Worker', (a) => {
+  whenLoaded('worker_threads', (wt) => guardCtor(wt, 'Worker', (a) => {
     const options = a[1] as { eval?: unknown; execArgv?: unknown } | undefined;
     if (enforcement().denyInteractive && options?.eval) denyCode('new Worker(code, { eval: true })');
     if (options && Array.isArray(options.execArgv)) {
       const mine = `--require=${PRELOAD}`;
       if (options.execArgv[0] !== mine) a[1] = { ...options, execArgv: [mine, ...(options.execArgv as unknown[])] };
     }
-  });
-  syncBuiltinESMExports();
+  }));
 }
