@@ -6,7 +6,9 @@
 
 import module, { createRequire, syncBuiltinESMExports } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { denyCode } from './errors.ts';
 import { checkedRead } from './files.ts';
+import { enforcement } from './state.ts';
 import { splitNodeOptions, optionName } from './options.ts';
 
 function loaderPath(specifier: string, parent: string | URL | undefined): string | undefined {
@@ -22,6 +24,8 @@ function loaderPath(specifier: string, parent: string | URL | undefined): string
 }
 
 function checkLoader(specifier: string, parent: string | URL | undefined): void {
+  // A loader from a data:/blob: URL is code that never was a file (SECBIT_EXEC_DENY_INTERACTIVE).
+  if (/^(data|blob):/i.test(specifier) && enforcement().denyInteractive) denyCode(`a module loader from a ${specifier.slice(0, 5).toLowerCase()} URL`);
   const path = loaderPath(specifier, parent);
   if (path !== undefined) checkedRead('module loader', path);
 }

@@ -66,7 +66,8 @@ try {
   else if (permission?.has('child')) startupRefusal('ward node cannot hand its checks to child processes under --permission with --allow-child-process (process.binding is denied); drop --allow-child-process');
   guardEnvironmentData();
   if (e.audit && isMainThread()) auditSummaryAtExit();
-  if (e.restrictFile || e.denyInteractive) {
+  // --deny-codegen alone (no bits) needs the same: internals, V8 flags and bindings reach the compilers.
+  if (e.restrictFile || e.denyInteractive || e.denyCodegen) {
     checkFlags(e);
     guardV8Flags();
     p.binding = function (name: string) {
