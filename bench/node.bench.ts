@@ -9,7 +9,7 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { machine, median, table, writeSection } from './lib/report.ts';
@@ -31,6 +31,7 @@ interface App {
   target: number;
 }
 
+const loadBefore = loadavg()[0]!;
 const dir = mkdtempSync(join(tmpdir(), 'ward-bench-node-'));
 try {
   const file = (rel: string, text: string) => {
@@ -90,12 +91,13 @@ try {
       const m = median(v);
       rows.push([name, k, m.toFixed(1), `${(m / base).toFixed(3)}×`]);
     }
+    console.log(rows.slice(-4).map((r) => r.join(' | ')).join('\n'));
     const launcher = median(samples['bin/ward-node']!) / base;
     const runtime = median(samples['node + ward preload']!) / base;
     verdicts.push(`${name}: bin/ward-node ${launcher.toFixed(3)}× plain node (target ≤ ${app.target}×): ${launcher <= app.target ? 'met' : 'MISSED'}; preload alone ${runtime.toFixed(3)}×; \`ward node\` ${(median(samples['ward node']!) / base).toFixed(2)}×`);
   }
   const body = [
-    `Machine: ${machine()}. Run: ${new Date().toISOString().slice(0, 10)}. Medians of ${RUNS} interleaved runs after 2 warm-ups each, enforcement on (WARD_NODE_ENFORCE=1, default mode: every file checked with AT_EXECVE_CHECK and read from the checked fd), all files executable (\`ward node trust\` for the packages). "node + ward preload" is what the launchers exec into; bin/ward-node is the shell launcher (one Node start); \`ward node\` is the CLI launcher (a second Node start). The real-package rows need the compatibility fixture (\`node --test test/compat/\` installs it).`,
+    `Machine: ${machine()}. Run: ${new Date().toISOString().slice(0, 10)}. Medians of ${RUNS} interleaved runs after 2 warm-ups each (1-minute load average ${loadBefore.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after: on a busy machine the ratios are noisy), enforcement on (WARD_NODE_ENFORCE=1, default mode: every file checked with AT_EXECVE_CHECK and read from the checked fd), all files executable (\`ward node trust\` for the packages). "node + ward preload" is what the launchers exec into; bin/ward-node is the shell launcher (one Node start); \`ward node\` is the CLI launcher (a second Node start). The real-package rows need the compatibility fixture (\`node --test test/compat/\` installs it).`,
     '',
     table(['app', 'variant', 'median ms', '× node'], rows),
     '',
