@@ -57,7 +57,7 @@ try {
     [`${MODULES}-module app, CommonJS`]: { argv: [join(dir, 'cjs/m0.js')], target: 1.1 },
     [`${MODULES}-module app, ESM`]: { argv: [join(dir, 'esm/m0.mjs')], target: 1.1 },
   };
-  if (existsSync(join(FIXTURE, 'node_modules/.package-lock.json'))) {
+  if (process.env.WARD_BENCH_REAL !== '0' && existsSync(join(FIXTURE, 'node_modules/.package-lock.json'))) {
     // Real inputs for the linters: the sources of express and fastify (linted and formatted as data).
     const input = join(FIXTURE, 'apps/bench-input');
     rmSync(input, { recursive: true, force: true });
@@ -97,7 +97,7 @@ try {
     verdicts.push(`${name}: bin/ward-node ${launcher.toFixed(3)}× plain node (target ≤ ${app.target}×): ${launcher <= app.target ? 'met' : 'MISSED'}; preload alone ${runtime.toFixed(3)}×; \`ward node\` ${(median(samples['ward node']!) / base).toFixed(2)}×`);
   }
   const body = [
-    `Machine: ${machine()}. Run: ${new Date().toISOString().slice(0, 10)}. Medians of ${RUNS} interleaved runs after 2 warm-ups each (1-minute load average ${loadBefore.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after: on a busy machine the ratios are noisy), enforcement on (WARD_NODE_ENFORCE=1, default mode: every file checked with AT_EXECVE_CHECK and read from the checked fd), all files executable (\`ward node trust\` for the packages). "node + ward preload" is what the launchers exec into; bin/ward-node is the shell launcher (one Node start); \`ward node\` is the CLI launcher (a second Node start). The real-package rows need the compatibility fixture (\`node --test test/compat/\` installs it).`,
+    `Machine: ${machine()}. Run: ${new Date().toISOString().slice(0, 10)}. Medians of ${RUNS} interleaved runs after 2 warm-ups each (1-minute load average ${loadBefore.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after: on a busy machine the ratios are noisy), enforcement on (WARD_NODE_ENFORCE=1, default mode: every file checked with AT_EXECVE_CHECK and read from the checked fd), all files executable (\`ward node trust\` for the packages). "node + ward preload" is what the launchers exec into; bin/ward-node is the shell launcher (one Node start); \`ward node\` is the CLI launcher (a second Node start). The real-package rows need the compatibility fixture (\`node --test test/compat/\` installs it; WARD_BENCH_REAL=0 skips them).`,
     '',
     table(['app', 'variant', 'median ms', '× node'], rows),
     '',
