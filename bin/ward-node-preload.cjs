@@ -4,11 +4,33 @@
 // the preload's start-up cost several times. The cache then also holds the application's
 // compiled modules (keyed by their source hash); it is writable only by the owner of ward's
 // checkout, like ward's code itself. Unwritable → no cache, same behaviour.
+//
+// ward's runtime is TypeScript ES modules loaded with require(): Node options that switch those
+// off cannot be honoured, and are refused here in one line rather than with a stack trace.
 const nodeModule = require('node:module');
 const path = require('node:path');
+
+function refuse(what) {
+  process.stderr.write(`ward node: ERR_WARD_EPERM: ${what}\n`);
+  process.exit(126);
+}
+if (process.features.require_module === false) refuse('ward node loads its runtime with require() of ES modules, which --no-experimental-require-module switches off; remove that option');
+if (!process.features.typescript) refuse("ward node's runtime is TypeScript run by Node's type stripping, which --no-experimental-strip-types switches off; remove that option");
+
 try {
   if (typeof nodeModule.enableCompileCache === 'function') nodeModule.enableCompileCache(path.join(__dirname, '..', '.cache', 'compile'));
 } catch {
   /* no cache */
 }
-require('../src/node/preload.ts');
+// --trace-require-module would report ward's own require() of its ES modules: not the app's.
+const emitWarning = process.emitWarning;
+const runtime = path.join(__dirname, '..', 'src', 'node', 'preload.ts');
+process.emitWarning = function (warning, ...rest) {
+  if (String(warning && warning.message !== undefined ? warning.message : warning).includes(runtime)) return;
+  return Reflect.apply(emitWarning, process, [warning, ...rest]);
+};
+try {
+  require(runtime);
+} finally {
+  process.emitWarning = emitWarning;
+}

@@ -2,12 +2,16 @@
 // lock point, only modules on an allow-list may be loaded for the first time. Level 2: after the
 // lock point nothing new loads — no file, package, builtin, addon or wasm. A level only goes up;
 // it is inherited by worker threads and by child Node processes started with ward's preload
-// (through the environment); a global default comes from /etc/ward/node.json. Like the proposal,
-// the per-process setting is checked first, then the global one.
+// (through ward's environment data and launch environment, whatever env the app passes); a global
+// default comes from /etc/ward/node.json. Like the proposal, the per-process setting is checked
+// first, then the global one.
 
-import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { WardNodeError } from './errors.ts';
+import { nodeConfig } from './config.ts';
+import { refuse } from './errors.ts';
+import { publishToWorkers, readInherited } from './inherit.ts';
+import { ENV } from './launch.ts';
+import { enforcement } from './state.ts';
 
 export type AutoloadLevel = 0 | 1 | 2;
 
@@ -26,49 +30,75 @@ interface Setting {
   locked: boolean;
 }
 
-export const ENV_LEVEL = 'WARD_NODE_AUTOLOAD';
-export const GLOBAL_CONFIG = '/etc/ward/node.json';
-
 const empty = (): Required<AutoloadAllow> => ({ builtins: [], packages: [], paths: [] });
 const perProcess: Setting = { level: 0, allow: empty(), locked: false };
 let global: Setting = { level: 0, allow: empty(), locked: false };
 const loaded = new Set<string>();
+// Builtins Node had loaded when the restriction locked, copied then: process.moduleLoadList is
+// the app's to push onto, so it is never consulted afterwards.
+let inMemoryAtLock: Set<string> | undefined;
 
 function normalizeAllow(a: AutoloadAllow | undefined): Required<AutoloadAllow> {
-  return { builtins: (a?.builtins ?? []).map((b) => b.replace(/^node:/, '')), packages: a?.packages ?? [], paths: a?.paths ?? [] };
+  const list = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+  return { builtins: list(a?.builtins).map((b) => b.replace(/^node:/, '')), packages: list(a?.packages), paths: list(a?.paths) };
 }
 
 function parseLevel(v: unknown, where: string): AutoloadLevel {
   if (v === 0 || v === 1 || v === 2) return v;
-  throw new WardNodeError('ERR_WARD_EPERM', `${where}: the module autoload level must be 0, 1 or 2, got ${JSON.stringify(v)}`);
+  refuse('ERR_WARD_EPERM', `${where}: the module autoload level must be 0, 1 or 2, got ${JSON.stringify(v)}`);
 }
 
-/** Reads the global default (the sysctl analog); WARD_NODE_CONFIG may name another file, which can only raise it. */
+/** Reads the global default (the sysctl analog) from /etc/ward/node.json (./config.ts). */
 export function loadGlobalDefault(): void {
-  for (const file of [GLOBAL_CONFIG, process.env.WARD_NODE_CONFIG].filter((f): f is string => !!f)) {
-    if (!existsSync(file)) continue;
-    const doc = JSON.parse(readFileSync(file, 'utf8')) as { moduleAutoload?: { level?: unknown; allow?: AutoloadAllow } };
-    if (!doc.moduleAutoload) continue;
-    const level = parseLevel(doc.moduleAutoload.level, file);
-    if (level > global.level) global = { level, allow: normalizeAllow(doc.moduleAutoload.allow), locked: false };
+  const m = nodeConfig().moduleAutoload;
+  if (!m) return;
+  const level = parseLevel(m.level, m.file);
+  if (level > global.level) global = { level, allow: normalizeAllow(m.allow), locked: false };
+}
+
+function snapshotInMemory(): void {
+  const list = (process as unknown as { moduleLoadList?: string[] }).moduleLoadList ?? [];
+  inMemoryAtLock ??= new Set(list.filter((x) => x.startsWith('NativeModule ')).map((x) => x.slice(13)));
+}
+
+/** Raises this thread's setting to an inherited one ({level, allow} JSON); never lowers it. */
+function raiseTo(raw: string | undefined, where: string): void {
+  if (!raw) return;
+  let doc: { level?: unknown; allow?: AutoloadAllow };
+  try {
+    doc = JSON.parse(raw) as typeof doc;
+  } catch {
+    refuse('ERR_WARD_EPERM', `${where}: not a JSON {level, allow} object`);
+  }
+  const level = parseLevel(doc.level, where);
+  if (level < perProcess.level) return;
+  const allow = normalizeAllow(doc.allow);
+  perProcess.allow = level === perProcess.level && perProcess.locked ? intersect(perProcess.allow, allow) : allow;
+  perProcess.level = level;
+  // The parent's restriction covers what it starts: in force from the first module on
+  // (a worker's or child's entry script must itself be allowed).
+  if (level > 0) {
+    perProcess.locked = true;
+    snapshotInMemory();
   }
 }
 
-/** Settings inherited from a parent (worker or process), through the environment. */
-export function inheritFromEnv(): void {
-  const raw = process.env[ENV_LEVEL];
-  if (!raw) return;
-  const doc = JSON.parse(raw) as { level: unknown; allow?: AutoloadAllow };
-  perProcess.level = parseLevel(doc.level, ENV_LEVEL);
-  perProcess.allow = normalizeAllow(doc.allow);
-  // The parent's restriction covers what it starts: in force from the first module on
-  // (a worker's or child's entry script must itself be allowed).
-  perProcess.locked = perProcess.level > 0;
+/** Settings inherited from the parent thread (environment data) or process (environment). */
+export function inheritSettings(): void {
+  raiseTo(process.env[ENV.autoload], ENV.autoload);
+  raiseTo(readInherited().autoload, 'the parent thread');
+  publish();
 }
 
-function publish(): void {
-  // Workers copy process.env when they start; child processes inherit it.
-  process.env[ENV_LEVEL] = JSON.stringify({ level: perProcess.level, allow: perProcess.allow });
+/** The restriction as children and workers inherit it. */
+export function autoloadSetting(): string | undefined {
+  return perProcess.level > 0 ? JSON.stringify({ level: perProcess.level, allow: perProcess.allow }) : undefined;
+}
+
+/** Hands this thread's settings to the workers it starts (child processes: ./sticky.ts). */
+export function publish(): void {
+  const e = enforcement();
+  publishToWorkers({ enforce: e.enforce, denyCodegen: e.denyCodegen, audit: e.audit, autoload: autoloadSetting() });
 }
 
 /**
@@ -79,7 +109,7 @@ function publish(): void {
 export function restrictModuleLoading(level: AutoloadLevel, options: { allow?: AutoloadAllow; lock?: 'now' | 'entry' } = {}): void {
   const l = parseLevel(level, 'restrictModuleLoading');
   if (l < perProcess.level) {
-    throw new WardNodeError('ERR_WARD_EPERM', `EPERM: the module autoload level is ${perProcess.level} and can only go up, not to ${l}`);
+    refuse('ERR_WARD_EPERM', `EPERM: the module autoload level is ${perProcess.level} and can only go up, not to ${l}`);
   }
   perProcess.level = l;
   if (options.allow) {
@@ -87,7 +117,7 @@ export function restrictModuleLoading(level: AutoloadLevel, options: { allow?: A
     // Raising the level narrows what is allowed: an allow-list can only shrink once set.
     perProcess.allow = perProcess.locked ? intersect(perProcess.allow, a) : a;
   }
-  if ((options.lock ?? 'now') === 'now') perProcess.locked = true;
+  if ((options.lock ?? 'now') === 'now') lock();
   publish();
 }
 
@@ -95,9 +125,15 @@ function intersect(a: Required<AutoloadAllow>, b: Required<AutoloadAllow>): Requ
   return { builtins: a.builtins.filter((x) => b.builtins.includes(x)), packages: a.packages.filter((x) => b.packages.includes(x)), paths: a.paths.filter((x) => b.paths.includes(x)) };
 }
 
-/** The lock point of --module-autoload / inherited settings: the entry module was evaluated. */
-export function entryLoaded(): void {
+function lock(): void {
+  if (perProcess.level > 0) snapshotInMemory();
   perProcess.locked = true;
+}
+
+/** The lock point of --module-autoload / the global default: the entry module was evaluated. */
+export function entryLoaded(): void {
+  lock();
+  if (global.level > 0) snapshotInMemory();
   global.locked = true;
 }
 
@@ -136,13 +172,13 @@ function verdict(s: Setting, id: ModuleId): string | undefined {
   return allowedBy(s.allow, id) ? undefined : 'level 1: it is not on the allow-list';
 }
 
-/** Called before a module is loaded; throws ERR_WARD_MODULE_DENIED if it may not be. */
 function alreadyInMemory(id: ModuleId): boolean {
-  // A builtin some earlier code (ward's own preload, another loader) already loaded is not new.
-  const list = (process as unknown as { moduleLoadList?: string[] }).moduleLoadList;
-  return id.kind === 'builtin' && !!list?.includes(`NativeModule ${id.name}`);
+  // A builtin Node had already loaded when the restriction locked (for ward's preload, another
+  // loader, Node itself) is not new.
+  return id.kind === 'builtin' && !!inMemoryAtLock?.has(id.name);
 }
 
+/** Called before a module is loaded; throws ERR_WARD_MODULE_DENIED if it may not be. */
 export function checkModuleLoad(id: ModuleId): void {
   const key = `${id.kind}:${id.url}`;
   if (loaded.has(key) || alreadyInMemory(id)) return;
@@ -155,7 +191,7 @@ export function checkModuleLoad(id: ModuleId): void {
         : pkg
           ? `allow it with restrictModuleLoading(1, { allow: { packages: ['${pkg}'] } }) before the lock, or load it earlier`
           : `allow it with restrictModuleLoading(1, { allow: { paths: ['${id.name}'] } }) before the lock, or load it earlier`;
-    throw new WardNodeError('ERR_WARD_MODULE_DENIED', `${id.kind} ${id.name} may not be loaded: module autoloading is restricted at ${why}; ${how}`);
+    refuse('ERR_WARD_MODULE_DENIED', `${id.kind} ${id.name} may not be loaded: module autoloading is restricted at ${why}; ${how}`);
   }
   loaded.add(key);
 }

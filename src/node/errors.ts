@@ -1,5 +1,5 @@
-// The errors an enlightened Node raises. They carry a `code` like Node's own errors so apps and
-// logs can tell them apart.
+// Errors of the enlightened runtime. They reach application code (a refused require/import
+// throws), so they carry Node-style string codes that apps and logs can tell apart.
 
 export type WardNodeCode = 'ERR_WARD_EXEC_DENIED' | 'ERR_WARD_CODE_DENIED' | 'ERR_WARD_MODULE_DENIED' | 'ERR_WARD_EPERM';
 
@@ -11,5 +11,25 @@ export class WardNodeError extends Error {
     this.name = 'WardNodeError';
     this.code = code;
     if (errno) this.errno = errno;
+    // The message says what, why and how to fix it; frames inside ward's runtime would not help.
+    this.stack = `${this.name} [${code}]: ${message}`;
   }
+}
+
+/** Every refusal of the runtime is thrown here, so an uncaught one shows this line, not ward's internals. */
+export function refuse(code: WardNodeCode, message: string, errno?: string): never {
+  throw new WardNodeError(code, message, errno); // ward node refused this; the reason and the fix follow
+}
+
+/** Code that does not come from a checked file (SECBIT_EXEC_DENY_INTERACTIVE). */
+export function denyCode(door: string, fix = 'put the code in a file that passes AT_EXECVE_CHECK and run that file'): never {
+  refuse('ERR_WARD_CODE_DENIED', `${door} is refused: SECBIT_EXEC_DENY_INTERACTIVE is set, so only code from checked files may run; ${fix}`);
+}
+
+/** Code generated at run time from strings or bytes (`ward node --deny-codegen`). */
+export function denyCodegen(door: string): never {
+  refuse(
+    'ERR_WARD_CODE_DENIED',
+    `${door} is refused: ward node runs with --deny-codegen (or "denyCodegen" in /etc/ward/node.json), so only the contents of checked files may be compiled; run without --deny-codegen if this code is trusted to generate code`,
+  );
 }

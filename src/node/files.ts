@@ -3,7 +3,8 @@
 
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { trustedForFd, type TrustResult } from '../trust/trusted-for.ts';
-import { WardNodeError } from './errors.ts';
+import { getBuiltin } from './builtins.ts';
+import { refuse } from './errors.ts';
 import { auditLine, enforcement } from './state.ts';
 
 export function readAll(fd: number): Buffer {
@@ -23,9 +24,9 @@ export function enforceCheck(kind: string, path: string, r: TrustResult): void {
   if (r.trusted) return;
   const e = enforcement();
   if (e.restrictFile) {
-    throw new WardNodeError(
+    refuse(
       'ERR_WARD_EXEC_DENIED',
-      `${kind} ${path} may not be executed: ${r.errno}: ${r.reason} (checked with ${r.mechanism === 'kernel' ? 'AT_EXECVE_CHECK' : 'the emulated trusted_for policy'}; SECBIT_EXEC_RESTRICT_FILE is set). Make the file executable on an exec mount, or allow it in the exec policy`,
+      `${kind} ${path} may not be executed: ${r.errno}: ${r.reason} (checked with ${r.mechanism === 'kernel' ? 'AT_EXECVE_CHECK' : 'the emulated trusted_for policy'}; SECBIT_EXEC_RESTRICT_FILE is set). Make it executable on an exec mount (\`ward node trust DIR\` does that for a tree's code) or allow it in the exec policy; \`ward node --audit APP\` lists every file that would be refused`,
       r.errno,
     );
   }
@@ -41,4 +42,34 @@ export function checkedRead(kind: string, path: string): Buffer {
   } finally {
     closeSync(fd);
   }
+}
+
+// What ward read from checked files, for --deny-codegen: the only texts Module.prototype._compile
+// accepts, and the only bytes WebAssembly may compile. Private to this module (and ward's
+// modules cannot be imported by the app, ./seal.ts).
+const checkedSources = new Map<string, string>();
+const checkedWasm = new Set<string>();
+const sha = (b: ArrayBufferView | ArrayBuffer) => getBuiltin<typeof import('node:crypto')>('node:crypto').createHash('sha256').update(ArrayBuffer.isView(b) ? new Uint8Array(b.buffer, b.byteOffset, b.byteLength) : new Uint8Array(b)).digest('hex');
+const strip = (s: string) => (s.charCodeAt(0) === 0xfeff ? s.slice(1) : s);
+
+export function rememberSource(filename: string, text: string): void {
+  checkedSources.set(filename, text);
+}
+
+export function isCheckedSource(filename: string, text: string): boolean {
+  const expected = checkedSources.get(filename);
+  return expected !== undefined && strip(expected) === strip(text);
+}
+
+export function registerCheckedWasm(bytes: Uint8Array): void {
+  checkedWasm.add(sha(bytes));
+}
+
+export function isCheckedWasm(bytes: ArrayBufferView | ArrayBuffer): boolean {
+  return checkedWasm.has(sha(bytes));
+}
+
+/** WebAssembly's magic number: a file is wasm by its content, with or without a .wasm name. */
+export function isWasmBytes(bytes: Uint8Array): boolean {
+  return bytes.length >= 4 && bytes[0] === 0 && bytes[1] === 0x61 && bytes[2] === 0x73 && bytes[3] === 0x6d;
 }

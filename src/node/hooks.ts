@@ -1,47 +1,92 @@
 // Synchronous, in-thread module hooks (module.registerHooks, Node 22.15 / 23.5): every file Node
 // loads as code — require and import, CommonJS, ESM, JSON, TypeScript, addons, wasm — is opened,
-// checked with AT_EXECVE_CHECK on that fd, read from it, and those bytes are what Node runs.
+// checked with AT_EXECVE_CHECK on that fd and read from it.
+//
+// ward's hooks stay the outermost: when the app registers hooks of its own, ward's are
+// re-registered on top, so ward sees the final resolution (no loader can lead a specifier into
+// ward's own modules, ./seal.ts) and the final source. Loaders keep Node's semantics: the source a
+// loader returns is what runs, and the check applies to the file it came from. A source that
+// differs from the checked file (a transpiler, instrumentation) or that comes from no file (a
+// virtual module) is generated code: allowed and audited by default, refused under --deny-codegen.
+// Hooks registered with module.register()/--experimental-loader run in Node's hooks thread,
+// which is itself enlightened (it runs the preload), so the loader's own modules are checked.
 
 import { closeSync, openSync } from 'node:fs';
-import module from 'node:module';
+import module, { syncBuiltinESMExports } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { trustedForFd } from '../trust/trusted-for.ts';
 import { checkModuleLoad, moduleIdOf } from './autoload.ts';
-import { checkedSources, denyCode, registerCheckedWasm } from './doors.ts';
-import { checkedRead, enforceCheck } from './files.ts';
-import { enforcement } from './state.ts';
+import { builtinHandedOut, whenLoaded } from './builtins.ts';
+import { denyCode, denyCodegen } from './errors.ts';
+import { checkedRead, enforceCheck, isWasmBytes, registerCheckedWasm, rememberSource } from './files.ts';
+import { refuseWardFile } from './seal.ts';
+import { auditLine, enforcement } from './state.ts';
 
 const ENTRY_MARK = Symbol.for('ward.node.entryLoaded');
-const SOURCE_FORMATS = new Set(['module', 'commonjs', 'module-typescript', 'commonjs-typescript']);
+const SOURCE_FORMATS = new Set(['module', 'commonjs', 'module-typescript', 'commonjs-typescript', 'commonjs-sync', 'require-commonjs']);
 
 export interface HookOptions {
   /** Called once the entry module has been evaluated (its last statement ran). */
   onEntryLoaded?: () => void;
 }
 
-function checkAddon(path: string): void {
+export function checkNativeFile(kind: string, path: string): void {
+  refuseWardFile(pathToFileURL(path).href, `loading ${kind}`);
   const fd = openSync(path, 'r');
   try {
-    enforceCheck('native addon', path, trustedForFd(fd));
+    enforceCheck(kind, path, trustedForFd(fd));
   } finally {
     closeSync(fd);
   }
 }
 
-/** Native addons load through process.dlopen (by path, outside the module hooks). */
-function wrapDlopen(): void {
+/** Native code loads by path through process.dlopen (addons) and node:sqlite's loadExtension. */
+function guardNativeLoads(): void {
   const p = process as unknown as { dlopen: (module: object, filename: string, flags?: number) => void };
   const dlopen = p.dlopen;
   p.dlopen = function (module: object, filename: string, flags?: number) {
     checkModuleLoad(moduleIdOf(pathToFileURL(filename).href, 'addon'));
     // dlopen reads the file by path: checked just before (see docs/node.md for the race).
-    checkAddon(filename);
+    checkNativeFile('native addon', filename);
     return flags === undefined ? Reflect.apply(dlopen, process, [module, filename]) : Reflect.apply(dlopen, process, [module, filename, flags]);
+  };
+  whenLoaded('sqlite', (m) => guardSqlite(m as SqliteModule));
+  const getBuiltinModule = process.getBuiltinModule;
+  process.getBuiltinModule = function (id: string) {
+    const name = String(id).replace(/^node:/, '');
+    checkModuleLoad(moduleIdOf(`node:${name}`, 'builtin'));
+    const m = Reflect.apply(getBuiltinModule, process, [id]) as unknown;
+    if (m !== undefined) builtinHandedOut(name);
+    return m;
+  } as typeof process.getBuiltinModule;
+}
+
+type SqliteModule = { DatabaseSync?: { prototype: Record<string, unknown> } };
+function guardSqlite(m: SqliteModule): void {
+  const proto = m.DatabaseSync?.prototype;
+  if (!proto || typeof proto.loadExtension !== 'function') return;
+  const load = proto.loadExtension as (...a: unknown[]) => unknown;
+  proto.loadExtension = function (this: unknown, path: unknown, ...rest: unknown[]) {
+    checkNativeFile('SQLite extension', String(path));
+    return Reflect.apply(load, this, [path, ...rest]);
   };
 }
 
+function sameBytes(source: unknown, bytes: Buffer): boolean {
+  if (source === undefined || source === null) return true;
+  if (typeof source === 'string') return source === bytes.toString('utf8');
+  if (ArrayBuffer.isView(source)) return Buffer.from(source.buffer, source.byteOffset, source.byteLength).equals(bytes);
+  if (source instanceof ArrayBuffer) return Buffer.from(source).equals(bytes);
+  return false;
+}
+
+function generated(url: string, why: string): void {
+  if (enforcement().denyCodegen) denyCodegen(`${why} (${url})`);
+  if (enforcement().audit) auditLine('generated-source', { url, why });
+}
+
 export function installHooks(options: HookOptions = {}): void {
-  wrapDlopen();
+  guardNativeLoads();
   let entryURL: string | undefined;
   if (options.onEntryLoaded) {
     const g = globalThis as unknown as Record<symbol, (() => void) | undefined>;
@@ -50,10 +95,11 @@ export function installHooks(options: HookOptions = {}): void {
       options.onEntryLoaded!();
     };
   }
-  module.registerHooks({
+  const hooks: module.RegisterHooksOptions = {
     resolve(specifier, context, nextResolve) {
       const r = nextResolve(specifier, context);
-      if (entryURL === undefined && context.parentURL === undefined && r.url.startsWith('file:')) entryURL = r.url;
+      refuseWardFile(r.url);
+      if (entryURL === undefined && context.parentURL == null && r.url.startsWith('file:')) entryURL = r.url;
       return r;
     },
     load(url, context, nextLoad) {
@@ -63,31 +109,49 @@ export function installHooks(options: HookOptions = {}): void {
       }
       if (url.startsWith('node:')) {
         checkModuleLoad(moduleIdOf(url, 'builtin'));
-        return nextLoad(url, context);
+        const r = nextLoad(url, context);
+        if (r.format === 'builtin') builtinHandedOut(url);
+        return r;
       }
-      if (!url.startsWith('file:')) return nextLoad(url, context);
+      if (!url.startsWith('file:')) {
+        const r = nextLoad(url, context);
+        if (r.format !== 'builtin') generated(url, 'source that a module loader made up (no file)');
+        return r;
+      }
+      refuseWardFile(url);
       const path = fileURLToPath(url);
-      const isWasm = path.endsWith('.wasm');
       const isAddon = path.endsWith('.node');
-      checkModuleLoad(moduleIdOf(url, isWasm ? 'wasm' : isAddon ? 'addon' : 'file'));
+      checkModuleLoad(moduleIdOf(url, path.endsWith('.wasm') ? 'wasm' : isAddon ? 'addon' : 'file'));
       if (isAddon) {
-        checkAddon(path);
+        checkNativeFile('native addon', path);
         return nextLoad(url, context);
       }
-      const bytes = checkedRead(isWasm ? 'WebAssembly module' : 'module', path);
-      if (isWasm) registerCheckedWasm(bytes);
+      const bytes = checkedRead('module', path);
       const r = nextLoad(url, context);
       if (r.format === 'builtin' || r.format === 'addon') return r;
-      let source: string | Buffer = typeof r.source === 'string' ? bytes.toString('utf8') : bytes;
-      if (url === entryURL && options.onEntryLoaded && SOURCE_FORMATS.has(r.format ?? '')) {
+      if (enforcement().denyCodegen && (r.format === 'wasm' || isWasmBytes(bytes))) registerCheckedWasm(bytes);
+      let source: string | Buffer;
+      if (sameBytes(r.source, bytes)) source = typeof r.source === 'string' ? bytes.toString('utf8') : bytes;
+      else {
+        generated(url, 'source returned by a module loader that differs from the checked file');
+        source = r.source as string | Buffer;
+      }
+      if (url === entryURL && options.onEntryLoaded && (r.format == null || SOURCE_FORMATS.has(r.format))) {
         // The lock point "once the entry module has been evaluated": a last statement.
         source = `${source.toString()}\n;globalThis[Symbol.for('ward.node.entryLoaded')]?.();\n`;
       }
-      // Only needed to tell checked text from other text in Module._compile (DENY_INTERACTIVE).
-      if (enforcement().denyInteractive && (r.format === 'commonjs' || r.format === 'commonjs-typescript' || r.format === undefined)) {
-        checkedSources.set(path, source.toString());
-      }
+      // Only needed to tell checked text from other text in Module._compile (--deny-codegen).
+      if (enforcement().denyCodegen && r.format !== 'json' && r.format !== 'wasm') rememberSource(path, source.toString());
       return { ...r, source, shortCircuit: true };
     },
-  });
+  };
+  const register = module.registerHooks;
+  let ours = register(hooks);
+  module.registerHooks = function (appHooks: module.RegisterHooksOptions) {
+    const theirs = register(appHooks);
+    ours.deregister();
+    ours = register(hooks);
+    return theirs;
+  };
+  syncBuiltinESMExports();
 }

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Scratch, IS_ROOT, requires } from '../helpers/kernel.ts';
 import { WARD_BIN } from '../helpers/cli.ts';
 import { execveCheckSupported } from '../../src/kernel/exec-check.ts';
-import { PRELOAD } from '../../src/cli/node.ts';
+import { PRELOAD } from '../../src/node/launch.ts';
 
 let s: Scratch;
 let dir: string;
@@ -39,7 +39,14 @@ function wardNode(bits: string[], args: string[], env: NodeJS.ProcessEnv = {}) {
   return { status: r.status, out: r.stdout + r.stderr };
 }
 
-const DOORS: Record<string, string> = {
+// Code from nowhere (the kernel's DENY_INTERACTIVE): refused under the bit in both modes.
+const INTERACTIVE_DOORS: Record<string, string> = {
+  'Worker eval': `await new Promise((res, rej) => { const w = new (require('node:worker_threads').Worker)('1', { eval: true }); w.on('exit', res); w.on('error', rej); })`,
+  'data: import': `await import('data:text/javascript,export default 1')`,
+  'inspector Runtime.evaluate': `await new Promise((res, rej) => { const i = require('node:inspector'); const s = new i.Session(); s.connect(); try { s.post('Runtime.evaluate', { expression: '1' }, (e) => (e ? rej(e) : res())); } catch (e) { rej(e); } })`,
+};
+// Code generated from strings or bytes by checked code: allowed by default, refused with --deny-codegen.
+const CODEGEN_DOORS: Record<string, string> = {
   eval: `eval('1 + 1')`,
   'new Function': `new Function('return 1')()`,
   'async function constructor': `(async () => {}).constructor('return 1')`,
@@ -47,34 +54,51 @@ const DOORS: Record<string, string> = {
   'new vm.Script': `new (require('node:vm').Script)('1')`,
   'vm.compileFunction': `require('node:vm').compileFunction('return 1')`,
   'vm via import': `await import('node:vm').then((vm) => vm.runInNewContext('1'))`,
-  'Worker eval': `await new Promise((res, rej) => { const w = new (require('node:worker_threads').Worker)('1', { eval: true }); w.on('exit', res); w.on('error', rej); })`,
-  'data: import': `await import('data:text/javascript,export default 1')`,
   'Module._compile': `{ const M = require('node:module'); const m = new M('/x.js'); m._compile('module.exports = 1', '/x.js'); }`,
-  "process.binding('contextify')": `process.binding('contextify')`,
-  'inspector Runtime.evaluate': `await new Promise((res, rej) => { const i = require('node:inspector'); const s = new i.Session(); s.connect(); try { s.post('Runtime.evaluate', { expression: '1' }, (e) => (e ? rej(e) : res())); } catch (e) { rej(e); } })`,
   'WebAssembly from bytes': `await WebAssembly.compile(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]))`,
 };
 
-for (const [door, code] of Object.entries(DOORS)) {
+function doorScript(door: string, code: string): string {
+  const name = `door-${door.replace(/[^a-z]/gi, '_')}.cjs`;
+  return file(name, `(async () => { try { ${code}; console.log('DOOR OPEN'); } catch (e) { console.log('DOOR SHUT', e.code ?? e.name, e.message); process.exitCode = 3; } })();\n`);
+}
+
+for (const [door, code] of Object.entries(INTERACTIVE_DOORS)) {
   test(`door: ${door} — refused under DENY_INTERACTIVE, works without`, async (t) => {
     if (!requires(t, ok(), 'root and AT_EXECVE_CHECK')) return;
-    const name = `door-${door.replace(/[^a-z]/gi, '_')}.cjs`;
-    const script = file(name, `(async () => { try { ${code}; console.log('DOOR OPEN'); } catch (e) { console.log('DOOR SHUT', e.code ?? e.name, e.message); process.exitCode = 3; } })();\n`);
-    const open = wardNode([], [script]);
-    assert.match(open.out, /DOOR OPEN/, open.out);
+    const script = doorScript(door, code);
+    assert.match(wardNode([], [script]).out, /DOOR OPEN/);
     const shut = wardNode(['--deny-interactive'], [script]);
+    assert.match(shut.out, /DOOR SHUT ERR_WARD_CODE_DENIED .* is refused: SECBIT_EXEC_DENY_INTERACTIVE is set/, shut.out);
+  });
+}
+
+for (const [door, code] of Object.entries(CODEGEN_DOORS)) {
+  test(`codegen door: ${door} — allowed under -fi, refused with --deny-codegen`, async (t) => {
+    if (!requires(t, ok(), 'root and AT_EXECVE_CHECK')) return;
+    const script = doorScript(door, code);
+    const open = wardNode(['--restrict-file', '--deny-interactive'], [script]);
+    assert.match(open.out, /DOOR OPEN/, open.out);
+    const shut = wardNode(['--restrict-file', '--deny-interactive'], ['--deny-codegen', script]);
     // eval and the function constructors are refused by V8 itself (--disallow-code-generation-from-strings).
-    const expected = ['eval', 'new Function', 'async function constructor'].includes(door) ? /DOOR SHUT EvalError Code generation from strings disallowed for this context/ : /DOOR SHUT ERR_WARD_CODE_DENIED .* is refused: SECBIT_EXEC_DENY_INTERACTIVE is set/;
+    const expected = ['eval', 'new Function', 'async function constructor'].includes(door) ? /DOOR SHUT EvalError Code generation from strings disallowed for this context/ : /DOOR SHUT ERR_WARD_CODE_DENIED .* is refused: ward node runs with --deny-codegen/;
     assert.match(shut.out, expected, shut.out);
   });
 }
+
+test("door: process.binding('contextify') — refused under the exec bits", (t) => {
+  if (!requires(t, ok(), 'root and AT_EXECVE_CHECK')) return;
+  const script = doorScript('binding', `process.binding('contextify')`);
+  assert.match(wardNode([], [script]).out, /DOOR OPEN/);
+  assert.match(wardNode(['--deny-interactive'], [script]).out, /DOOR SHUT ERR_WARD_CODE_DENIED process.binding\('contextify'\) is refused/);
+});
 
 test('door: --import of a data: URL smuggled through NODE_OPTIONS', (t) => {
   if (!requires(t, ok(), 'root and AT_EXECVE_CHECK')) return;
   const main = file('main-plain.cjs', `console.log('main ran');\n`);
   // The enlightened process's own environment (ward's launcher is itself a Node process: its
   // NODE_OPTIONS are the caller's business, see docs/node.md).
-  const enlightened = `--require=${PRELOAD} --disallow-code-generation-from-strings --import=data:text/javascript,console.log(40+2)`;
+  const enlightened = `--require=${PRELOAD} --disable-sigusr1 --import=data:text/javascript,console.log(40+2)`;
   const run = (bits: string[]) => {
     const r = spawnSync(process.execPath, [WARD_BIN, 'exec', ...bits, '--', '/usr/bin/env', `NODE_OPTIONS=${enlightened}`, process.execPath, main], { encoding: 'utf8', cwd: dir });
     return r.stdout + r.stderr;
@@ -110,7 +134,7 @@ function kinds(): Record<string, { files: Record<string, string | Uint8Array>; r
     '--import preload': { files: { 'k7/main.cjs': `console.log('k7 ok')`, 'k7/pre.mjs': `globalThis.pre = 1` }, run: ['--import', './k7/pre.mjs', 'k7/main.cjs'], expect: /k7 ok/ },
     'worker script': { files: { 'k8/main.cjs': `const { Worker } = require('node:worker_threads'); new Worker(require('node:path').join(__dirname, 'w.cjs')).on('exit', (c) => console.log(c === 0 ? 'k8 ok' : 'k8 failed ' + c)).on('error', (e) => { console.log('k8 error', e.code); })`, 'k8/w.cjs': `1` }, run: ['k8/main.cjs'], expect: /k8 ok/ },
     'native addon (.node)': { files: { 'k9/main.cjs': `require('./addon.node'); console.log('k9 ok')` }, run: ['k9/main.cjs'], expect: /k9 ok/, ...{ addon: koffiNode } },
-    'WebAssembly file': { files: { 'k10/main.cjs': `const b = require('node:fs').readFileSync(require('node:path').join(__dirname, 'm.wasm')); WebAssembly.compile(b).then(() => console.log('k10 ok'))`, 'k10/m.wasm': new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]) }, run: ['k10/main.cjs'], expect: /k10 ok/ },
+    'WebAssembly file': { files: { 'k10/main.mjs': `import './m.wasm'; console.log('k10 ok')`, 'k10/m.wasm': new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]) }, run: ['--experimental-wasm-modules', 'k10/main.mjs'], expect: /k10 ok/ },
   };
 }
 

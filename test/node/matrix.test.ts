@@ -9,7 +9,7 @@ import { chmodSync, writeFileSync, openSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { Scratch, IS_ROOT, requires } from '../helpers/kernel.ts';
 import { WARD_BIN } from '../helpers/cli.ts';
-import { PRELOAD } from '../../src/cli/node.ts';
+import { PRELOAD } from '../../src/node/launch.ts';
 import { execveCheckSupported } from '../../src/kernel/exec-check.ts';
 
 let s: Scratch;
@@ -21,7 +21,7 @@ before(() => {
   const dir = s.tmpfs('exec');
   for (const k of ['x', 'nox'] as const) {
     const p = join(dir, `script-${k}.js`);
-    writeFileSync(p, `#!/usr/bin/env -S ${process.execPath} --require=${PRELOAD} --disallow-code-generation-from-strings\nconsole.log('ran');\n`);
+    writeFileSync(p, `#!/usr/bin/env -S ${process.execPath} --require=${PRELOAD} --disable-sigusr1\nconsole.log('ran');\n`);
     chmodSync(p, k === 'x' ? 0o755 : 0o644);
     scripts[k] = p;
   }

@@ -14,7 +14,7 @@ import { inGuest } from '../helpers/vm.ts';
 import { ward, WARD_BIN } from '../helpers/cli.ts';
 import { execveCheckSupported } from '../../src/kernel/exec-check.ts';
 import { trustMechanism, type TrustResult } from '../../src/trust/trusted-for.ts';
-import { PRELOAD } from '../../src/cli/node.ts';
+import { PRELOAD } from '../../src/node/launch.ts';
 
 let scratch: Scratch | undefined;
 const paths: Record<string, string> = {};

@@ -1,0 +1,92 @@
+// The contract between whoever starts an enlightened Node (the `ward node` launcher, and every
+// enlightened process when it starts another process or thread) and ward's preload: where the
+// preload is, which variables and flags carry the settings. One home, so the launcher and the
+// sticky enforcement in ./sticky.ts cannot drift apart.
+//
+// The settings only add restrictions: a child is started with at least its parent's. Enforcement
+// itself comes from the kernel's exec securebits, which children inherit whatever their
+// environment says; the variables here carry what the bits cannot (ward's own --enforce for hosts
+// without the bits, --deny-codegen, the module autoload level, audit logging).
+
+import { fileURLToPath } from 'node:url';
+import { splitNodeOptions } from './options.ts';
+
+export const PRELOAD = fileURLToPath(new URL('../../bin/ward-node-preload.cjs', import.meta.url));
+/** ward's installation: its own files and dependencies (koffi) are never the app's to import. */
+export const WARD_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export const ENV = {
+  /** "1": enforce as if both exec securebits were set (hosts without them). */
+  enforce: 'WARD_NODE_ENFORCE',
+  /** "1": log failed checks that are not enforced. */
+  audit: 'WARD_NODE_AUDIT',
+  /** "1": refuse code generation from strings and bytes (eval, Function, node:vm, wasm bytes). */
+  denyCodegen: 'WARD_NODE_DENY_CODEGEN',
+  /** JSON {level, allow}: the module autoload restriction, in force from the first module. */
+  autoload: 'WARD_NODE_AUTOLOAD',
+  /** A level applied once the entry module has been evaluated (`ward node --module-autoload`). */
+  autoloadAtEntry: 'WARD_NODE_AUTOLOAD_AT_ENTRY',
+  /** Another configuration file, which can only raise /etc/ward/node.json's settings. */
+  config: 'WARD_NODE_CONFIG',
+} as const;
+
+/** V8's own switch for eval/Function; ward's preload refuses to start in --deny-codegen without it. */
+export const FLAG_NO_CODEGEN = '--disallow-code-generation-from-strings';
+/** SIGUSR1 would start the inspector at run time (any process of the same user can send it). */
+export const FLAG_NO_SIGUSR1 = '--disable-sigusr1';
+
+export interface LaunchSettings {
+  enforce?: boolean;
+  audit?: boolean;
+  denyCodegen?: boolean;
+  /** Refuse the inspector's start signal (set whenever DENY_INTERACTIVE is, or may be, in force). */
+  denyInteractive?: boolean;
+  /** The parent's module autoload restriction, inherited locked. */
+  autoload?: string;
+  autoloadAtEntry?: number;
+}
+
+function quote(v: string): string {
+  return /[\s"\\]/.test(v) ? `"${v.replace(/(["\\])/g, '\\$1')}"` : v;
+}
+
+/** The options ward puts first on the command line and in NODE_OPTIONS (unquoted). */
+export function wardNodeOptions(s: LaunchSettings): string[] {
+  const parts = [`--require=${PRELOAD}`];
+  if (s.denyCodegen) parts.push(FLAG_NO_CODEGEN);
+  if (s.denyInteractive || s.enforce) parts.push(FLAG_NO_SIGUSR1);
+  return parts;
+}
+
+/**
+ * The environment of an enlightened Node (or of any process an enlightened one starts): ward's
+ * options first in NODE_OPTIONS — whatever `base` says, so a replaced or emptied NODE_OPTIONS
+ * still starts with the preload — and ward's variables set from `s`, never from `base`.
+ */
+export function enlightenedEnvironment(base: Readonly<Record<string, string | undefined>>, s: LaunchSettings): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(base)) if (v !== undefined) env[k] = v;
+  const ours = wardNodeOptions(s).map(quote);
+  const theirs = splitNodeOptions(env.NODE_OPTIONS ?? '');
+  const already = wardNodeOptions(s).every((o, i) => theirs[i] === o);
+  env.NODE_OPTIONS = already ? env.NODE_OPTIONS! : [...ours, env.NODE_OPTIONS ?? ''].join(' ').trim();
+  const set = (k: string, on: boolean | undefined, v = '1') => {
+    if (on) env[k] = v;
+  };
+  set(ENV.enforce, s.enforce);
+  set(ENV.audit, s.audit);
+  set(ENV.denyCodegen, s.denyCodegen);
+  if (s.autoload !== undefined) env[ENV.autoload] = s.autoload;
+  if (s.autoloadAtEntry !== undefined) env[ENV.autoloadAtEntry] = String(s.autoloadAtEntry);
+  return env;
+}
+
+/** Same, as the "K=V" pairs the process-spawning bindings take. */
+export function enlightenedEnvPairs(pairs: readonly string[], s: LaunchSettings): string[] {
+  const base: Record<string, string> = {};
+  for (const p of pairs) {
+    const i = p.indexOf('=');
+    if (i > 0) base[p.slice(0, i)] = p.slice(i + 1);
+  }
+  return Object.entries(enlightenedEnvironment(base, s)).map(([k, v]) => `${k}=${v}`);
+}

@@ -1,0 +1,52 @@
+// ward's own modules are loaded before the application's and hold the enlightened runtime's
+// state and its FFI (koffi). Once the preload has run they are sealed: removed from require.cache
+// (Module._cache), and no later resolution may reach a file of ward's installation or of koffi —
+// whether by path, by package name, through createRequire with a forged parent or a loader of
+// the app's (ward's resolve hook sees every final result, ./hooks.ts). The one exception is the
+// public API, src/node/index.ts, which exports no state and no originals.
+
+import Module from 'node:module';
+import { dirname, join, sep } from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { ffi } from '../kernel/ffi.ts';
+import { refuse } from './errors.ts';
+import { PRELOAD, WARD_ROOT } from './launch.ts';
+
+const PUBLIC_API = join(WARD_ROOT, 'src', 'node', 'index.ts');
+// ward's code (src/, bin/) and its FFI (koffi and its prebuilt binaries); not the rest of the
+// checkout, where an app or a test fixture may live.
+const roots: string[] = [join(WARD_ROOT, 'src') + sep, join(WARD_ROOT, 'bin') + sep];
+let sealed = false;
+
+export function sealWard(): void {
+  // The FFI loads lazily: load it now, so it is inside the seal rather than loaded by the first check after it.
+  ffi();
+  try {
+    // koffi may be hoisted next to ward (installed as a dependency) rather than inside it.
+    const koffiMain = createRequire(import.meta.url).resolve('koffi');
+    const marker = `${sep}node_modules${sep}koffi${sep}`;
+    const i = koffiMain.lastIndexOf(marker);
+    if (i >= 0) roots.push(koffiMain.slice(0, i + marker.length), koffiMain.slice(0, i) + `${sep}node_modules${sep}@koromix${sep}`);
+    else roots.push(dirname(koffiMain) + sep);
+  } catch {
+    /* no koffi: nothing more to seal */
+  }
+  const cache = (Module as unknown as { _cache: Record<string, unknown> })._cache;
+  // The preload's own entry stays: it exports nothing, and a second --require of it (command line
+  // and NODE_OPTIONS both name it) must find it loaded.
+  for (const key of Object.keys(cache)) if (isWardPath(key) && key !== PRELOAD) delete cache[key];
+  sealed = true;
+}
+
+function isWardPath(path: string): boolean {
+  return roots.some((r) => path.startsWith(r));
+}
+
+/** Throws if, after the seal, `url` names one of ward's files other than its public API. */
+export function refuseWardFile(url: string, what = 'importing'): void {
+  if (!sealed || !url.startsWith('file:')) return;
+  const path = fileURLToPath(url);
+  if (path === PUBLIC_API || path === PRELOAD || !isWardPath(path)) return;
+  refuse('ERR_WARD_EPERM', `EPERM: ${what} ${path} is refused: ward's own modules and FFI are not the application's to load; use the public API (ward/node)`);
+}

@@ -1,0 +1,92 @@
+// Enforcement is sticky: every process an enlightened Node starts gets ward's preload and this
+// process's settings, whatever environment the app passes — a replaced or empty NODE_OPTIONS, a
+// clean `env`, `process.execve` — because they are added where processes are made: the
+// process_wrap handle's spawn (child_process.spawn/exec/execFile/fork), spawn_sync's spawn (every
+// *Sync variant) and process.execve. The originals stay only in this module's closure; ward's
+// modules are not importable by the app (./seal.ts). Worker threads run the preload by
+// themselves (NODE_OPTIONS and the command line are per process) and take their settings from
+// the parent's environment data (./inherit.ts).
+//
+// What stays outside: a program that is not an enlightened interpreter (a shell, `env -i`)
+// started from here may start a plain `node` with a clean environment, and that `node` checks
+// nothing. The exec securebits it inherits only bind interpreters that honour them; keep such
+// programs out with the exec policy (docs/node.md, "What a plain node can do").
+
+import { autoloadSetting } from './autoload.ts';
+import { whenLoaded } from './builtins.ts';
+import { denyCode, refuse } from './errors.ts';
+import { guardCtor } from './guard.ts';
+import { enlightenedEnvPairs, enlightenedEnvironment, PRELOAD, type LaunchSettings } from './launch.ts';
+import { enforcement } from './state.ts';
+
+
+function settings(): LaunchSettings {
+  const e = enforcement();
+  return { enforce: e.enforce, audit: e.audit, denyCodegen: e.denyCodegen, denyInteractive: e.denyInteractive, autoload: autoloadSetting() };
+}
+
+function currentPairs(): string[] {
+  return Object.entries(process.env).map(([k, v]) => `${k}=${v}`);
+}
+
+const isPairs = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
+
+/**
+ * The environment argument of the process_wrap handle's spawn: an options object (older Node)
+ * or positional (file, args, cwd, envPairs, stdio, …) as in Node 24. An unknown shape is refused
+ * rather than passed on unenlightened.
+ */
+function enlightenSpawnArgs(a: unknown[]): unknown[] {
+  const first = a[0] as { envPairs?: unknown } | undefined;
+  if (first && typeof first === 'object' && !Array.isArray(first)) {
+    first.envPairs = enlightenedEnvPairs(isPairs(first.envPairs) ? first.envPairs : currentPairs(), settings());
+    return a;
+  }
+  if (typeof a[0] === 'string' && (a[3] === undefined || isPairs(a[3]))) {
+    const out = [...a];
+    out[3] = enlightenedEnvPairs(isPairs(a[3]) ? a[3] : currentPairs(), settings());
+    return out;
+  }
+  refuse('ERR_WARD_EPERM', 'EPERM: this Node spawns processes in a way ward does not know, so it cannot hand them its checks; refusing to start the process');
+}
+
+
+export function makeSticky(processWrap: Record<string, unknown>, spawnSyncBinding: Record<string, unknown>): void {
+  const Process = processWrap.Process as { prototype: { spawn: (...a: unknown[]) => number } };
+  const spawn = Process.prototype.spawn;
+  Process.prototype.spawn = function (this: unknown, ...a: unknown[]) {
+    return Reflect.apply(spawn, this, enlightenSpawnArgs(a));
+  };
+
+  const spawnSync = spawnSyncBinding as { spawn: (...a: unknown[]) => unknown };
+  const syncSpawn = spawnSync.spawn;
+  spawnSync.spawn = function (...a: unknown[]) {
+    return Reflect.apply(syncSpawn, spawnSync, enlightenSpawnArgs(a));
+  };
+
+  const p = process as unknown as { execve?: (file: string, args?: string[], env?: Record<string, string | undefined>) => never };
+  const execve = p.execve;
+  if (typeof execve === 'function') {
+    p.execve = function (file: string, args?: string[], env?: Record<string, string | undefined>) {
+      return Reflect.apply(execve, process, [file, args ?? [], enlightenedEnvironment(env ?? process.env, settings())]) as never;
+    };
+  }
+  stickyWorkers();
+}
+
+/**
+ * Worker threads inherit the process's command line (where `ward node` puts the preload) unless
+ * the app passes `execArgv`, and read per-thread options from an `env` it passes: ward's preload
+ * is put first in any execArgv the app gives. DENY_INTERACTIVE: a worker's code must be a file
+ * (eval refused here; data:/blob: workers fail in the worker's own load hook).
+ */
+function stickyWorkers(): void {
+  whenLoaded('worker_threads', (wt) => guardCtor(wt, 'Worker', (a) => {
+    const options = a[1] as { eval?: unknown; execArgv?: unknown } | undefined;
+    if (enforcement().denyInteractive && options?.eval) denyCode('new Worker(code, { eval: true })');
+    if (options && Array.isArray(options.execArgv)) {
+      const mine = `--require=${PRELOAD}`;
+      if (options.execArgv[0] !== mine) a[1] = { ...options, execArgv: [mine, ...(options.execArgv as unknown[])] };
+    }
+  }));
+}
