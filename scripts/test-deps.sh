@@ -8,6 +8,11 @@ command -v fsverity >/dev/null 2>&1 || need+=(fsverity)
 command -v perl >/dev/null 2>&1 || need+=(perl-base)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+# bpf/build.sh rebuilds ward's BPF objects and test/bpf/build.test.ts compares them (Debian's clang 14).
+command -v clang >/dev/null 2>&1 || need+=(clang)
+command -v llvm-strip >/dev/null 2>&1 || need+=(llvm)
+[ -e /usr/include/bpf/bpf_helpers.h ] || need+=(libbpf-dev)
+command -v bpftool >/dev/null 2>&1 || need+=(bpftool)
 if [ "${WARD_BENCH_DEPS:-0}" = 1 ]; then
   command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)
   command -v fapolicyd >/dev/null 2>&1 || need+=(fapolicyd)
