@@ -60,7 +60,7 @@ struct ward_verdict_key {
 /* The identity the kernel re-checks at the hook: a mismatch makes the verdict stale. */
 struct ward_verdict {
 	__s64 ctime_sec;
-	__u32 ctime_nsec;
+	__u32 ctime_nsec; /* bit 31 set: generation unknown, not compared */
 	__u32 generation; /* inode->i_generation */
 	__u8 verdict[WARD_NOPS]; /* WARD_ALLOW / WARD_DENY per op */
 };
