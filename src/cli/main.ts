@@ -15,8 +15,9 @@ const GROUPS: Record<string, () => Promise<Register>> = {
   run: async () => (await import('./run.ts')).registerRunCommand,
   daemon: async () => (await import('./daemon.ts')).registerDaemonCommands,
   node: async () => (await import('./node.ts')).registerNodeCommand,
+  modules: async () => (await import('./modules.ts')).registerModuleCommands,
 };
-const GROUP_OF: Record<string, string> = { policy: 'policy', check: 'trust', securebits: 'trust', exec: 'trust', digest: 'files', status: 'files', run: 'run', daemon: 'daemon', audit: 'daemon', enforce: 'policy', 'audit-success': 'policy', 'daemon-status': 'policy', node: 'node' };
+const GROUP_OF: Record<string, string> = { policy: 'policy', check: 'trust', securebits: 'trust', exec: 'trust', digest: 'files', status: 'files', run: 'run', daemon: 'daemon', audit: 'daemon', enforce: 'policy', 'audit-success': 'policy', 'daemon-status': 'policy', node: 'node', modules: 'modules' };
 import { WardError } from '../errors.ts';
 
 function packageVersion(): string {

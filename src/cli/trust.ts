@@ -13,6 +13,7 @@ import {
 } from '../kernel/securebits.ts';
 import { inheritedFdsToKeep, replaceProcess, resolveCommand } from '../kernel/process.ts';
 import { KernelError } from '../kernel/errors.ts';
+import { WardError } from '../errors.ts';
 import { CliError, EXIT_CANNOT_EXECUTE, EXIT_FAIL, EXIT_LAUNCH_FAILED, EXIT_NOT_FOUND, EXIT_OK, preserveCount, printJson } from './io.ts';
 
 
@@ -65,11 +66,12 @@ interface ExecOptions {
   denyInteractive?: boolean;
   lock?: boolean;
   preserveFds?: string;
+  moduleAutoload?: string;
 }
 
-function exec(command: string[], opts: ExecOptions): number {
-  if (!opts.restrictFile && !opts.denyInteractive) {
-    throw new CliError('EINVAL', 'say which bits to set: --restrict-file and/or --deny-interactive (--lock also locks them)');
+async function exec(command: string[], opts: ExecOptions): Promise<number> {
+  if (!opts.restrictFile && !opts.denyInteractive && opts.moduleAutoload === undefined) {
+    throw new CliError('EINVAL', 'say which bits to set: --restrict-file and/or --deny-interactive (--lock also locks them), or --module-autoload=N');
   }
   const [cmd, ...args] = command;
   if (!cmd) throw new CliError('EINVAL', 'missing the command: ward exec [--restrict-file] [--deny-interactive] [--lock] -- CMD [ARGS…]');
@@ -91,6 +93,17 @@ function exec(command: string[], opts: ExecOptions): number {
     } catch (e) {
       const code = e instanceof KernelError ? e.code : 'EIO';
       process.stderr.write(`ward: cannot set securebits 0x${next.toString(16)} (now 0x${current.toString(16)}): ${code}${code === 'EPERM' ? ': a bit is locked in the other state' : ''}\n`);
+      return EXIT_LAUNCH_FAILED;
+    }
+  }
+  if (opts.moduleAutoload !== undefined) {
+    if (!/^[012]$/.test(opts.moduleAutoload)) throw new CliError('EINVAL', `--module-autoload must be 0, 1 or 2, not "${opts.moduleAutoload}"`);
+    const { restrictModuleAutoload } = await import('../enforcer/bpf-modauto.ts');
+    try {
+      restrictModuleAutoload(Number(opts.moduleAutoload));
+    } catch (e) {
+      if (!(e instanceof WardError)) throw e;
+      process.stderr.write(`ward: cannot set the module autoload level: ${e.code}: ${e.message}\n`);
       return EXIT_LAUNCH_FAILED;
     }
   }
@@ -125,6 +138,7 @@ export function registerTrustCommands(program: Command, run: (fn: () => number |
     .option('--restrict-file', 'SECBIT_EXEC_RESTRICT_FILE: interpreters refuse files that fail AT_EXECVE_CHECK')
     .option('--deny-interactive', 'SECBIT_EXEC_DENY_INTERACTIVE: interpreters refuse code not from a checked file')
     .option('--lock', 'also lock the bits being set (they can never be cleared in CMD or its children)')
+    .option('--module-autoload <level>', 'ModAutoRestrict level for CMD and its children: 0, 1 (needs CAP_SYS_MODULE) or 2 (never); only rises')
     .option('--preserve-fds <n>', 'pass inherited fds 3..3+n-1 to CMD (LISTEN_FDS is honoured by itself)')
     .argument('<command...>', 'the command and its arguments (after --)')
     .passThroughOptions()

@@ -9,7 +9,9 @@
 
 import { existsSync, mkdirSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { BPF_DIR, ensureBpffs, kernelBtfHas, lockdownLevel } from '../kernel/bpf.ts';
+import { KernelError } from '../kernel/errors.ts';
+import { WardError } from '../errors.ts';
+import { BPF_DIR, bpfLsmListed, ensureBpffs, kernelBtfHas, lockdownLevel } from '../kernel/bpf.ts';
 import {
   attachProgram,
   closeObject,
@@ -126,7 +128,14 @@ export function loadOrTakeOver(spec: BpfObjectSpec, o: LoadOptions): Loaded {
   }
   const links: Ptr[] = [];
   try {
-    loadObject(obj);
+    try {
+      loadObject(obj);
+    } catch (e) {
+      if (e instanceof KernelError && e.code === 'EPERM') {
+        throw new WardError('EPERM', `this kernel refuses BPF LSM programs (bpf_object__load of ${spec.file}: EPERM${bpfLsmListed() === false ? '; "bpf" is not in its LSM list: boot with lsm=...,bpf' : ', although "bpf" is in its LSM list'}); ward status says more`);
+      }
+      throw e;
+    }
     const maps: Record<string, number> = {};
     for (const m of spec.maps) maps[m] = mapFd(obj, m);
     o.beforeAttach(maps);

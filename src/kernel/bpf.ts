@@ -6,7 +6,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { errnoName } from '../errors.ts';
 import { KernelError } from './errors.ts';
-import { check, fn } from './ffi.ts';
+import { activeLsms } from './lsm.ts';
+import { check, fn, sys } from './ffi.ts';
 import { attachProgram, closeObject, destroyLink, findProgram, loadObject, openObject, setLibbpfPrint } from './libbpf.ts';
 
 export const BPF_DIR = fileURLToPath(new URL('../../bpf/', import.meta.url));
@@ -20,8 +21,10 @@ function readText(path: string): string | undefined {
   }
 }
 
-/** "bpf" in the active LSM list (securityfs), or undefined when the kernel does not say. */
+/** "bpf" in the active LSM list (lsm_list_modules, else securityfs), or undefined when the kernel does not say. */
 export function bpfLsmListed(): boolean | undefined {
+  const listed = activeLsms();
+  if (Array.isArray(listed)) return listed.includes('bpf');
   const lsms = readText('/sys/kernel/security/lsm');
   return lsms === undefined ? undefined : lsms.split(',').includes('bpf');
 }
@@ -94,4 +97,19 @@ export function inodeGeneration(fd: number): number | undefined {
   const buf = Buffer.alloc(8);
   const r = Number(fn('int ioctl(int fd, unsigned long req, _Out_ uint8_t *arg)')(fd, FS_IOC_GETVERSION, buf));
   return r === 0 ? buf.readUInt32LE(0) : undefined;
+}
+
+// prctl options ward's modauto.bpf.o answers itself (bpf/ward.h): the kernel hands prctl to the
+// LSMs first (security_task_prctl) and only handles it itself when they all return -ENOSYS.
+export const WARD_PR_MODULE_AUTOLOAD = 0x57410001;
+export const WARD_PR_MODULE_AUTOLOAD_GLOBAL = 0x57410002;
+
+/** prctl(option, level, 0, 0, 0); EINVAL means no program answered (not loaded). */
+export function wardPrctl(option: number, level: number): void {
+  check(fn('int prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5)')(option, level, 0, 0, 0), 'prctl', `option 0x${option.toString(16)}`);
+}
+
+/** pidfd_open(pid): the key of a task storage map from user space. */
+export function pidfdOpen(pid: number): number {
+  return check(fn('long syscall(long nr, ...)')(sys().pidfd_open, 'int', pid, 'unsigned int', 0), 'pidfd_open', `pid ${pid}`);
 }
