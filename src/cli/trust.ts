@@ -80,6 +80,13 @@ async function exec(command: string[], opts: ExecOptions): Promise<number> {
     process.stderr.write(`ward: ${cmd}: command not found\n`);
     return EXIT_NOT_FOUND;
   }
+  // The exec securebits came with AT_EXECVE_CHECK (Linux 6.14); an older kernel answers
+  // PR_SET_SECUREBITS with EPERM for the unknown bits. Refuse by name rather than run CMD
+  // unprotected or blame a lock.
+  if (trustMechanism('auto') !== 'kernel') {
+    process.stderr.write('ward: this kernel has no exec securebits (SECBIT_EXEC_RESTRICT_FILE/SECBIT_EXEC_DENY_INTERACTIVE, Linux 6.14+, with AT_EXECVE_CHECK): nothing would enforce them, so the command was not run; for Node, `ward node --enforce` checks files without them\n');
+    return EXIT_LAUNCH_FAILED;
+  }
   let add = 0;
   if (opts.restrictFile) add |= SECBIT_EXEC_RESTRICT_FILE | (opts.lock ? SECBIT_EXEC_RESTRICT_FILE_LOCKED : 0);
   if (opts.denyInteractive) add |= SECBIT_EXEC_DENY_INTERACTIVE | (opts.lock ? SECBIT_EXEC_DENY_INTERACTIVE_LOCKED : 0);
