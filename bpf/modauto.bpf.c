@@ -8,7 +8,10 @@
  * The levels are set through prctl(2) options that this program answers itself (the LSM hook
  * task_prctl returns -ENOSYS for options no LSM knows, and the kernel then handles them): so the
  * "never lower" rule is enforced in the kernel, and raising needs no privilege (as
- * no_new_privs). */
+ * no_new_privs). A BPF LSM program that returns 0 defers to the hook's default (the trampoline
+ * then calls bpf_lsm_task_prctl, which says -ENOSYS, and the kernel answers EINVAL for an option
+ * it does not know): so success is answered with -EALREADY, which prctl(2) never returns
+ * otherwise for these options (WARD_PRCTL_DONE in ward.h). */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -21,6 +24,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define ENOMEM 12
 #define EINVAL 22
 #define ENOSYS 38
+#define EALREADY 114
 #define CAP_NET_ADMIN 12 /* include/uapi/linux/capability.h */
 #define CAP_SYS_MODULE 16
 
@@ -155,7 +159,7 @@ int BPF_PROG(task_prctl, int option, unsigned long arg2, unsigned long arg3, uns
 		if (arg2 < t->level)
 			return -EPERM; /* levels only rise */
 		t->level = arg2;
-		return 0;
+		return -EALREADY;
 	}
 	if (option == WARD_PR_MODULE_AUTOLOAD_GLOBAL) {
 		if (arg2 > 2 || arg3 || arg4 || arg5)
@@ -168,10 +172,10 @@ int BPF_PROG(task_prctl, int option, unsigned long arg2, unsigned long arg3, uns
 			return -ENOMEM;
 		__u32 old = g->level;
 		if (old == 2)
-			return arg2 == 2 ? 0 : -EPERM; /* 2 is final */
+			return arg2 == 2 ? -EALREADY : -EPERM; /* 2 is final */
 		if (__sync_val_compare_and_swap(&g->level, old, (__u32)arg2) != old)
 			return -EPERM; /* raced with another change (maybe to 2): refuse, the caller may retry */
-		return 0;
+		return -EALREADY;
 	}
 	return -ENOSYS; /* not ours: the kernel's own prctl handles it */
 }

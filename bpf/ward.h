@@ -94,6 +94,9 @@ struct ward_event {
 /* ModAutoRestrict (modauto.bpf.c). */
 #define WARD_PR_MODULE_AUTOLOAD 0x57410001        /* prctl(option, level): raise this task's level */
 #define WARD_PR_MODULE_AUTOLOAD_GLOBAL 0x57410002 /* prctl(option, level): set the global level */
+/* prctl answers: -1 with errno EALREADY = done (a BPF LSM program cannot make a hook return 0
+ * over its default), EPERM = refused, EINVAL = bad level or the programs are not loaded. */
+#define WARD_PRCTL_DONE 114
 
 struct ward_modauto_task {
 	__u32 level;

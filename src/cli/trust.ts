@@ -83,7 +83,7 @@ async function exec(command: string[], opts: ExecOptions): Promise<number> {
   // The exec securebits came with AT_EXECVE_CHECK (Linux 6.14); an older kernel answers
   // PR_SET_SECUREBITS with EPERM for the unknown bits. Refuse by name rather than run CMD
   // unprotected or blame a lock.
-  if (trustMechanism('auto') !== 'kernel') {
+  if ((opts.restrictFile || opts.denyInteractive) && trustMechanism('auto') !== 'kernel') {
     process.stderr.write('ward: this kernel has no exec securebits (SECBIT_EXEC_RESTRICT_FILE/SECBIT_EXEC_DENY_INTERACTIVE, Linux 6.14+, with AT_EXECVE_CHECK): nothing would enforce them, so the command was not run; for Node, `ward node --enforce` checks files without them\n');
     return EXIT_LAUNCH_FAILED;
   }

@@ -5,10 +5,9 @@
 
 import { closeSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { BPFFS, WARD_PR_MODULE_AUTOLOAD, WARD_PR_MODULE_AUTOLOAD_GLOBAL, pidfdOpen, wardPrctl } from '../kernel/bpf.ts';
-import { KernelError } from '../kernel/errors.ts';
+import { BPFFS, WARD_PRCTL_DONE, WARD_PR_MODULE_AUTOLOAD, WARD_PR_MODULE_AUTOLOAD_GLOBAL, pidfdOpen, wardPrctl } from '../kernel/bpf.ts';
 import { mapLookup } from '../kernel/libbpf.ts';
-import { WardError } from '../errors.ts';
+import { WardError, errnoName } from '../errors.ts';
 import { MODAUTO_OBJECT, canReadKernel, isPinned, loadOrTakeOver, release } from './bpf-loader.ts';
 
 export const MODAUTO_PIN_DIR = `${BPFFS}/ward-modauto`;
@@ -44,18 +43,15 @@ export function ensureModauto(log: (line: string) => void = () => {}): void {
 
 function prctlLevel(option: number, level: number, what: string): void {
   if (!Number.isInteger(level) || level < 0 || level > 2) throw new WardError('EINVAL', `${what} must be 0, 1 or 2, not ${level}`);
-  try {
-    wardPrctl(option, level);
-  } catch (e) {
-    if (!(e instanceof KernelError)) throw e;
-    if (e.code === 'EINVAL') throw new WardError('ENOSYS', `ward's ModAutoRestrict programs are not loaded: run "ward modules autoload" as root once (they stay until reboot)`);
-    if (e.code === 'EPERM') {
-      throw new WardError('EPERM', option === WARD_PR_MODULE_AUTOLOAD
-        ? `the kernel refused ${what} ${level}: levels only rise (this process is already above ${level})`
-        : `the kernel refused ${what} ${level}: it needs CAP_SYS_MODULE, and a global level of 2 is final`);
-    }
-    throw e;
+  const errno = wardPrctl(option, level);
+  if (errno === WARD_PRCTL_DONE) return;
+  if (errno === 1) {
+    throw new WardError('EPERM', option === WARD_PR_MODULE_AUTOLOAD
+      ? `the kernel refused ${what} ${level}: levels only rise (this process is already above ${level})`
+      : `the kernel refused ${what} ${level}: it needs CAP_SYS_MODULE, and a global level of 2 is final`);
   }
+  if (errno === 22 || errno === 0) throw new WardError('ENOSYS', `ward's ModAutoRestrict programs are not loaded: run "ward modules autoload" as root once (they stay until reboot)`);
+  throw new WardError(errnoName(errno), `prctl for the ${what} failed: ${errnoName(errno)}`);
 }
 
 /** Raises the calling process's level (kept across execve, inherited by every child). */

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { errnoName } from '../errors.ts';
 import { KernelError } from './errors.ts';
 import { activeLsms } from './lsm.ts';
-import { check, fn, sys } from './ffi.ts';
+import { check, fn, lastErrno, sys } from './ffi.ts';
 import { attachProgram, closeObject, destroyLink, findProgram, loadObject, openObject, setLibbpfPrint } from './libbpf.ts';
 
 export const BPF_DIR = fileURLToPath(new URL('../../bpf/', import.meta.url));
@@ -104,9 +104,17 @@ export function inodeGeneration(fd: number): number | undefined {
 export const WARD_PR_MODULE_AUTOLOAD = 0x57410001;
 export const WARD_PR_MODULE_AUTOLOAD_GLOBAL = 0x57410002;
 
-/** prctl(option, level, 0, 0, 0); EINVAL means no program answered (not loaded). */
-export function wardPrctl(option: number, level: number): void {
-  check(fn('int prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5)')(option, level, 0, 0, 0), 'prctl', `option 0x${option.toString(16)}`);
+/** The errno with which the program says "done" (EALREADY, bpf/ward.h WARD_PRCTL_DONE). */
+export const WARD_PRCTL_DONE = 114;
+
+/**
+ * prctl(option, level, 0, 0, 0) → the errno it failed with (WARD_PRCTL_DONE = the program did
+ * it; EINVAL = no program answered or a bad level), or 0 if it succeeded (no program answered an
+ * option the kernel knows: never for ward's).
+ */
+export function wardPrctl(option: number, level: number): number {
+  const r = Number(fn('int prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5)')(option, level, 0, 0, 0));
+  return r === -1 ? lastErrno() : 0;
 }
 
 /** pidfd_open(pid): the key of a task storage map from user space. */
