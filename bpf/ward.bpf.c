@@ -61,6 +61,18 @@ struct {
 	__type(value, __u64);
 } ward_stats SEC(".maps");
 
+/* Room for the kernel's fs-verity digest: bpf_dynptr_from_mem takes map memory, not the stack. */
+struct verity_buf {
+	struct fsverity_digest d;
+	__u8 bytes[64];
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct verity_buf);
+} ward_scratch SEC(".maps");
+
 /* inode ctime moved twice: i_ctime (<= 6.5), __i_ctime (6.6-6.10), i_ctime_sec/nsec (6.11+). */
 struct inode___v611 {
 	time64_t i_ctime_sec;
@@ -114,20 +126,20 @@ static __always_inline bool writable(struct inode *inode)
 
 static __always_inline __u8 digest_verdict(struct file *file, __u32 gen, __u32 op, bool bv)
 {
-	struct {
-		struct fsverity_digest d;
-		__u8 bytes[64];
-	} buf = {};
+	__u32 zero = 0;
+	struct verity_buf *buf = bpf_map_lookup_elem(&ward_scratch, &zero);
 	struct bpf_dynptr ptr;
 
-	if (bpf_dynptr_from_mem(&buf, sizeof(buf), 0, &ptr))
+	if (!buf)
+		return 0;
+	if (bpf_dynptr_from_mem(buf, sizeof(*buf), 0, &ptr))
 		return 0;
 	if (bpf_get_fsverity_digest(file, &ptr) < 0)
 		return 0; /* no fs-verity on this file (ENODATA) */
-	struct ward_digest_key key = { .gen = gen, .alg = buf.d.digest_algorithm, .size = buf.d.digest_size };
+	struct ward_digest_key key = { .gen = gen, .alg = buf->d.digest_algorithm, .size = buf->d.digest_size };
 	if (key.size > 64)
 		return 0;
-	__builtin_memcpy(key.digest, buf.bytes, 64);
+	__builtin_memcpy(key.digest, buf->bytes, 64);
 	struct ward_digest_verdict *v = bpf_map_lookup_elem(&ward_digests, &key);
 	if (!v)
 		return 0;

@@ -73,8 +73,10 @@ export function setLibbpfPrint(sink: (level: number, line: string) => void): voi
   const k = ffi();
   const proto = k.proto('int ward_libbpf_print_fn(int level, const char *fmt, void *args)');
   const vsnprintf = libcFn('int vsnprintf(_Out_ uint8_t *buf, size_t size, const char *fmt, void *ap)');
+  // One buffer for every message: libbpf prints a whole verifier log with one "%s" (a va_list is
+  // consumed by one vsnprintf, so it cannot be retried with a bigger buffer).
+  const buf = Buffer.alloc(1 << 20);
   printer = k.register((level: number, format: string, args: unknown) => {
-    const buf = Buffer.alloc(8192);
     const n = Number(vsnprintf(buf, buf.length, format, args));
     const text = buf.subarray(0, Math.max(0, Math.min(n, buf.length - 1))).toString('utf8');
     for (const line of text.split('\n')) if (line.trim() !== '') printSink?.(level, line);
