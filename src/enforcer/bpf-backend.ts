@@ -94,7 +94,7 @@ export class BpfBackend implements EnforcementBackend {
   status(): BackendStatus {
     return {
       backend: 'bpf',
-      deciding: this.#loaded !== undefined && this.#mode.enforce,
+      deciding: this.#loaded !== undefined, // permissive mode still decides (and audits)
       hooks: this.#loaded ? HOOKS : [],
       gaps: [
         'files no verdict covers are decided with boot_verified only (plus the fs-verity digest where the kernel has the kfunc): dmverity_* and fsverity_signature are false for them',
