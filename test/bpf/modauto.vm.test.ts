@@ -7,6 +7,12 @@ import { existsSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { inGuest } from '../helpers/vm.ts';
 import { sh, ward } from './guest.ts';
+import { lockdownLevel } from '../../src/kernel/bpf.ts';
+
+// Under lockdown=confidentiality the kernel refuses bpf_probe_read_kernel_str: the loaded variant
+// does not read module names, and the denial log has none (docs/bpf.md).
+const NAMED = lockdownLevel() !== 'confidentiality';
+const named = (m: string) => (NAMED ? m : '');
 
 const APPLETALK = `python3 -c "import socket; socket.socket(socket.AF_APPLETALK, socket.SOCK_DGRAM)"`;
 const loaded = (m: string) => existsSync(`/sys/module/${m}`);
@@ -40,7 +46,7 @@ describe('ModAutoRestrict (6.1 guest)', { concurrency: false }, () => {
     assert.notEqual(refused.status, 0, 'ip link add must fail at level 2');
     assert.equal(loaded('dummy'), false);
     const s = state();
-    assert.ok(s.recent.some((d) => d.module === 'rtnl-link-dummy' && d.comm === 'ip' && d.scope === 'task' && d.level === 2), JSON.stringify(s.recent));
+    assert.ok(s.recent.some((d) => d.module === named('rtnl-link-dummy') && d.comm === 'ip' && d.scope === 'task' && d.level === 2), JSON.stringify(s.recent));
     const ok = sh('ip link add wdm0 type dummy');
     assert.equal(ok.status, 0, ok.stderr);
     assert.equal(loaded('dummy'), true);
@@ -53,7 +59,7 @@ describe('ModAutoRestrict (6.1 guest)', { concurrency: false }, () => {
     assert.notEqual(refused.status, 0);
     assert.match(refused.stderr, /Address family not supported/);
     assert.equal(loaded('appletalk'), false);
-    assert.ok(state().recent.some((d) => d.module === 'net-pf-5'));
+    assert.ok(state().recent.some((d) => d.module === named('net-pf-5')));
     const ok = sh(APPLETALK);
     assert.equal(ok.status, 0, ok.stderr);
     assert.equal(loaded('appletalk'), true);
@@ -100,7 +106,7 @@ describe('ModAutoRestrict (6.1 guest)', { concurrency: false }, () => {
     assert.equal(loaded('vcan'), false);
     const s = state();
     assert.equal(s.global, 2);
-    assert.ok(s.recent.some((d) => d.module === 'rtnl-link-vcan' && d.scope === 'global'));
+    assert.ok(s.recent.some((d) => d.module === named('rtnl-link-vcan') && d.scope === 'global'));
     const lower = sh(ward('modules autoload --global 0'));
     assert.notEqual(lower.status, 0);
     assert.match(lower.stderr, /EPERM/);
