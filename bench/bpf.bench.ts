@@ -77,7 +77,7 @@ function host(): void {
     '',
     table(['configuration', 'ms per exec (median)', 'each round', 'vs none'], rows),
     '',
-    'Differences within the spread of the rounds are noise: a BPF hook call costs well under a microsecond natively (a prototype measured ≈0.4 µs with the kernel's own program statistics), far below TCG\'s per-exec time; the fanotify row pays a round trip to the daemon per exec.',
+    'Differences within the spread of the rounds are noise: a BPF hook call costs well under a microsecond natively (a prototype measured ≈0.4 µs from the kernel program statistics), far below TCG\'s per-exec time; the fanotify row pays a round trip to the daemon per exec.',
   ].join('\n');
   console.log(body);
   writeSection('BPF LSM vs fanotify exec latency (`npm run bench:bpf`)', body);
