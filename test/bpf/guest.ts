@@ -12,7 +12,10 @@ export interface Run {
 }
 
 export function sh(command: string, env: NodeJS.ProcessEnv = process.env): Run {
-  const r = spawnSync('bash', ['-c', command], { encoding: 'utf8', env, timeout: 120_000 });
+  // TCG on a busy host is slow (python3 over 9p can take tens of seconds): a generous limit, and
+  // a timeout is an error of its own, never mistaken for the command's failure.
+  const r = spawnSync('bash', ['-c', command], { encoding: 'utf8', env, timeout: 900_000 });
+  if (r.error || r.signal) throw new Error(`${command}: ${r.error?.message ?? `killed by ${r.signal}`}`);
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
