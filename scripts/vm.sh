@@ -6,8 +6,8 @@
 #
 # The guest's root is the host's / shared read-only over 9p under a tmpfs overlay: every path
 # reads as on the host, writes stay in the guest. /tmp is a fresh tmpfs (unless the working
-# directory is under /tmp) and $WARD_VM_SCRATCH (/scratch) an empty tmpfs for images and loop
-# devices. CMD runs as root with stdin /dev/null; its stdout and stderr are passed through and
+# directory or the cache is under /tmp) and $WARD_VM_SCRATCH (/scratch) an empty tmpfs for
+# images and loop devices. CMD runs as root with stdin /dev/null; its stdout and stderr are passed through and
 # its exit status is this script's. 125 means the guest did not finish (its kernel log follows).
 #
 # 6.1 is bookworm's kernel (booted directly through its PVH entry, ~4 s). 6.12 is
@@ -41,19 +41,26 @@ case $kernel in 6.1|6.12) ;; *) echo "vm.sh: unknown kernel '$kernel' (use 6.1 o
 [ "$firmware" = auto ] && { [ "$kernel" = 6.12 ] && firmware=ovmf || firmware=no; }
 
 dir=$(bash "$here/vm/setup.sh" "$kernel")
-if [ "$firmware" = ovmf ] && [ ! -f "$dir/vars.fd" ]; then
-  # Once: a test key, and OVMF's variables with its certificate enrolled in db (enroll.sh runs
-  # in the guest; OVMF's fresh variables are in setup mode, so db is writable without a KEK).
+if [ "$firmware" = ovmf ]; then
+  # A test key, and for tests of refusals a key that is not enrolled and a certificate forged
+  # with the enrolled one's subject and serial but another key.
   keys=$WARD_VM_CACHE/keys
   mkdir -p "$keys"
-  if [ ! -f "$keys/ipe.crt" ]; then
-    openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 36500 -subj '/CN=ward vm test key' \
-      -addext keyUsage=digitalSignature -addext extendedKeyUsage=codeSigning \
-      -keyout "$keys/ipe.key" -out "$keys/ipe.crt" 2>/dev/null
+  newcert() { # NAME SUBJECT [openssl req options]
+    local name=$1 subject=$2; shift 2
+    openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 36500 -subj "$subject" "$@" \
+      -keyout "$keys/$name.key" -out "$keys/$name.crt" 2>/dev/null
+  }
+  [ -f "$keys/ipe.crt" ] || newcert ipe '/CN=ward vm test key' -addext keyUsage=digitalSignature -addext extendedKeyUsage=codeSigning
+  [ -f "$keys/other.crt" ] || newcert other '/CN=not enrolled'
+  [ -f "$keys/forged.crt" ] || newcert forged '/CN=ward vm test key' -set_serial "0x$(openssl x509 -noout -serial -in "$keys/ipe.crt" | cut -d= -f2)"
+  # Once: OVMF's variables with the certificate enrolled in db (enroll.sh runs in the guest;
+  # fresh variables are in setup mode, so db is writable without a KEK).
+  if [ ! -f "$dir/vars.fd" ] || [ "$keys/ipe.crt" -nt "$dir/vars.fd" ]; then
+    echo "vm setup: enrolling the test key into OVMF's db" >&2
+    "$0" --kernel "$kernel" --enroll -- bash "$here/vm/enroll.sh" "$keys/ipe.crt" >&2 ||
+      { echo "vm.sh: enrolling the test key failed" >&2; exit 125; }
   fi
-  echo "vm setup: enrolling the test key into OVMF's db" >&2
-  "$0" --kernel "$kernel" --enroll -- bash "$here/vm/enroll.sh" "$keys/ipe.crt" >&2 ||
-    { echo "vm.sh: enrolling the test key failed" >&2; exit 125; }
 fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/ward-vm.XXXXXX")

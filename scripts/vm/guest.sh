@@ -19,14 +19,15 @@ $bb mount -t 9p -o trans=virtio,version=9p2000.L,cache=none,msize=512000 io /run
   echo "ward-vm: cannot mount the I/O share" >/dev/console; $bb poweroff -f; }
 io=/run/ward-vm/io
 cwd=$(cat $io/cwd)
-# /tmp is a fresh tmpfs, unless the working directory is under it (then it stays the overlay).
-case $cwd in /tmp|/tmp/*) ;; *) $bb mount -t tmpfs -o mode=1777 tmp /tmp ;; esac
-$bb mount -t tmpfs -o mode=0755 scratch /scratch
 kver=$($bb uname -r)
 if [ -d "$wardvm_modules/$kver" ]; then
   $bb mkdir -p "/lib/modules/$kver"
   $bb mount --bind "$wardvm_modules/$kver" "/lib/modules/$kver"
 fi
+# /tmp is a fresh tmpfs, unless the working directory or the cache (keys) is under it: then it
+# stays the overlay of the host's /tmp.
+case "$cwd $wardvm_modules" in /tmp/*|/tmp\ *|*\ /tmp/*) ;; *) $bb mount -t tmpfs -o mode=1777 tmp /tmp ;; esac
+$bb mount -t tmpfs -o mode=0755 scratch /scratch
 $bb hostname ward-vm
 $bb ip link set lo up 2>/dev/null
 # /etc/mtab and friends come from the host's root; the guest's own mounts are in /proc.

@@ -1,10 +1,11 @@
 // The same management verbs against a kernel that has IPE (/sys/kernel/security/ipe). This
-// machine's kernel has no IPE, so this path is untested here: it is kept to plain file writes
-// whose semantics are the kernel's (Documentation/admin-guide/LSM/ipe.rst).
+// machine's kernel has no IPE: this path is tested against Linux 6.12's IPE in a guest
+// (test/policy/ipe-kernel-mode.vm-6.12.test.ts). Plain file writes whose semantics are the
+// kernel's (Documentation/admin-guide/LSM/ipe.rst).
 
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { WardError } from '../errors.ts';
+import { WardError, errnoName } from '../errors.ts';
 
 export const IPE_FS = '/sys/kernel/security/ipe';
 
@@ -12,7 +13,10 @@ function write(path: string, data: Uint8Array | string): void {
   try {
     writeFileSync(path, data);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
+    // Node names only the errnos libuv knows: IPE's ESTALE, ENOKEY and EKEYREJECTED come back
+    // as "UNKNOWN", so name the number (negative in Node's errors) from ward's table.
+    const err = e as NodeJS.ErrnoException;
+    const code = typeof err.errno === 'number' ? errnoName(Math.abs(err.errno)) : (err.code ?? 'EIO');
     throw new WardError(code, `${path}: ${code}`);
   }
 }

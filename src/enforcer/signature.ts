@@ -44,9 +44,30 @@ export async function verifySignedPolicy(p7s: Uint8Array, trusted: pkijs.Certifi
     return fail(new WardError('EBADMSG', `not a DER PKCS#7 signed message: ${(e as Error).message}`));
   }
   if (trusted.length === 0) return fail(new WardError('ENOKEY', 'no trusted certificates are configured (trustedCerts): ward daemon cannot verify signed policies'));
+  // The kernel verifies with a key that is in its keyring as it is (pkcs7_validate_trust): a
+  // trusted certificate need not be a CA with keyCertSign. When the signer (issuer + serial) is
+  // a trusted certificate itself, verify with that certificate's key alone — never with a
+  // same-named certificate carried in the message — instead of building a chain.
+  const sid = signed.signerInfos[0]?.sid as unknown;
+  const direct =
+    sid instanceof pkijs.IssuerAndSerialNumber
+      ? trusted.find((c) => c.issuer.isEqual(sid.issuer) && c.serialNumber.isEqual(sid.serialNumber))
+      : undefined;
+  if (direct) {
+    // A certificate in the message with the trusted one's issuer and serial but another key is
+    // not the trusted key: the kernel finds no key for it (ENOKEY), measured on Linux 6.12.
+    const carried = (signed.certificates ?? []).find(
+      (c): c is pkijs.Certificate => c instanceof pkijs.Certificate && c.issuer.isEqual(direct.issuer) && c.serialNumber.isEqual(direct.serialNumber),
+    );
+    const spki = (c: pkijs.Certificate) => Buffer.from(c.subjectPublicKeyInfo.toSchema().toBER());
+    if (carried && !spki(carried).equals(spki(direct))) {
+      return fail(new WardError('ENOKEY', 'the policy is not signed by a trusted certificate (the message carries a certificate with a trusted issuer and serial but another key)'));
+    }
+    signed.certificates = [direct];
+  }
   let verified: boolean;
   try {
-    verified = (await signed.verify({ signer: 0, trustedCerts: trusted, checkChain: true })) as unknown as boolean;
+    verified = (await signed.verify({ signer: 0, trustedCerts: trusted, checkChain: direct === undefined })) as unknown as boolean;
   } catch (e) {
     const msg = (e as { message?: string }).message ?? String(e);
     const noKey = /not found|no.*signer|chain|trusted|certificate path|signer's certificate/i.test(msg);

@@ -30,8 +30,26 @@ function maxVersion(a: Version | undefined, b: Version): Version {
 
 const name = (raw: string): string => JSON.stringify(displayText(raw));
 
-/** new_policy: a policy of the same name must not exist (EEXIST). Loading never activates. */
+/**
+ * The kernel's parser accepts any name, but new_policy then makes the securityfs directory
+ * policies/<name>/ (ipe_new_policyfs_node → securityfs_create_dir → lookup_one_len), which
+ * refuses what cannot be one path component: "/" inside, "." or ".." (EACCES), more than
+ * NAME_MAX (255) bytes (ENAMETOOLONG). Measured on Linux 6.12 (test/policy/ipe-parser.vm-6.12.test.ts).
+ */
+export function policyNameError(rawName: string): WardError | undefined {
+  if (rawName.includes('/') || rawName === '.' || rawName === '..') {
+    return new WardError('EACCES', `the policy name ${name(rawName)} cannot be deployed: IPE makes it a securityfs directory, so it may not contain "/" or be "." or ".."`);
+  }
+  if (rawName.length > 255) {
+    return new WardError('ENAMETOOLONG', `the policy name is ${rawName.length} bytes long; IPE makes it a securityfs directory, whose names are at most 255 bytes`);
+  }
+  return undefined;
+}
+
+/** new_policy: a deployable name (policyNameError), not loaded yet (EEXIST). Loading never activates. */
 export function loadPolicy<P extends StoredPolicyMeta>(s: StoreState<P>, p: P): Result<StoreState<P>> {
+  const bad = policyNameError(p.rawName);
+  if (bad) return fail(bad);
   if (s.policies.has(p.rawName)) {
     return fail(new WardError('EEXIST', `a policy named ${name(p.rawName)} is already loaded; use update to replace it with a higher version`));
   }

@@ -22,6 +22,11 @@ export interface MachineProviders {
 let cached: MachineProviders | undefined;
 
 function probeKernelFsverity(): boolean {
+  // The kernel has fs-verity even when "/" cannot hold it (an overlay, 9p, tmpfs root): its
+  // sysctl directory (fs/verity/init.c) or a filesystem's "verity" feature says so.
+  for (const p of ['/proc/sys/fs/verity', '/sys/fs/ext4/features/verity', '/sys/fs/f2fs/features/verity', '/sys/fs/btrfs/features/verity']) {
+    if (existsSync(p)) return true;
+  }
   // ENODATA = the filesystem supports fs-verity and this file just has none;
   // EOPNOTSUPP / ENOTTY = no fs-verity here.
   for (const probe of ['/etc/hostname', '/etc/passwd', '/bin/sh']) {
