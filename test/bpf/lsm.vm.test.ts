@@ -69,6 +69,16 @@ describe('BPF LSM backend (6.1 guest)', { concurrency: false }, () => {
     writeFileSync(`${VM_SCRATCH}/deny-list.pol`, denyList);
   });
 
+  test('ward status: the BPF LSM accepts programs here', (t) => {
+    if (!inGuest(t, '6.1')) return;
+    const r = sh(`${process.execPath} ${fileURLToPath(new URL('../../bin/ward.js', import.meta.url))} status --json`);
+    assert.equal(r.status, 0, r.stderr);
+    const item = (JSON.parse(r.stdout) as { items: { name: string; value: unknown; usable: unknown; meaning: string }[] }).items.find((i) => i.name === 'BPF LSM');
+    assert.equal(item?.value, true, JSON.stringify(item));
+    assert.equal(item?.usable, true);
+    assert.match(item!.meaning, /fs-verity kfunc absent/);
+  });
+
   test('the microsoft/ipe functional cases: denied by exec, ld.so, dlopen, LD_PRELOAD, mmap, mprotect, insmod; allowed ones work', async (t) => {
     if (!inGuest(t, '6.1')) return;
     const b = new BpfBackend({ failureMode: 'open', cover: [D] });

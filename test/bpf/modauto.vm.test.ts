@@ -4,8 +4,8 @@
 
 import { strict as assert } from 'node:assert';
 import { existsSync } from 'node:fs';
-import { describe, test } from 'node:test';
-import { inGuest } from '../helpers/vm.ts';
+import { after, describe, test } from 'node:test';
+import { IN_VM, inGuest } from '../helpers/vm.ts';
 import { sh, ward } from './guest.ts';
 import { lockdownLevel } from '../../src/kernel/bpf.ts';
 
@@ -111,5 +111,19 @@ describe('ModAutoRestrict (6.1 guest)', { concurrency: false }, () => {
     assert.notEqual(lower.status, 0);
     assert.match(lower.stderr, /EPERM/);
     assert.equal(state().global, 2);
+    // Final for ward, not for root: removing the pins detaches the programs (docs/bpf.md: there is
+    // no lsm/bpf guard). That is also how this test gives the rest of the boot its auto-loading back.
+    assert.equal(sh('rm -rf /sys/fs/bpf/ward-modauto').status, 0);
+    assert.equal(state().loaded, false);
+    const back = sh('ip link add wdm3 type vcan');
+    assert.equal(back.status, 0, back.stderr);
+    assert.equal(loaded('vcan'), true);
+  });
+
+  // Other guest tests in the same boot expect these modules not loaded (test/cli/status.vm.test.ts
+  // auto-loads dummy itself): leave the guest as found.
+  after(() => {
+    if (!IN_VM) return;
+    sh('rm -rf /sys/fs/bpf/ward-modauto; for l in wdm0 wdm1 wdm2 wdm3; do ip link del $l 2>/dev/null; done; rmmod dummy ifb vcan can_dev appletalk psnap p8022 llc 2>/dev/null; true');
   });
 });
