@@ -10,6 +10,11 @@ command -v python3 >/dev/null 2>&1 || need+=(python3)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 # ward run's seccomp layer loads libseccomp through koffi (a runtime dependency, not only a test one).
 { ldconfig -p 2>/dev/null | grep -q 'libseccomp\.so\.2 '; } || need+=(libseccomp2)
+# bpf/build.sh rebuilds ward's BPF objects and test/bpf/build.test.ts compares them (Debian's clang 14).
+command -v clang >/dev/null 2>&1 || need+=(clang)
+command -v llvm-strip >/dev/null 2>&1 || need+=(llvm)
+[ -e /usr/include/bpf/bpf_helpers.h ] || need+=(libbpf-dev)
+command -v bpftool >/dev/null 2>&1 || need+=(bpftool)
 if [ "${WARD_BENCH_DEPS:-0}" = 1 ]; then
   command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)
   command -v fapolicyd >/dev/null 2>&1 || need+=(fapolicyd)

@@ -23,6 +23,7 @@ export const GROUPS = {
   run: { commands: ['run'], load: async () => (await import('./run.ts')).registerRunCommand },
   daemon: { commands: ['daemon', 'audit'], load: async () => (await import('./daemon.ts')).registerDaemonCommands },
   node: { commands: ['node'], load: async () => (await import('./node.ts')).registerNodeCommand },
+  modules: { commands: ['modules'], load: async () => (await import('./modules.ts')).registerModuleCommands },
 } satisfies Record<string, { commands: readonly string[]; load: () => Promise<Register> }>;
 
 export type GroupName = keyof typeof GROUPS;

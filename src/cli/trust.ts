@@ -54,14 +54,20 @@ interface ExecOptions {
   denyInteractive?: boolean;
   lock?: boolean;
   preserveFds?: string;
+  moduleAutoload?: string;
 }
 
-function exec(command: string[], opts: ExecOptions): number {
-  if (!opts.restrictFile && !opts.denyInteractive) {
-    throw new CliError('EINVAL', 'say which bits to set: --restrict-file and/or --deny-interactive (--lock also locks them)');
+async function exec(command: string[], opts: ExecOptions): Promise<number> {
+  if (!opts.restrictFile && !opts.denyInteractive && opts.moduleAutoload === undefined) {
+    throw new CliError('EINVAL', 'say which bits to set: --restrict-file and/or --deny-interactive (--lock also locks them), or --module-autoload=N');
   }
   if (command.length === 0) throw new CliError('EINVAL', 'missing the command: ward exec [--restrict-file] [--deny-interactive] [--lock] -- CMD [ARGS…]');
-  const failure = execWithSecurebits(command, opts, preserveCount(opts.preserveFds));
+  let moduleAutoload: 0 | 1 | 2 | undefined;
+  if (opts.moduleAutoload !== undefined) {
+    if (!/^[012]$/.test(opts.moduleAutoload)) throw new CliError('EINVAL', `--module-autoload must be 0, 1 or 2, not "${opts.moduleAutoload}"`);
+    moduleAutoload = Number(opts.moduleAutoload) as 0 | 1 | 2;
+  }
+  const failure = await execWithSecurebits(command, { ...opts, moduleAutoload }, preserveCount(opts.preserveFds));
   switch (failure.stage) {
     case 'resolve':
       process.stderr.write(`ward: ${failure.command}: command not found\n`);
@@ -73,6 +79,9 @@ function exec(command: string[], opts: ExecOptions): number {
       process.stderr.write(
         `ward: cannot set securebits 0x${failure.wanted.toString(16)} (now 0x${failure.current.toString(16)}): ${failure.code}${failure.code === 'EPERM' ? ': a bit is locked in the other state' : ''}\n`,
       );
+      return EXIT_LAUNCH_FAILED;
+    case 'autoload':
+      process.stderr.write(`ward: cannot set the module autoload level: ${failure.code}: ${failure.message}\n`);
       return EXIT_LAUNCH_FAILED;
     case 'execve':
       process.stderr.write(`ward: cannot execute ${failure.path}: ${failure.code}\n`);
@@ -102,6 +111,7 @@ export function registerTrustCommands(program: Command, run: (fn: () => number |
     .option('--restrict-file', 'SECBIT_EXEC_RESTRICT_FILE: interpreters refuse files that fail AT_EXECVE_CHECK')
     .option('--deny-interactive', 'SECBIT_EXEC_DENY_INTERACTIVE: interpreters refuse code not from a checked file')
     .option('--lock', 'also lock the bits being set (they can never be cleared in CMD or its children)')
+    .option('--module-autoload <level>', 'ModAutoRestrict level for CMD and its children: 0, 1 (needs CAP_SYS_MODULE) or 2 (never); only rises')
     .option('--preserve-fds <n>', 'pass inherited fds 3..3+n-1 to CMD (LISTEN_FDS is honoured by itself)')
     .argument('<command...>', 'the command and its arguments (after --)')
     .passThroughOptions()

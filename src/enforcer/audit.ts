@@ -13,7 +13,7 @@ export interface AccessRecord {
   audit_type: 1420;
   time: string;
   ipe_op: string;
-  ipe_hook: 'BPRM_CHECK' | 'MMAP';
+  ipe_hook: 'BPRM_CHECK' | 'MMAP' | 'MPROTECT' | 'KERNEL_READ' | 'KERNEL_LOAD' | 'BPRM_CREDS_FOR_EXEC';
   enforcing: 0 | 1;
   pid: number;
   comm: string;

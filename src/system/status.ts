@@ -8,6 +8,7 @@ import { decodeExecBits, getSecurebits } from '../kernel/securebits.ts';
 import { machineProviders, propertyBackings } from '../properties/providers.ts';
 import { errorCode } from '../errors.ts';
 import { activeLsms } from '../kernel/lsm.ts';
+import { bpfLsmStatus } from './bpf-status.ts';
 
 export interface StatusItem {
   name: string;
@@ -78,6 +79,7 @@ export function machineStatus(): StatusItem[] {
       meaning: 'set with ward exec; enlightened interpreters (ward node) enforce checks when they are on',
     },
     fanotifyStatus(),
+    bpfLsmStatus(),
     {
       name: 'kernel IPE',
       value: ipeActive,

@@ -2,7 +2,7 @@
 // the command, so it and everything it starts inherit them (they live in the credentials, which
 // execve keeps). The bits are set on the main thread, the one that then calls execve.
 
-import { type ErrnoName, errorCode } from '../errors.ts';
+import { type ErrnoName, describeError, errorCode } from '../errors.ts';
 import {
   SECBIT_EXEC_DENY_INTERACTIVE,
   SECBIT_EXEC_DENY_INTERACTIVE_LOCKED,
@@ -25,6 +25,11 @@ export interface ExecBitsRequest {
   denyInteractive?: boolean;
   /** Also set the _LOCKED bit of each bit set: no descendant can ever clear it. */
   lock?: boolean;
+  /**
+   * ModAutoRestrict level 0/1/2 for the command and its descendants, applied by ward's BPF LSM
+   * program at kernel_module_request (levels only rise; see docs/bpf.md).
+   */
+  moduleAutoload?: 0 | 1 | 2;
 }
 
 /** This process's securebits, raw and the exec bits decoded (inherited from the parent). */
@@ -46,6 +51,7 @@ export type ExecFailure =
   | { stage: 'resolve'; code: 'ENOENT'; command: string }
   | { stage: 'unsupported'; code: 'ENOSYS' }
   | { stage: 'securebits'; code: ErrnoName; current: number; wanted: number }
+  | { stage: 'autoload'; code: ErrnoName; message: string }
   | { stage: 'execve'; code: ErrnoName; path: string };
 
 /**
@@ -53,7 +59,7 @@ export type ExecFailure =
  * value) and execs `command` found like execvp. Inherited fds 3..3+preserveFds-1 (and LISTEN_FDS)
  * are passed on. Returns only on failure, saying which step failed.
  */
-export function execWithSecurebits(command: readonly string[], req: ExecBitsRequest, preserveFds = 0): ExecFailure {
+export async function execWithSecurebits(command: readonly string[], req: ExecBitsRequest, preserveFds = 0): Promise<ExecFailure> {
   const [cmd, ...args] = command;
   if (cmd === undefined) throw new TypeError('execWithSecurebits: empty command');
   const path = resolveCommand(cmd);
@@ -71,6 +77,15 @@ export function execWithSecurebits(command: readonly string[], req: ExecBitsRequ
       setSecurebits(wanted);
     } catch (e) {
       return { stage: 'securebits', code: errorCode(e), current, wanted };
+    }
+  }
+  if (req.moduleAutoload !== undefined) {
+    // Loaded only when asked: the BPF loader is not needed for the securebits.
+    const { restrictModuleAutoload } = await import('../enforcer/bpf-modauto.ts');
+    try {
+      restrictModuleAutoload(req.moduleAutoload);
+    } catch (e) {
+      return { stage: 'autoload', code: errorCode(e), message: describeError(e) };
     }
   }
   try {

@@ -1,0 +1,24 @@
+// Shared by the BPF guest tests: run commands in the guest and ward's CLI there.
+
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const WARD = fileURLToPath(new URL('../../bin/ward.js', import.meta.url));
+
+export interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function sh(command: string, env: NodeJS.ProcessEnv = process.env): Run {
+  // TCG on a busy host is slow (python3 over 9p can take tens of seconds): a generous limit, and
+  // a timeout is an error of its own, never mistaken for the command's failure.
+  const r = spawnSync('bash', ['-c', command], { encoding: 'utf8', env, timeout: 900_000 });
+  if (r.error || r.signal) throw new Error(`${command}: ${r.error?.message ?? `killed by ${r.signal}`}`);
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+export function ward(args: string): string {
+  return `${process.execPath} ${WARD} ${args}`;
+}
