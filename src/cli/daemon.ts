@@ -7,6 +7,7 @@ import { formatRecord, type AuditRecord } from '../enforcer/audit.ts';
 import { checkAuditPath, followAudit, readAuditRecords } from '../enforcer/audit-log.ts';
 import { configProblems } from '../enforcer/check.ts';
 import { terminalSafe } from '../enforcer/display.ts';
+import { parseBackendChoice, parseFailureMode } from '../enforcer/select-backend.ts';
 import { CliError, EXIT_FAIL, EXIT_OK, EXIT_USAGE, collect, printJson } from './io.ts';
 import type { AsyncRun } from './manage.ts';
 
@@ -28,6 +29,8 @@ interface DaemonFlags {
   quiet?: boolean;
   trustedCert: string[];
   requireSigned?: boolean;
+  backend?: string;
+  failureMode?: string;
 }
 
 
@@ -54,6 +57,8 @@ function configFrom(f: DaemonFlags): DaemonConfig {
     auditStderr: f.quiet ? false : undefined,
     trustedCerts: f.trustedCert.length > 0 ? f.trustedCert : undefined,
     requireSigned: f.requireSigned,
+    backend: f.backend === undefined ? undefined : parseBackendChoice(f.backend),
+    failureMode: f.failureMode === undefined ? undefined : parseFailureMode(f.failureMode),
   };
   const c = loadConfig(f.config, overrides);
   if (!c.ok) throw new CliError(c.error.code, c.error.message);
@@ -152,6 +157,8 @@ export function registerDaemonCommands(program: Command, run: AsyncRun): void {
     .option('--quiet', 'do not copy audit records to stderr')
     .option('--trusted-cert <pem>', 'a certificate whose signatures on policies are trusted (repeatable)', collect, [])
     .option('--require-signed', 'accept only policies signed by a trusted certificate')
+    .option('--backend <name>', 'auto (BPF LSM where the kernel accepts LSM programs, else fanotify), bpf or fanotify (default auto)')
+    .option('--failure-mode <mode>', 'open: enforcement ends with the daemon; closed: the BPF programs stay pinned and keep enforcing (needs bpf) (default open)')
     .option('--check-config', 'validate the configuration and the boot policy, print the effective configuration, exit')
     .option('--json', 'with --check-config: print one JSON object')
     .action((f: DaemonFlags & { json?: boolean }) =>

@@ -1,6 +1,8 @@
 // ward daemon's configuration: a JSON file (default /etc/ward/daemon.json) whose every field is
 // optional, with documented defaults; command-line flags override it. Validation names the field.
 
+import type { FailureMode } from './backend.ts';
+import type { BackendChoice } from './select-backend.ts';
 import { readFileSync } from 'node:fs';
 import { WardError, errorCode, fail, ok, type Result } from '../errors.ts';
 
@@ -42,6 +44,10 @@ export interface DaemonConfig {
   trustedCerts: string[];
   /** Refuse policies that are not signed by a trusted certificate. */
   requireSigned: boolean;
+  /** auto = the BPF LSM where the kernel accepts LSM programs, else fanotify (select-backend.ts). */
+  backend: BackendChoice;
+  /** open: enforcement ends with the daemon; closed: BPF programs stay pinned (needs bpf). */
+  failureMode: FailureMode;
 }
 
 export const DEFAULT_CONFIG_PATH = '/etc/ward/daemon.json';
@@ -67,12 +73,15 @@ export const DEFAULTS: DaemonConfig = {
   mountPollMs: 1000,
   trustedCerts: [],
   requireSigned: false,
+  backend: 'auto',
+  failureMode: 'open',
 };
 
 type FieldCheck = (v: unknown) => string | undefined;
 const str: FieldCheck = (v) => (typeof v === 'string' && v.length > 0 ? undefined : 'must be a non-empty string');
 const bool: FieldCheck = (v) => (typeof v === 'boolean' ? undefined : 'must be true or false');
 const int = (min: number, max: number): FieldCheck => (v) => (Number.isInteger(v) && (v as number) >= min && (v as number) <= max ? undefined : `must be an integer ${min}-${max}`);
+const oneOf = (values: readonly string[]): FieldCheck => (v) => (typeof v === 'string' && values.includes(v) ? undefined : `must be one of ${values.map((x) => `"${x}"`).join(', ')}`);
 const strList: FieldCheck = (v) => (Array.isArray(v) && v.every((x) => typeof x === 'string' && x.length > 0) ? undefined : 'must be an array of non-empty strings');
 
 const FIELDS: Record<keyof DaemonConfig, FieldCheck> = {
@@ -96,6 +105,8 @@ const FIELDS: Record<keyof DaemonConfig, FieldCheck> = {
   mountPollMs: int(50, 3_600_000),
   trustedCerts: strList,
   requireSigned: bool,
+  backend: oneOf(['auto', 'bpf', 'fanotify'] satisfies BackendChoice[]),
+  failureMode: oneOf(['open', 'closed'] satisfies FailureMode[]),
 };
 
 export function validateConfig(doc: unknown, source: string): Result<Partial<DaemonConfig>> {

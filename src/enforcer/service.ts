@@ -3,8 +3,9 @@
 // (systemctl reload); every other way out — a failed backend, an uncaught error — is logged with
 // its cause and exits non-zero. The unit (Restart=always) brings the daemon back whatever ended it.
 
+import { createBackend, selectBackend } from './select-backend.ts';
 import type { DaemonConfig } from './config.ts';
-import { Daemon } from './daemon.ts';
+import { Daemon, fanotifyBackendFor } from './daemon.ts';
 
 export const EXIT_SOFTWARE = 70;
 
@@ -38,7 +39,10 @@ export async function runService(config: DaemonConfig, o: ServiceOptions): Promi
   process.on('SIGTERM', onStop).on('SIGINT', onStop).on('SIGQUIT', onStop).on('SIGHUP', onHup);
   process.on('uncaughtException', onCrash).on('unhandledRejection', onCrash);
   try {
-    daemon = new Daemon(config, (m) => o.log(m));
+    // The backend is chosen once, here (auto: BPF LSM where the kernel accepts its programs).
+    const selection = selectBackend(config.backend, config.failureMode);
+    o.log(`backend: ${selection.reason}; failure mode ${selection.failureMode}`);
+    daemon = new Daemon(config, (m) => o.log(m), createBackend(selection, { cover: config.mounts }, () => fanotifyBackendFor(config)));
     try {
       await daemon.start();
     } catch (e) {
@@ -46,7 +50,8 @@ export async function runService(config: DaemonConfig, o: ServiceOptions): Promi
       throw e;
     }
     const end = await Promise.race([stopRequested, daemon.finished.then((f) => ({ why: f.reason, code: f.code }))]);
-    o.log(`${end.why}: stopping (fanotify allows everything once the group is closed)`);
+    const after = daemon.backend.status().failureMode === 'closed' ? 'the pinned BPF programs keep enforcing the last policy' : `${daemon.backend.name} enforcement ends with the daemon`;
+    o.log(`${end.why}: stopping (${after})`);
     await reloading;
     try {
       await daemon.stop();
