@@ -144,6 +144,11 @@ export class Decider {
     return { kind: 'decided', decision: d, cached: false };
   }
 
+  /** true while decide() holds a read lease on fd. */
+  holdsLease(fd: number): boolean {
+    return this.#leased.has(fd);
+  }
+
   /** Releases what decide() took for fd (its read lease). */
   release(fd: number): void {
     if (this.#leased.delete(fd)) releaseLease(fd);

@@ -98,11 +98,34 @@ function run(init: WorkerInit): void {
     init.port.postMessage({ type: 'audit', record } satisfies FromWorker);
   };
 
-  /** Answers, counts, releases the lease, audits; the fd is closed by the caller. */
+  // An allowed exec keeps its read lease (and so its fd) a little longer. The kernel takes its own
+  // deny-write only after the permission event returns (do_open_execat → exe_file_deny_write_access);
+  // a writer that opens in between would otherwise rewrite the file after the decision and before
+  // execve reads it. While the lease is held, such a writer has its write access already (so that
+  // deny-write fails: the exec gets ETXTBSY) and waits in break_lease; after the grace, the exec
+  // holds deny-write and a new writer gets ETXTBSY. Only an exec thread kept off the CPU for the
+  // whole grace between the answer and its deny-write could still lose the race (docs/daemon.md).
+  const LEASE_GRACE_MS = 100;
+  const lingering = new Map<number, number>(); // fd → when to release its lease and close it
+  const closeEventFd = (fd: number) => {
+    if (!lingering.has(fd)) closeRaw(fd);
+  };
+  const releaseLingering = (all = false) => {
+    const now = Date.now();
+    for (const [fd, until] of lingering) {
+      if (!all && until > now) continue;
+      lingering.delete(fd);
+      decider.release(fd);
+      closeRaw(fd);
+    }
+  };
+
+  /** Answers, counts, releases the lease (or keeps it for the grace), audits; the fd is closed by closeEventFd. */
   const answer = (ev: FanEvent, hook: Hook, d: Decision, reason?: string) => {
     const allow = d.action === 'ALLOW' || !flags.enforce;
     answerEvent(init.fanFd, ev.fd, allow);
-    decider.release(ev.fd);
+    if (allow && hook === 'BPRM_CHECK' && decider.holdsLease(ev.fd)) lingering.set(ev.fd, Date.now() + LEASE_GRACE_MS);
+    else decider.release(ev.fd);
     bump(allow ? STAT.allowed : STAT.denied);
     if (reason === 'timeout') bump(STAT.timeouts);
     if (reason === 'open_for_write') bump(STAT.openForWrite);
@@ -174,7 +197,7 @@ function run(init: WorkerInit): void {
       }
     }
     // The digest thread is done with the fd (this is its last message for the job): close it.
-    closeRaw(p.ev.fd);
+    closeEventFd(p.ev.fd);
   };
 
   const expire = () => {
@@ -213,9 +236,10 @@ function run(init: WorkerInit): void {
     Atomics.store(stats, STAT.heartbeat, BigInt(Date.now()));
     drain();
     expire();
+    releaseLingering();
     if (stop) break;
-    // While digests are out, wake often to collect them and to meet their deadlines.
-    if (!pollReadable(init.fanFd, pending.size > 0 ? 5 : 200)) continue;
+    // While digests are out or leases linger, wake often to collect, meet deadlines and release.
+    if (!pollReadable(init.fanFd, pending.size > 0 || lingering.size > 0 ? 5 : 200)) continue;
     // A policy or mode change posted while we waited applies to these events already.
     drain();
     const { events } = readEvents(init.fanFd, buf);
@@ -233,7 +257,7 @@ function run(init: WorkerInit): void {
         }
         init.port.postMessage({ type: 'fatal', message: `event handling failed: ${(e as Error).message}` } satisfies FromWorker);
       } finally {
-        if (done) closeRaw(ev.fd);
+        if (done) closeEventFd(ev.fd);
       }
     });
   }
@@ -241,8 +265,9 @@ function run(init: WorkerInit): void {
   init.digestPort.postMessage({ type: 'stop' });
   for (const p of pending.values()) {
     if (!p.answered) answer(p.ev, p.hook, flags.enforce ? DENY : { action: 'ALLOW', match: 'no_policy' }, 'stopping');
-    closeRaw(p.ev.fd);
+    closeEventFd(p.ev.fd);
   }
+  releaseLingering(true);
 }
 
 if (workerData && (workerData as { kind?: string }).kind === 'ward-fanotify') run(workerData as unknown as WorkerInit);
