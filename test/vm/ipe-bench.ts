@@ -97,7 +97,7 @@ function report(): void {
   if (!docs) return;
   const pct = (a: number, b: number) => `${((100 * a) / b).toFixed(3)} %`;
   const table = [
-    `Measured ${new Date().toISOString().slice(0, 10)}: ${kernelOut.size} policies (seed ${seed}), ward ${agreed} / ${kernelOut.size} in agreement with Linux ${arg('--kernel-release', '6.12')} (${pct(agreed, kernelOut.size)}); the kernel's answers: ${Object.entries(byErrno)
+    `Measured ${new Date().toISOString().slice(0, 10)}: ${kernelOut.size} policies (seed ${seed}${kernelOut.size < cases.length ? `; ${kernelOut.size} of the ${cases.length} prepared went through the kernel, the rest were not run` : ''}), ward ${agreed} / ${kernelOut.size} in agreement with Linux ${arg('--kernel-release', '6.12')} (${pct(agreed, kernelOut.size)}); the kernel's answers: ${Object.entries(byErrno)
       .sort((a, b) => b[1] - a[1])
       .map(([k, v]) => `${k} ${v}`)
       .join(', ')}.`,

@@ -73,6 +73,22 @@ export class Differential {
   constructor(keyPem: string, certPem: string) {
     this.#signer = loadSigner(keyPem, certPem);
     this.#fd = openSync(`${IPE}/new_policy`, 'w');
+    this.#sweep(); // policies other tests left loaded (not active) would read back as ours
+  }
+
+  /** Deletes every loaded policy that is not active; returns "name version" of each. */
+  #sweep(): string[] {
+    const loaded: string[] = [];
+    for (const name of readdirSync(`${IPE}/policies`, { encoding: 'buffer' })) {
+      const dir = Buffer.concat([Buffer.from(`${IPE}/policies/`), name]);
+      // Read back raw: a name may end in bytes JavaScript's trim() would eat (0xA0).
+      const read = (f: string) => readFileSync(Buffer.concat([dir, Buffer.from(f)]), 'latin1').replace(/\n$/, '');
+      // An active policy (another test's) is not one of ours, and cannot be deleted.
+      if (read('/active') === '1') continue;
+      loaded.push(`${read('/name')} ${read('/version')}`);
+      writeFileSync(Buffer.concat([dir, Buffer.from('/delete')]), '1');
+    }
+    return loaded;
   }
 
   close(): void {
@@ -86,16 +102,7 @@ export class Differential {
     } catch (e) {
       return { errno: errnoOf(e) };
     }
-    const loaded: string[] = [];
-    for (const name of readdirSync(`${IPE}/policies`, { encoding: 'buffer' })) {
-      const dir = Buffer.concat([Buffer.from(`${IPE}/policies/`), name]);
-      // An active policy (another test's) is not one of ours, and cannot be deleted.
-      if (readFileSync(Buffer.concat([dir, Buffer.from('/active')]), 'latin1').trim() === '1') continue;
-      // Read back raw: a name may end in bytes JavaScript's trim() would eat (0xA0).
-      const read = (f: string) => readFileSync(Buffer.concat([dir, Buffer.from(f)]), 'latin1').replace(/\n$/, '');
-      loaded.push(`${read('/name')} ${read('/version')}`);
-      writeFileSync(Buffer.concat([dir, Buffer.from('/delete')]), '1');
-    }
+    const loaded = this.#sweep();
     return { errno: 'OK', loaded: loaded.join(' | ') };
   }
 
