@@ -1,14 +1,14 @@
 // Writes the Debian package's machine-readable copyright file (DEP-5): ward itself, the bundled
 // Node runtime and every bundled npm package with its license, from the files that ship (no list
 // by hand, so a new dependency is covered when it is added).
-// Usage: node scripts/package-deb-copyright.ts <usr/lib/ward> <node's LICENSE>
+// Usage: node scripts/package-deb-copyright.ts <usr/lib/ward>
 
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-const [lib, nodeLicense] = process.argv.slice(2);
-if (!lib || !nodeLicense) {
-  process.stderr.write('usage: node scripts/package-deb-copyright.ts <usr/lib/ward> <node LICENSE file>\n');
+const [lib] = process.argv.slice(2);
+if (!lib) {
+  process.stderr.write('usage: node scripts/package-deb-copyright.ts <usr/lib/ward>\n');
   process.exit(2);
 }
 const repoLicense = new URL('../LICENSE', import.meta.url);
@@ -59,7 +59,9 @@ const texts = new Map<string, string>([['MIT', readFileSync(repoLicense, 'utf8')
 const paragraphs: string[] = [
   'Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\nUpstream-Name: ward\nSource: https://www.npmjs.com/package/@ward-sh/ward',
   'Files: *\nCopyright: 2026 the ward authors\nLicense: MIT',
-  `Files: usr/lib/ward/runtime/*\nCopyright: Node.js contributors and the authors of the components listed below\nLicense: Node.js\n${indent(readFileSync(nodeLicense, 'utf8'))}`,
+  // Node's LICENSE holds full Apache-2.0 and GPL texts of what it bundles: referred to, not copied
+  // (Debian keeps those texts in /usr/share/common-licenses).
+  `Files: usr/lib/ward/runtime/*\nCopyright: Node.js contributors and others\nLicense: Node.js\n${indent(`Node.js is licensed under the MIT license; it bundles components under their own licenses. The complete text, as Node.js ships it, is in /usr/lib/ward/runtime/LICENSE.`)}`,
 ];
 for (const b of bundled) {
   const holder = /^\s*Copyright\s*(?:\(c\)|©)?\s*(.+)$/im.exec(b.text)?.[1]?.trim() ?? `the ${b.name} authors`;

@@ -45,6 +45,8 @@ mkdir -p "$(dirname "$LIB")" && mv "$WORK/package" "$LIB"
 cp package-lock.json "$LIB/"
 (cd "$LIB" && PATH=$(dirname "$NODE_BIN"):$PATH npm ci --omit=dev --ignore-scripts --no-audit --no-fund --prefer-offline --loglevel=error >/dev/null)
 rm -f "$LIB/package-lock.json" "$LIB/node_modules/.package-lock.json"
+# Their READMEs and changelogs are for developers (licenses stay, see the copyright file).
+find "$LIB/node_modules" -type f -iname '*.md' ! -iname 'licen[cs]e*' -delete
 # koffi's Linux package also carries a musl build; Debian is glibc.
 find "$LIB/node_modules" -depth -type d -path '*/@koromix/koffi-linux-*/musl_*' -exec rm -rf {} +
 # Documentation goes to /usr/share/doc; licenses are collected in the copyright file.
@@ -57,6 +59,9 @@ rm "$LIB/LICENSE"
 # 3. The runtime.
 install -D -m 0755 "$NODE_BIN" "$LIB/runtime/bin/node"
 strip --strip-unneeded --remove-section=.comment --remove-section=.note "$LIB/runtime/bin/node"
+
+# Node's own license file (MIT, with the licenses of what it bundles), referred to by copyright.
+install -m 0644 "$REPO/node_modules/node/node_modules/node-linux-${ARCH/amd64/x64}/LICENSE" "$LIB/runtime/LICENSE"
 
 # 4. /usr/bin/ward.
 install -d "$ROOT/usr/bin"
@@ -117,7 +122,8 @@ WARD_COMPILE_CACHE=$WORK/compile-cache "$NODE_BIN" scripts/package-deb-completio
 DATE=$(date -R -u -d "@$SOURCE_DATE_EPOCH")
 printf 'ward (%s) unstable; urgency=medium\n\n  * Release %s; see the project'"'"'s history for changes.\n\n -- %s  %s\n' \
   "$VERSION" "$VERSION" "$MAINTAINER" "$DATE" | gzip -9n > "$DOC/changelog.gz"
-"$NODE_BIN" scripts/package-deb-copyright.ts "$LIB" "$REPO/node_modules/node/node_modules/node-linux-${ARCH/amd64/x64}/LICENSE" > "$DOC/copyright"
+"$NODE_BIN" scripts/package-deb-copyright.ts "$LIB" > "$DOC/copyright"
+install -D -m 0644 packaging/deb/lintian-overrides "$ROOT/usr/share/lintian/overrides/ward"
 
 # 10. Maintainer scripts and control.
 install -m 0755 packaging/deb/postinst packaging/deb/prerm packaging/deb/postrm "$ROOT/DEBIAN/"
@@ -151,13 +157,17 @@ CONTROL
 (cd "$ROOT" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | sort -z | xargs -0 md5sum) > "$ROOT/DEBIAN/md5sums"
 
 # Normalise modes (npm tarballs and umask vary): directories 0755, files 0644, executables 0755.
+# Under /usr/lib/ward only the runtime is executed directly: ward.js and the dependencies' own
+# scripts are run by it, so their `#!/usr/bin/env node` lines never pick up a system node.
 find "$ROOT" -type d ! -path "$ROOT/var/lib/ward" -exec chmod 0755 {} +
 find "$ROOT" -type f ! -perm /111 -exec chmod 0644 {} +
 find "$ROOT" -type f -perm /111 -exec chmod 0755 {} +
+find "$LIB" -type f ! -path "$LIB/runtime/bin/node" -exec chmod 0644 {} +
 chmod 0644 "$ROOT/DEBIAN/control" "$ROOT/DEBIAN/conffiles" "$ROOT/DEBIAN/md5sums"
 
 DEB=$OUT/ward_${VERSION}_${ARCH}.deb
-# zstd (dpkg ≥ 1.21.18, Debian 12) builds in seconds; WARD_DEB_COMPRESSION=xz gives ~30% less
-# at a minute or more.
-dpkg-deb --root-owner-group "-Z${WARD_DEB_COMPRESSION:-zstd}" --build "$ROOT" "$DEB" >/dev/null
+# xz at level 1: Debian's archive (and lintian) accept gzip and xz only; level 6 takes over a
+# minute on two cores for ~10% less. WARD_DEB_COMPRESSION overrides, e.g. "xz -z9".
+read -r -a comp <<< "${WARD_DEB_COMPRESSION:-xz -z1}"
+dpkg-deb --root-owner-group "-Z${comp[0]}" "${comp[@]:1}" --build "$ROOT" "$DEB" >/dev/null
 echo "$DEB"
