@@ -93,6 +93,24 @@ describe('npm package', { timeout: 600_000 }, () => {
         assert.doesNotMatch(bad.stderr, /\n\s+at /);
       });
 
+      it('ward run and ward node find their helpers (launcher, preload) in the built package', () => {
+        const sandboxed = ward(['run', '--add-libs', '--ro', '/etc', '--', '/bin/cat', '/etc/hostname']);
+        assert.equal(sandboxed.status, 0, sandboxed.stderr);
+        assert.equal(sandboxed.stdout, readFileSync('/etc/hostname', 'utf8'));
+        // Outside the sandbox's read-only /etc, reading is refused by Landlock (EACCES).
+        const denied = ward(['run', '--add-libs', '--ro', '/etc', '--', '/bin/cat', join(pkgDir, 'package.json')]);
+        assert.notEqual(denied.status, 0);
+        const appFile = join(work, `app${major}.mjs`);
+        writeFileSync(appFile, 'import { createRequire } from "node:module";\nconsole.log(JSON.stringify({ loaded: Object.keys(createRequire(import.meta.url).cache), v: process.versions.node }));\n');
+        const node = ward(['node', appFile]);
+        assert.equal(node.status, 0, node.stderr);
+        const seen = JSON.parse(node.stdout) as { loaded: string[]; v: string };
+        // The preload ran from the package: its shim and the built preload are in the require cache.
+        assert.ok(seen.loaded.includes(join(pkgDir, 'bin', 'ward-node-preload.cjs')), seen.loaded.join('\n'));
+        assert.ok(seen.loaded.includes(join(pkgDir, 'dist', 'node', 'preload.js')), seen.loaded.join('\n'));
+        assert.match(seen.v, new RegExp(`^${major}\\.`));
+      });
+
       it('every public entry point imports, and the README example decides', () => {
         const script = `
           const exportsMap = ${JSON.stringify(Object.keys(repoPkg.exports))};
