@@ -7,20 +7,21 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { REPO_ROOT } from '../helpers/cli.ts';
-import { IS_ROOT, requires } from '../helpers/kernel.ts';
+import { IS_ROOT, requires, Scratch } from '../helpers/kernel.ts';
 import { mustRun, NODE_DIR, run, SYSTEM_PATH, type Run } from './build.ts';
 
 const version = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 const SEARCH = ['/etc', '/usr/bin', '/usr/lib', '/usr/share', '/lib/systemd', '/var/lib', '/var/cache', '/var/log', '/run'];
 
-/** Every path named *ward* under the places a package installs to (what must not outlive purge). */
+/** Every path named ward or ward.* (and all under it) in the places a package installs to (what must not outlive purge). */
 function wardPaths(): string[] {
-  const r = run('find', [...SEARCH, '-xdev', '-name', '*ward*', '-not', '-path', '/usr/lib/node_modules/*'], { env: { PATH: SYSTEM_PATH } });
+  const r = run('find', [...SEARCH, '-xdev', '-regextype', 'posix-extended', '-regex', '.*/ward(\\.[^/]*)?(/.*)?', '-not', '-path', '/usr/lib/node_modules/*'], { env: { PATH: SYSTEM_PATH } });
   return r.stdout.split('\n').filter((p) => p && !p.startsWith(REPO_ROOT) && !p.startsWith('/run/user'));
 }
 
@@ -121,6 +122,48 @@ describe('Debian package', { timeout: 900_000 }, () => {
     assert.equal(statSync('/var/lib/ward').mode & 0o777, 0o700);
   });
 
+  it('the packaged daemon decides execs (its worker runs from dist/) on a tmpfs of its own', async (t) => {
+    if (!requires(t, installed(), 'the package installed')) return;
+    // Marks only this test's tmpfs (--mount), enforcing a policy that denies every exec there;
+    // under timeout -s KILL so it cannot outlive the test. Its own config, not /etc/ward's.
+    const scratch = new Scratch('ward-deb-daemon-');
+    try {
+      const m = scratch.tmpfs('m');
+      const bin = join(m, 'true');
+      copyFileSync('/bin/true', bin);
+      chmodSync(bin, 0o755);
+      writeFileSync(join(scratch.root, 'daemon.json'), '{}\n');
+      writeFileSync(join(scratch.root, 'deny.pol'), 'policy_name=deny_m policy_version=0.0.1\nDEFAULT action=ALLOW\nDEFAULT op=EXECUTE action=DENY\n');
+      const args = ['-s', 'KILL', '60', '/usr/bin/ward', 'daemon', '--config', join(scratch.root, 'daemon.json'), '--state-dir', join(scratch.root, 'state'), '--socket', join(scratch.root, 'ctl.sock'), '--audit-log', join(scratch.root, 'audit.jsonl'), '--mount', m, '--boot-policy', join(scratch.root, 'deny.pol')];
+      const proc = spawn('timeout', args, { stdio: ['ignore', 'ignore', 'pipe'], env });
+      let log = '';
+      const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`daemon did not get ready: ${log}`)), 30_000);
+        proc.stderr.on('data', (d: Buffer) => {
+          log += d.toString();
+          if (log.includes('ready:')) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+        void exited.then((code) => reject(new Error(`daemon exited (${code}): ${log}`)));
+      });
+      try {
+        const denied = spawnSync(bin, [], { env });
+        assert.equal((denied.error as NodeJS.ErrnoException | undefined)?.code, 'EPERM', `exec on the watched tmpfs: ${JSON.stringify(denied)}\n${log}`);
+        assert.equal(spawnSync('/bin/true', [], { env }).status, 0, 'an exec elsewhere was affected');
+      } finally {
+        proc.kill('SIGTERM');
+        await exited;
+      }
+      assert.doesNotMatch(log, /system node used/);
+      assert.equal(spawnSync(bin, [], { env }).status, 0, 'still denied after the daemon stopped');
+    } finally {
+      scratch.cleanup();
+    }
+  });
+
   it('the unit passes systemd-analyze verify and is enabled; man page and completion work', (t) => {
     if (!requires(t, installed(), 'the package installed')) return;
     const unit = readFileSync('/lib/systemd/system/ward.service', 'utf8');
@@ -155,6 +198,10 @@ describe('Debian package', { timeout: 900_000 }, () => {
 
   it('remove keeps configuration and state; purge leaves nothing named ward', async (t) => {
     if (!requires(t, installed(), 'the package installed')) return;
+    // What the package and its use made (other engineers' tests may add or remove their own
+    // ward-named files meanwhile: only ours are compared).
+    const ours = wardPaths().filter((p) => !before_.includes(p));
+    assert.ok(ours.includes('/var/lib/ward/test-policy.pol') && ours.includes('/var/cache/ward/compile'), ours.join('\n'));
     const rm = await dpkg(['--remove', 'ward']);
     assert.equal(rm.status, 0, rm.stdout + rm.stderr);
     assert.ok(!existsSync('/usr/bin/ward') && !existsSync('/usr/lib/ward'));
@@ -163,6 +210,7 @@ describe('Debian package', { timeout: 900_000 }, () => {
     const purge = await dpkg(['--purge', 'ward']);
     assert.equal(purge.status, 0, purge.stdout + purge.stderr);
     assert.ok(!installed());
-    assert.deepEqual(wardPaths(), before_);
+    const left = new Set(wardPaths());
+    assert.deepEqual(ours.filter((p) => left.has(p)), []);
   });
 });
