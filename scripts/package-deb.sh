@@ -97,19 +97,21 @@ chmod 0644 "$ROOT/lib/systemd/system/ward.service"
 install -d -m 0700 "$ROOT/var/lib/ward"
 install -d -m 0755 "$ROOT/var/cache/ward"
 
-# 8. An apt hook, when the repository has one: packaging/apt/*.conf → /etc/apt/apt.conf.d/
-# (conffiles), anything else in packaging/apt/ → /usr/lib/ward/apt/.
+# 8. The apt hook, when the repository has one (packaging/apt/, see its README): executables →
+# /usr/lib/ward/ (0755), *.md → /usr/share/doc/ward/apt/, anything else is an apt.conf.d snippet
+# → /etc/apt/apt.conf.d/ (a conffile).
 if [ -d packaging/apt ]; then
   for f in packaging/apt/*; do
     [ -f "$f" ] || continue
-    case $f in
-      *.conf)
-        install -D -m 0644 "$f" "$ROOT/etc/apt/apt.conf.d/$(basename "$f")"
-        echo "/etc/apt/apt.conf.d/$(basename "$f")" >> "$ROOT/DEBIAN/conffiles" ;;
-      *)
-        mode=0644; [ -x "$f" ] && mode=0755
-        install -D -m "$mode" "$f" "$LIB/apt/$(basename "$f")" ;;
-    esac
+    name=$(basename "$f")
+    if [ -x "$f" ]; then
+      install -D -m 0755 "$f" "$LIB/$name"
+    elif [[ $name == *.md ]]; then
+      install -D -m 0644 "$f" "$DOC/apt/$name"
+    else
+      install -D -m 0644 "$f" "$ROOT/etc/apt/apt.conf.d/$name"
+      echo "/etc/apt/apt.conf.d/$name" >> "$ROOT/DEBIAN/conffiles"
+    fi
   done
 fi
 
@@ -162,7 +164,7 @@ CONTROL
 find "$ROOT" -type d ! -path "$ROOT/var/lib/ward" -exec chmod 0755 {} +
 find "$ROOT" -type f ! -perm /111 -exec chmod 0644 {} +
 find "$ROOT" -type f -perm /111 -exec chmod 0755 {} +
-find "$LIB" -type f ! -path "$LIB/runtime/bin/node" -exec chmod 0644 {} +
+find "$LIB/bin" "$LIB/dist" "$LIB/node_modules" "$LIB/package.json" -type f -exec chmod 0644 {} +
 chmod 0644 "$ROOT/DEBIAN/control" "$ROOT/DEBIAN/conffiles" "$ROOT/DEBIAN/md5sums"
 
 DEB=$OUT/ward_${VERSION}_${ARCH}.deb

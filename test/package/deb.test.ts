@@ -8,7 +8,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, readdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -69,10 +69,15 @@ describe('Debian package', { timeout: 900_000 }, () => {
     assert.equal(deb, join(REPO_ROOT, 'build', `ward_${version}_amd64.deb`));
     const info = mustRun('dpkg-deb', ['-f', deb, 'Package', 'Version', 'Architecture', 'Depends']);
     assert.match(info, new RegExp(`^Package: ward\nVersion: ${version}\nArchitecture: amd64\nDepends: .*libc6 \\(>= [\\d.]+\\)`));
-    assert.equal(mustRun('dpkg-deb', ['-I', deb, 'conffiles']), '/etc/ward/boot.pol\n/etc/ward/daemon.json\n');
+    // The apt hook's snippets (packaging/apt/, when the repository has it) are conffiles too.
+    const aptDir = join(REPO_ROOT, 'packaging', 'apt');
+    const aptFiles = existsSync(aptDir) ? readdirSync(aptDir).filter((n) => statSync(join(aptDir, n)).isFile()) : [];
+    const aptConf = aptFiles.filter((n) => !n.endsWith('.md') && !(statSync(join(aptDir, n)).mode & 0o111)).map((n) => `/etc/apt/apt.conf.d/${n}`);
+    assert.deepEqual(mustRun('dpkg-deb', ['-I', deb, 'conffiles']).split('\n').filter(Boolean).sort(), ['/etc/ward/boot.pol', '/etc/ward/daemon.json', ...aptConf].sort());
     const files = mustRun('dpkg-deb', ['-c', deb]).split('\n').map((l) => l.split(/\s+/).slice(5).join(' ')).filter(Boolean);
     for (const f of ['./usr/bin/ward', './usr/lib/ward/runtime/bin/node', './usr/lib/ward/dist/cli/main.js', './usr/lib/ward/node_modules/koffi/package.json', './lib/systemd/system/ward.service', './var/lib/ward/', './usr/share/man/man1/ward.1.gz', './usr/share/bash-completion/completions/ward', './usr/share/doc/ward/copyright'])
       assert.ok(files.includes(f), `${f} missing`);
+    for (const n of aptFiles.filter((n) => statSync(join(aptDir, n)).mode & 0o111)) assert.ok(files.includes(`./usr/lib/ward/${n}`), `apt hook ${n} missing`);
     assert.deepEqual(files.filter((f) => /\/(src|test|bench|\.cache)\/$/.test(f) && f.startsWith('./usr/lib/ward/') && !f.includes('/node_modules/')), []);
     assert.deepEqual(files.filter((f) => /node_modules\/(typescript|fast-check|node|@types)\/$/.test(f)), [], 'dev dependencies shipped');
     ready = true;
