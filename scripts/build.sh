@@ -5,10 +5,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rm -rf dist
 tsc -p tsconfig.build.json
-# tsc rewrites import specifiers, not other strings: a `new URL('./x.ts', import.meta.url)` left
-# in the output would name a file the package does not ship. Refuse such a build, by file:line.
+# tsc rewrites import specifiers, not other strings: `new URL('./x.ts', import.meta.url)` (how
+# workers are started) is rewritten here; any other string still naming a .ts file would name a
+# file the package does not ship: refuse such a build, by file:line.
+node scripts/build-urls.ts dist
 if bad=$(grep -rnE "['\"\`]\.{1,2}/[^'\"\`]*\.ts['\"\`]" dist --include='*.js'); then
-  echo "build: dist/ still names TypeScript sources (pick the extension from import.meta.url):" >&2
+  echo "build: dist/ still names TypeScript sources (use new URL('./x.ts', import.meta.url), which the build rewrites, or pick the extension from import.meta.url):" >&2
   echo "$bad" >&2
   exit 1
 fi

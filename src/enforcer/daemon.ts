@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import { dirname, extname } from 'node:path';
+import { dirname } from 'node:path';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { WardError } from '../errors.ts';
 import { closeRaw, peerCredentials } from '../kernel/io.ts';
@@ -177,7 +177,7 @@ export class Daemon {
     const ready: Array<Promise<void>> = [];
     for (let i = 0; i < this.config.workers; i++) {
       const { port1, port2 } = new MessageChannel();
-      const worker = new Worker(new URL(`./worker${extname(import.meta.url)}`, import.meta.url), { // .ts here, .js when built
+      const worker = new Worker(new URL('./worker.ts', import.meta.url), {
         workerData: { kind: 'ward-fanotify', fanFd: this.#fanFd, port: port2, stats: this.#stats, index: i, selfPid: process.pid, queueLimit: this.config.queueLimit, policy: this.#policyMessage(), flags },
         transferList: [port2],
       });
