@@ -1,17 +1,35 @@
 #!/usr/bin/env node
-// ward's entry point. Sources are TypeScript run by Node's type stripping (Node >= 22.18, or
-// 22.15+ with --experimental-strip-types).
+// ward's entry point. In a checkout (src/ present) it runs the TypeScript sources with Node's type
+// stripping; an installed package (npm tarball, .deb) has only the JavaScript built into dist/.
+// This file must parse and run on any Node still in use, so that an old one gets one line saying
+// which version ward needs instead of a stack trace: nothing else is loaded before that check.
 import module from 'node:module';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-// Cache compiled, type-stripped sources next to ward's own files (only the owner of the checkout
-// can write there, and they can change the sources anyway): start-up drops from ~120 ms to
-// ~40 ms, which every `ward run` and `ward exec` pays. Unwritable → no cache, same behaviour.
+const NEED = '22.15'; // keep in step with package.json "engines"
+const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+const [needMajor, needMinor] = NEED.split('.').map(Number);
+if (major < needMajor || (major === needMajor && minor < needMinor)) {
+  process.stderr.write(`ward: needs Node.js ${NEED} or later (22 LTS or 24 LTS); ${process.execPath} is Node.js ${process.versions.node}\n`);
+  process.exit(1);
+}
+
+const source = existsSync(fileURLToPath(new URL('../src/cli/main.ts', import.meta.url)));
+if (source && !process.features.typescript) {
+  process.stderr.write(`ward: running from the TypeScript sources needs Node.js 22.18 or later (type stripping); ${process.execPath} is Node.js ${process.versions.node}. Run "npm ci" and use the repository's own Node (node_modules/.bin/node), or install the built package\n`);
+  process.exit(1);
+}
+
+// Cache compiled code (V8's code cache, keyed by source hash) in WARD_COMPILE_CACHE or next to
+// ward's own files (only their owner can write there, and they can change ward's code anyway):
+// start-up drops from ~120 ms to ~40 ms from the sources, which every `ward run` and `ward exec`
+// pays. The Debian package points it at /var/cache/ward. Unwritable → no cache, same behaviour.
 try {
-  module.enableCompileCache?.(fileURLToPath(new URL('../.cache/compile', import.meta.url)));
+  module.enableCompileCache?.(process.env.WARD_COMPILE_CACHE || fileURLToPath(new URL('../.cache/compile', import.meta.url)));
 } catch {
   /* no cache */
 }
 
-const { main } = await import('../src/cli/main.ts');
+const { main } = await import(source ? '../src/cli/main.ts' : '../dist/cli/main.js');
 process.exitCode = await main(process.argv.slice(2));

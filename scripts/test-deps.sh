@@ -15,6 +15,12 @@ command -v clang >/dev/null 2>&1 || need+=(clang)
 command -v llvm-strip >/dev/null 2>&1 || need+=(llvm)
 [ -e /usr/include/bpf/bpf_helpers.h ] || need+=(libbpf-dev)
 command -v bpftool >/dev/null 2>&1 || need+=(bpftool)
+# The Debian package test (test/package/deb.test.ts): build it, check it, verify its unit.
+command -v dpkg-shlibdeps >/dev/null 2>&1 || need+=(dpkg-dev)
+command -v strip >/dev/null 2>&1 || need+=(binutils)
+command -v lintian >/dev/null 2>&1 || need+=(lintian)
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+command -v man >/dev/null 2>&1 || need+=(man-db)
 if [ "${WARD_BENCH_DEPS:-0}" = 1 ]; then
   command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)
   command -v fapolicyd >/dev/null 2>&1 || need+=(fapolicyd)
@@ -25,8 +31,8 @@ if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
   exit 0
 fi
 echo "test-deps: installing ${need[*]}" >&2
-apt-get update -qq >/dev/null 2>&1 || true
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null 2>&1 || {
+apt-get -o DPkg::Lock::Timeout=600 update -qq >/dev/null 2>&1 || true
+DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${need[@]}" >/dev/null 2>&1 || {
   echo "test-deps: apt-get install ${need[*]} failed" >&2
   exit 1
 }
