@@ -6,6 +6,7 @@
 import type { ChildProcess, SpawnOptions } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WardError } from '../errors.ts';
 import { landlockAbi } from '../kernel/landlock.ts';
@@ -54,7 +55,8 @@ export function prepareSandbox(profile: SandboxProfile, cmd: string, options: Pr
   if (profile['add-libs'] || profile.ldd) {
     const origin = profile['add-libs'] ? '--add-libs' : '--ldd';
     // Loaded on use (require of an ES module, synchronous): a plain launch does not pay for it.
-    const { libraryNeeds } = createRequire(import.meta.url)('./libs.ts') as typeof import('./libs.ts');
+    // The extension is this file's own: .ts in a checkout, .js in the built package.
+    const { libraryNeeds } = createRequire(import.meta.url)(`./libs${extname(fileURLToPath(import.meta.url))}`) as typeof import('./libs.ts');
     const needs = libraryNeeds(command);
     // --ldd (landrun's) leaves CMD's own file out; --add-libs and --add-exec include it.
     for (const path of needs.executables) if (path !== command || profile['add-libs']) extra.push({ path, access: ACCESS_GROUPS.rox, origin, fileOnly: true });

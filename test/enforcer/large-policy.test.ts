@@ -38,7 +38,9 @@ test('a 100,000-rule policy loads over the socket and is activated while execs a
   assert.equal(load.status, 0, load.stderr);
   // An exec loop marks each completed exec; the marks written while activate runs are counted.
   const marks = join(d.scratch.root, 'marks');
-  const loop = spawn('timeout', ['-s', 'KILL', '120', '/bin/sh', '-c', `while :; do ${good} && echo x >> ${marks}; done`], { stdio: 'ignore' });
+  // Its own process group, killed whole: killing only timeout(1) would leave the shell looping
+  // (and writing into the scratch directory while it is removed).
+  const loop = spawn('timeout', ['-s', 'KILL', '120', '/bin/sh', '-c', `while :; do ${good} && echo x >> ${marks}; done`], { stdio: 'ignore', detached: true });
   try {
     await new Promise((r) => setTimeout(r, 300));
     const count = () => (existsSync(marks) ? readFileSync(marks, 'utf8').length / 2 : 0);
@@ -50,7 +52,7 @@ test('a 100,000-rule policy loads over the socket and is activated while execs a
     assert.equal(act.ok, true);
     assert.ok(during > 0, `execs were answered while the policy was compiled and switched (${during})`);
   } finally {
-    loop.kill('SIGKILL');
+    process.kill(-loop.pid!, 'SIGKILL');
   }
   assert.equal(exec(good), 0, 'the new policy allows good (its last rule)');
   assert.equal(exec(bad), 'EPERM', 'and decides by it');

@@ -23,10 +23,10 @@ test('execBitsMask: the securebits.h values (Linux 6.14) for each request', () =
   assert.equal(execBitsMask({ restrictFile: true, denyInteractive: true, lock: true }), 0xf00);
 });
 
-test('execWithSecurebits: a command not on PATH fails before any bit is set', () => {
-  const r = execWithSecurebits(['ward-no-such-command-here'], { restrictFile: true, lock: true });
+test('execWithSecurebits: a command not on PATH fails before any bit is set', async () => {
+  const r = await execWithSecurebits(['ward-no-such-command-here'], { restrictFile: true, lock: true });
   assert.deepEqual(r, { stage: 'resolve', code: 'ENOENT', command: 'ward-no-such-command-here' });
-  assert.throws(() => execWithSecurebits([], { restrictFile: true }), TypeError);
+  await assert.rejects(execWithSecurebits([], { restrictFile: true }), TypeError);
 });
 
 test('execWithSecurebits: the bits are set, then a failed execve is reported with its errno', (t) => {
@@ -37,7 +37,7 @@ test('execWithSecurebits: the bits are set, then a failed execve is reported wit
   writeFileSync(notExecutable, 'not a program\n', { mode: 0o644 });
   const script = `
     import { execWithSecurebits, currentExecBits } from ${JSON.stringify(new URL('../../src/trust/exec.ts', import.meta.url).href)};
-    const failure = execWithSecurebits([${JSON.stringify(notExecutable)}], { denyInteractive: true });
+    const failure = await execWithSecurebits([${JSON.stringify(notExecutable)}], { denyInteractive: true });
     console.log(JSON.stringify({ failure, bits: currentExecBits() }));
   `;
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
