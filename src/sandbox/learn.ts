@@ -40,8 +40,10 @@ export async function learn(flags: SandboxProfile, argv: readonly string[], out:
   if (wasOn === 0) setAuditEnabled(true);
   const learned = newLearned();
   const events = new Map<string, AuditEvent>();
-  const drain = () => {
+  const drain = (): number => {
+    let n = 0;
     for (const r of reader.poll()) {
+      n++;
       const serial = serialOf(r.text);
       if (!serial) continue;
       const ev = events.get(serial) ?? { paths: [] };
@@ -51,6 +53,7 @@ export async function learn(flags: SandboxProfile, argv: readonly string[], out:
         if (ev.syscall?.get('auid') === String(marker)) learnEvent(learned, ev, names, table.open.O_DIRECTORY);
       } else addRecord(ev, r.type, r.text);
     }
+    return n;
   };
   let status: number;
   try {
@@ -65,9 +68,13 @@ export async function learn(flags: SandboxProfile, argv: readonly string[], out:
       for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, forward);
       const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('exit', (c, s) => resolve([c, s])));
       for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.off(sig, forward);
-      await new Promise((r) => setTimeout(r, 200));
       clearInterval(timer);
-      drain();
+      // kauditd delivers the run's last records after CMD has exited, later on a loaded machine:
+      // read until the stream has been quiet for 300 ms (at most 5 s), so none is left out.
+      for (let quiet = 0, waited = 0; quiet < 300 && waited < 5000; waited += 50) {
+        await new Promise((r) => setTimeout(r, 50));
+        quiet = drain() > 0 ? 0 : quiet + 50;
+      }
       status = code ?? 128 + (signal ? (process.getBuiltinModule('node:os').constants.signals[signal] ?? 0) : 0);
     } finally {
       deleteAuditRule(syscalls, fields);
