@@ -57,8 +57,10 @@ export async function runWithDenialLog(log: DenialLog, args: readonly string[], 
     if (!shown.has(line)) print(`ward: ${line}`); // each distinct denial once
     shown.add(line);
   };
-  const drain = () => {
+  const drain = (): number => {
+    let n = 0;
     for (const r of log.reader.poll()) {
+      n++;
       if (r.type === AUDIT_LANDLOCK_DOMAIN) {
         const dom = parseDomainRecord(r.text);
         if (dom && dom.pid === child.pid) {
@@ -79,15 +81,20 @@ export async function runWithDenialLog(log: DenialLog, args: readonly string[], 
         else if (d.domain === domain) show(d);
       }
     }
+    return n;
   };
   const timer = setInterval(drain, 20);
   const forward = (sig: NodeJS.Signals) => child.kill(sig);
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, forward);
   try {
     const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('exit', (c, s) => resolve([c, s])));
-    // kauditd delivers asynchronously: a last look after the child is gone.
-    await new Promise((r) => setTimeout(r, 150));
-    drain();
+    clearInterval(timer);
+    // kauditd delivers asynchronously, later on a loaded machine: read until the stream has been
+    // quiet for 300 ms (at most 5 s) after the child is gone.
+    for (let quiet = 0, waited = 0; quiet < 300 && waited < 5000; waited += 50) {
+      await new Promise((r) => setTimeout(r, 50));
+      quiet = drain() > 0 ? 0 : quiet + 50;
+    }
     if (seccompRefusals) print(`ward: ${seccompRefusals} refusal(s) by the seccomp layer (see above)`);
     if (seen.length) {
       const hints = new Set(seen.map(hintFor).filter((h) => h.startsWith('--')));
