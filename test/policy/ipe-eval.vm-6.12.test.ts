@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { appendFileSync, copyFileSync, mkdirSync, openSync, closeSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { appendFileSync, readdirSync, copyFileSync, mkdirSync, openSync, closeSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { ward } from '../helpers/cli.ts';
 import { inGuest, VM_IPE_CERT, VM_IPE_KEY, VM_SCRATCH } from '../helpers/vm.ts';
@@ -47,8 +47,13 @@ after(() => {
 test('the kernel\'s IPE and ward policy eval decide the same execs (and differ only where documented)', (t) => {
   if (!inGuest(t, '6.12')) return;
   const measure = (p: string) => execFileSync('fsverity', ['measure', p], { encoding: 'utf8' }).split(' ')[0]!;
+  // IPE refuses to activate a version older than the active policy's (another test in this boot
+  // may have left one active): take the next major version.
+  const activeMajor = Math.max(0, ...readdirSync(`${IPE}/policies`)
+    .filter((n) => readFileSync(`${IPE}/policies/${n}/active`, 'utf8').trim() === '1')
+    .map((n) => Number(readFileSync(`${IPE}/policies/${n}/version`, 'utf8').trim().split('.')[0])));
   const policy = [
-    'policy_name=ward-eval policy_version=1.0.0',
+    `policy_name=ward-eval policy_version=${activeMajor + 1}.0.0`,
     'DEFAULT action=ALLOW',
     `op=EXECUTE fsverity_digest=${measure(files['verity-a']!)} action=DENY`,
     `op=EXECUTE fsverity_digest=${measure(files['verity-b']!)} fsverity_signature=FALSE action=DENY`,

@@ -49,14 +49,13 @@ test('ward policy --kernel drives the kernel\'s IPE, and the kernel answers as w
   }
   // ward's model starts from what the kernel has now (another test may have activated a policy).
   let store: PolicySet<Policy> = emptyPolicySet<Policy>();
-  const listed = await cli(['policy', 'list', '--kernel']);
+  const listed = await cli(['policy', 'list', '--kernel', '--json']);
   assert.equal(listed.status, 0, listed.stderr);
-  for (const line of listed.stdout.split('\n').filter(Boolean)) {
-    const [, star, name, version] = /^([* ]) (\S+) (\S+)$/.exec(line)!;
+  for (const { name, version, active } of (JSON.parse(listed.stdout) as { policies: Array<{ name: string; version: string; active: boolean }> }).policies) {
     const r = parsePolicy(`policy_name=${name} policy_version=${version}\nDEFAULT action=ALLOW\n`);
     assert.ok(r.ok);
     store = (loadPolicy(store, r.value) as { ok: true; value: PolicySet<Policy> }).value;
-    if (star === '*') store = { ...store, active: r.value.rawName, floor: r.value.version };
+    if (active) store = { ...store, active: r.value.rawName, floor: r.value.version };
   }
 
   const steps: Array<[string, string[], (s: PolicySet<Policy>) => ReturnType<typeof loadPolicy<Policy>>]> = [
@@ -87,7 +86,7 @@ test('ward policy --kernel drives the kernel\'s IPE, and the kernel answers as w
   assert.deepEqual(got, want);
   // The errnos the kernel documents, so that the comparison above cannot pass vacuously.
   assert.deepEqual(got.map((g) => g.split(': ')[1]), ['OK', 'EEXIST', 'OK', 'ESTALE', 'EINVAL', 'OK', 'OK', 'EINVAL', 'EPERM', 'OK', 'OK', 'OK', 'ENOENT']);
-  assert.match((await cli(['policy', 'list', '--kernel'])).stdout, /^\* kmode-b 70\.0\.0$/m);
+  assert.match((await cli(['policy', 'list', '--kernel'])).stdout, /^\* kmode-b 70\.0\.0 active$/m);
   assert.equal((await cli(['policy', 'show', '--kernel', 'kmode-b'])).stdout, readFileSync(files.b70!.pol, 'latin1'));
   // An unsigned policy is refused by the kernel (ward daemon would take it only without requireSigned).
   assert.match((await cli(['policy', 'load', '--kernel', files.c6!.pol])).stderr, /EBADMSG/);

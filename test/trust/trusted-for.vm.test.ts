@@ -14,7 +14,7 @@ import { inGuest } from '../helpers/vm.ts';
 import { ward, WARD_BIN } from '../helpers/cli.ts';
 import { execveCheckSupported } from '../../src/kernel/exec-check.ts';
 import { trustMechanism, type TrustResult } from '../../src/trust/trusted-for.ts';
-import { PRELOAD } from '../../src/node/launch.ts';
+import { FLAG_NO_SIGUSR1, PRELOAD } from '../../src/node/launch.ts';
 
 let scratch: Scratch | undefined;
 const paths: Record<string, string> = {};
@@ -148,7 +148,7 @@ test('ward node --enforce on 6.1: the check-exec matrix with Node, emulated', (t
   const dir = scratch.tmpfs('node');
   const scripts = { x: join(dir, 'script-x.js'), nox: join(dir, 'script-nox.js') };
   for (const [k, p] of Object.entries(scripts)) {
-    writeFileSync(p, `#!/usr/bin/env -S ${process.execPath} --require=${PRELOAD} --disallow-code-generation-from-strings\nconsole.log('ran');\n`);
+    writeFileSync(p, `#!/usr/bin/env -S ${process.execPath} --require=${PRELOAD} ${FLAG_NO_SIGUSR1} --disallow-code-generation-from-strings\nconsole.log('ran');\n`);
     chmodSync(p, k === 'x' ? 0o755 : 0o644);
   }
   const wardNode = `"${process.execPath}" "${WARD_BIN}" node`;
