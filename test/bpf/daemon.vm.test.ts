@@ -103,6 +103,7 @@ describe('ward daemon --backend bpf (6.1 guest)', { concurrency: false }, () => 
   test('policies through the control socket: activate, update, version floor, delete, permissive; stopped in open mode', async (t) => {
     if (!inGuest(t, '6.1')) return;
     const startup = await start('open');
+    t.diagnostic(startup.trim());
     assert.match(startup, /backend: BPF LSM: this kernel loads and attaches LSM programs; failure mode open/);
     assert.match(startup, /ready: bpf: \d+ LSM programs attached, 0 files covered under \/scratch\/daemon\/m, enforcing, active policy none/);
     const st = ctl('daemon-status');
@@ -110,6 +111,8 @@ describe('ward daemon --backend bpf (6.1 guest)', { concurrency: false }, () => 
     assert.equal(st.failureMode, 'open');
     assert.equal(st.deciding, true);
     const text = spawnSync(process.execPath, [WARD, 'daemon-status', '--socket', `${D}/ctl.sock`], { encoding: 'utf8', timeout: 300_000 });
+    t.diagnostic(text.stdout.trim());
+    assert.equal(Number(/(\d+) LSM programs attached/.exec(startup)?.[1]), (st.programs as string[]).length);
     assert.match(text.stdout, /backend bpf \(failure mode open\): \d+ LSM programs at BPRM_CHECK MMAP MPROTECT KERNEL_READ KERNEL_LOAD; 0 files covered under \/scratch\/daemon\/m/);
     assert.equal(run(`${M}/denied`), 0, 'no policy yet: everything runs');
 
