@@ -143,7 +143,7 @@ export class Daemon {
   async reload(next: DaemonConfig): Promise<void> {
     sdNotify(`RELOADING=1\nMONOTONIC_USEC=${process.hrtime.bigint() / 1000n}`);
     try {
-      const restartOnly = (['stateDir', 'socket', 'auditLog', 'filesystems', 'mounts', 'libraries', 'workers', 'adminGroup'] as const).filter((k) => JSON.stringify(next[k]) !== JSON.stringify(this.config[k]));
+      const restartOnly = (['stateDir', 'socket', 'auditLog', 'filesystems', 'mounts', 'libraries', 'workers', 'adminGroup', 'backend', 'failureMode'] as const).filter((k) => JSON.stringify(next[k]) !== JSON.stringify(this.config[k]));
       if (restartOnly.length > 0) this.#log(`reload: ${restartOnly.join(', ')} changed; that takes effect when the daemon restarts`);
       const manager = this.#newManager(this.#state!);
       if (next.bootPolicy) {
