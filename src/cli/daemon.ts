@@ -77,7 +77,7 @@ function checkConfig(config: DaemonConfig, json: boolean): number {
 }
 
 async function runDaemon(config: DaemonConfig, f: DaemonFlags): Promise<number> {
-  if (process.getuid?.() !== 0) throw new CliError('EPERM', 'ward daemon needs root (CAP_SYS_ADMIN for fanotify permission events)', EXIT_FAIL);
+  if (process.getuid?.() !== 0) throw new CliError('EPERM', 'ward daemon needs root (CAP_SYS_ADMIN for fanotify permission events; CAP_BPF and CAP_SYS_ADMIN for BPF LSM programs)', EXIT_FAIL);
   const { runService } = await import('../enforcer/service.ts');
   const log = (m: string) => process.stderr.write(`ward daemon: ${terminalSafe(m)}\n`);
   try {
@@ -140,7 +140,7 @@ function readRecords(path: string): AuditRecord[] {
 export function registerDaemonCommands(program: Command, run: AsyncRun): void {
   program
     .command('daemon')
-    .description('enforce IPE policies on every exec of this host from user space (fanotify); needs root')
+    .description('enforce IPE policies on this host: fanotify from user space, or BPF LSM programs at IPE\'s hooks (--backend); needs root')
     .option('--config <file>', 'configuration file (default /etc/ward/daemon.json if it exists)')
     .option('--state-dir <dir>', `where policies persist (default ${DEFAULTS.stateDir})`)
     .option('--socket <path>', `control socket (default ${DEFAULTS.socket})`)

@@ -101,7 +101,10 @@ export class BpfBackend implements EnforcementBackend {
         'root can remove the pins in /sys/fs/bpf or update the maps directly: there is no lsm/bpf guard yet',
       ],
       failureMode: this.#opts.failureMode,
-      details: { generation: this.#gen, coveredFiles: this.#covered, verityKfunc: this.#verity, programs: this.#loaded?.programs ?? [], pinDir: this.#opts.pinDir },
+      details: {
+        summary: `${this.#loaded?.programs.length ?? 0} LSM programs attached, ${this.#covered} files covered under ${this.#opts.cover.length > 0 ? this.#opts.cover.join(' ') : 'nothing (no --mount: every file is decided as uncovered)'}`,
+        generation: this.#gen, coveredFiles: this.#covered, verityKfunc: this.#verity, programs: this.#loaded?.programs ?? [], pinDir: this.#opts.pinDir, cover: this.#opts.cover,
+      },
     };
   }
 

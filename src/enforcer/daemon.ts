@@ -119,10 +119,13 @@ export class Daemon {
     await this.#control.listen();
     const wd = watchdogIntervalMs();
     if (wd) this.#timers.push(setInterval(() => this.#watchdog(), Math.max(100, wd / 2)));
+    // What the backend decides over, in its own words (bpf: programs and covered files), else
+    // the watched mounts (fanotify).
     const mounts = (status.details.mounts as string[] | undefined) ?? [];
+    const over = typeof status.details.summary === 'string' ? `${status.backend}: ${displayText(status.details.summary)}` : `${mounts.length} filesystem(s) watched (${mounts.map(displayText).join(' ')})`;
     const a = st.value.active;
     sdNotify(`READY=1\nSTATUS=enforcing ${st.value.flags.enforce ? 'on' : 'off'}; ${mounts.length} mounts; active policy ${a ? displayText(a.name) : 'none'}`);
-    this.#log(`ready: ${mounts.length} filesystem(s) watched (${mounts.map(displayText).join(' ')}), ${st.value.flags.enforce ? 'enforcing' : 'permissive'}, active policy ${a ? `"${displayText(a.name)}" ${versionString(a.version)}` : 'none (everything is allowed)'}`);
+    this.#log(`ready: ${over}, ${st.value.flags.enforce ? 'enforcing' : 'permissive'}, active policy ${a ? `"${displayText(a.name)}" ${versionString(a.version)}` : 'none (everything is allowed)'}`);
   }
 
   #watchdog(): void {
@@ -140,7 +143,7 @@ export class Daemon {
   async reload(next: DaemonConfig): Promise<void> {
     sdNotify(`RELOADING=1\nMONOTONIC_USEC=${process.hrtime.bigint() / 1000n}`);
     try {
-      const restartOnly = (['stateDir', 'socket', 'auditLog', 'filesystems', 'mounts', 'libraries', 'workers', 'adminGroup'] as const).filter((k) => JSON.stringify(next[k]) !== JSON.stringify(this.config[k]));
+      const restartOnly = (['stateDir', 'socket', 'auditLog', 'filesystems', 'mounts', 'libraries', 'workers', 'adminGroup', 'backend', 'failureMode'] as const).filter((k) => JSON.stringify(next[k]) !== JSON.stringify(this.config[k]));
       if (restartOnly.length > 0) this.#log(`reload: ${restartOnly.join(', ')} changed; that takes effect when the daemon restarts`);
       const manager = this.#newManager(this.#state!);
       if (next.bootPolicy) {
