@@ -157,7 +157,7 @@ export function registerDaemonCommands(program: Command, run: AsyncRun): void {
     .option('--quiet', 'do not copy audit records to stderr')
     .option('--trusted-cert <pem>', 'a certificate whose signatures on policies are trusted (repeatable)', collect, [])
     .option('--require-signed', 'accept only policies signed by a trusted certificate')
-    .option('--backend <name>', 'auto (BPF LSM where the kernel accepts LSM programs, else fanotify), bpf or fanotify (default auto)')
+    .option('--backend <name>', 'auto (BPF LSM where the kernel accepts LSM programs, else fanotify), bpf or fanotify (default fanotify: the BPF backend covers only files under --mount, see docs/bpf.md)')
     .option('--failure-mode <mode>', 'open: enforcement ends with the daemon; closed: the BPF programs stay pinned and keep enforcing (needs bpf) (default open)')
     .option('--check-config', 'validate the configuration and the boot policy, print the effective configuration, exit')
     .option('--json', 'with --check-config: print one JSON object')
