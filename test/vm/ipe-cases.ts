@@ -1,5 +1,5 @@
 // The kernel's own IPE parser cases (security/ipe/policy_tests.c, KUnit suite "ipe-parser"),
-// as in test/policy/kunit.test.ts, with their expected errno; and edge cases of the grammar
+// with their expected errno (test/policy/kunit.test.ts runs them through ward's parser); and edge cases of the grammar
 // (docs: /work/shared/reference/ipe-policy.md) the kernel decides for the differential.
 
 export type Errno = 0 | 'EBADMSG' | 'EINVAL' | 'ERANGE';
