@@ -129,7 +129,8 @@ async function runLearn(command: string[], f: RunFlags, out: string): Promise<nu
     const n = (k: 'ro' | 'rox' | 'rw' | 'rwx') => p[k]?.length ?? 0;
     process.stderr.write(
       `ward: learned ${out}: ${n('ro')} ro, ${n('rox')} rox, ${n('rw')} rw, ${n('rwx')} rwx, ${p['connect-tcp']?.length ?? 0} connect and ${p['bind-tcp']?.length ?? 0} bind port(s)` +
-        `${r.unplaced ? `; ${r.unplaced} access(es) relative to a directory fd could not be placed` : ''}. ` +
+        `${r.unplaced ? `; ${r.unplaced} access(es) relative to a directory fd could not be placed` : ''}` +
+        `${r.overflows ? `; the kernel's audit stream overflowed ${r.overflows} time(s), so some accesses may be missing` : ''}. ` +
         `It holds only what this run did; run it confined with: ward run --profile ${out} -- ${command.join(' ')}\n`,
     );
     return r.status;

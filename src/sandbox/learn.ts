@@ -18,6 +18,8 @@ export interface LearnResult {
   readonly status: number;
   readonly profile: SandboxProfile;
   readonly unplaced: number;
+  /** Times the kernel's audit stream overflowed ward's reader: records were lost, the profile may miss some. */
+  readonly overflows: number;
 }
 
 export async function learn(flags: SandboxProfile, argv: readonly string[], out: string, kernelAbi = landlockAbi()): Promise<LearnResult> {
@@ -56,6 +58,7 @@ export async function learn(flags: SandboxProfile, argv: readonly string[], out:
     return n;
   };
   let status: number;
+  let overflows = 0;
   try {
     addAuditRule(syscalls, fields);
     try {
@@ -80,6 +83,7 @@ export async function learn(flags: SandboxProfile, argv: readonly string[], out:
       deleteAuditRule(syscalls, fields);
     }
   } finally {
+    overflows = reader.overflows;
     reader.close();
     if (wasOn === 0) setAuditEnabled(false);
   }
@@ -89,5 +93,5 @@ export async function learn(flags: SandboxProfile, argv: readonly string[], out:
   const tmp = `${out}.tmp-${process.pid}`;
   writeFileSync(tmp, JSON.stringify(profile, null, 2) + '\n', { mode: 0o644 });
   renameSync(tmp, out);
-  return { status, profile, unplaced: learned.unplaced };
+  return { status, profile, unplaced: learned.unplaced, overflows };
 }

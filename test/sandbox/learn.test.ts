@@ -55,7 +55,7 @@ test('a learned profile confines the program, which then still works; what the r
   assert.equal(learned.stdout, 'input data\npong\n1\n');
   assert.match(learned.stderr, /ward: learned .*learned\.json: \d+ ro, \d+ rox, \d+ rw.*It holds only what this run did/);
   const p = JSON.parse(readFileSync(profile, 'utf8')) as SandboxProfile;
-  assert.deepEqual(p['connect-tcp'], [port]);
+  assert.deepEqual(p['connect-tcp'], [port], `learned ${JSON.stringify(p)}; ${learned.stderr}`);
   assert.ok(p.rw?.includes(D), JSON.stringify(p));
   assert.ok(p.ro?.includes(`${IN}/input`), JSON.stringify(p));
   assert.ok(p.ro?.includes('/usr/lib/python3.11'), 'collapsed to the package directory');
