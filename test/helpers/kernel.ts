@@ -2,9 +2,9 @@
 // mounts the test makes (and removes), and running code as an unprivileged user.
 
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
 
@@ -66,4 +66,13 @@ export function probe<T>(task: string, args: unknown, options: { unprivileged?: 
   });
   if (r.status !== 0) throw new Error(`probe ${task} failed (status ${r.status}, signal ${r.signal}): ${r.stderr}`);
   return JSON.parse(r.stdout) as T;
+}
+
+/** Writes `text` at `rel` below `dir` (parents made 0755) with exactly `mode`, returns the path. */
+export function placeFile(dir: string, rel: string, text: string | Uint8Array, mode = 0o755): string {
+  const p = join(dir, rel);
+  mkdirSync(dirname(p), { recursive: true, mode: 0o755 });
+  writeFileSync(p, text);
+  chmodSync(p, mode);
+  return p;
 }

@@ -7,10 +7,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { Scratch, IS_ROOT, NOBODY, NOGROUP, requires } from '../helpers/kernel.ts';
+import { Scratch, IS_ROOT, NOBODY, NOGROUP, requires, placeFile } from '../helpers/kernel.ts';
 import { WARD_BIN } from '../helpers/cli.ts';
 import { execveCheckSupported } from '../../src/kernel/exec-check.ts';
 
@@ -21,13 +21,7 @@ let dir: string;
 const ok = () => IS_ROOT && execveCheckSupported();
 const WASM = '[0,97,115,109,1,0,0,0]';
 
-function file(rel: string, text: string | Uint8Array, mode = 0o755): string {
-  const p = join(dir, rel);
-  mkdirSync(dirname(p), { recursive: true, mode: 0o755 });
-  writeFileSync(p, text);
-  chmodSync(p, mode);
-  return p;
-}
+const file = (rel: string, text: string | Uint8Array, mode = 0o755): string => placeFile(dir, rel, text, mode);
 
 before(() => {
   if (!ok()) return;

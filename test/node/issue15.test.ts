@@ -6,9 +6,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { Scratch, IS_ROOT, NOBODY, NOGROUP, requires } from '../helpers/kernel.ts';
+import { chmodSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Scratch, IS_ROOT, NOBODY, NOGROUP, requires, placeFile } from '../helpers/kernel.ts';
 import { WARD_BIN } from '../helpers/cli.ts';
 import { execveCheckSupported } from '../../src/kernel/exec-check.ts';
 
@@ -16,13 +16,7 @@ let s: Scratch;
 let dir: string;
 const ok = () => IS_ROOT && execveCheckSupported();
 
-function file(rel: string, text: string | Uint8Array, mode = 0o755): string {
-  const p = join(dir, rel);
-  mkdirSync(dirname(p), { recursive: true, mode: 0o755 });
-  writeFileSync(p, text);
-  chmodSync(p, mode);
-  return p;
-}
+const file = (rel: string, text: string | Uint8Array, mode = 0o755): string => placeFile(dir, rel, text, mode);
 
 before(() => {
   if (!ok()) return;
