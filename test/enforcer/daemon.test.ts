@@ -243,7 +243,8 @@ test('boot_verified: true on the daemon\'s own root filesystem, false on another
   if (!requires(t, canRun, 'root')) return;
   // A filesystem mark covers the whole superblock, so the host's "/" is never marked in a test:
   // the daemon runs chrooted in a mount namespace of its own whose "/" is a tmpfs this test made
-  // (its boot superblock), with /usr, /etc, /dev and /work bound in to run Node. The policy is
+  // (its boot superblock), with /usr, /etc, /dev and the top-level directories holding Node and
+  // this checkout (wherever the clone is: /work, /check, …) bound in to run Node. The policy is
   // safe even if something else were marked: only boot_verified=TRUE files (on R) and one digest
   // are denied.
   const R = d.scratch.tmpfs('root');
@@ -253,11 +254,13 @@ test('boot_verified: true on the daemon\'s own root filesystem, false on another
   writeFileSync(join(R, 'daemon.json'), '{}\n');
   writeFileSync(join(R, 'bv.pol'), pol('bv', '1.0.0', `DEFAULT action=ALLOW\nop=EXECUTE boot_verified=TRUE action=DENY\nop=EXECUTE boot_verified=FALSE fsverity_digest=${badDigest} action=DENY`));
   await d.stop();
+  const topLevel = (path: string): string => path.split('/').filter(Boolean)[0]!;
+  const binds = [...new Set(['usr', 'etc', 'dev', topLevel(process.execPath), topLevel(WARD_BIN), topLevel(process.cwd())])];
   const script = [
     'set -e',
     'mount --make-rprivate /',
     `cd ${R}`,
-    'for x in usr etc dev work; do mkdir -p ./$x; mount --rbind /$x ./$x; done',
+    `for x in ${binds.join(' ')}; do mkdir -p ./$x; mount --rbind /$x ./$x; done`,
     'ln -sf usr/bin bin; ln -sf usr/lib lib; ln -sf usr/lib64 lib64',
     'mkdir -p proc m1; mount -t proc proc proc; mount --bind ' + d.m1 + ' m1',
     `exec chroot . ${process.execPath} ${WARD_BIN} daemon --config /daemon.json --state-dir /state --socket /ctl.sock --audit-log /audit.jsonl --mount / --mount /m1 --boot-policy /bv.pol --quiet`,
