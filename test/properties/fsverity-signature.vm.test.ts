@@ -83,6 +83,14 @@ test('fsverity_signature: TRUE for a signed fs-verity file, FALSE unsigned and w
   assert.deepEqual((JSON.parse(r.stdout) as { results: Array<{ action: string }> }).results.map((x) => x.action), ['ALLOW', 'DENY', 'DENY']);
 });
 
+test('ward status: fsverity_signature is backed by the kernel where it verifies built-in signatures', (t) => {
+  if (!inGuest(t, '6.1')) return;
+  const items = (JSON.parse(ward(['status', '--json']).stdout) as { items: Array<{ name: string; value: unknown; meaning: string }> }).items;
+  const sig = items.find((i) => i.name === 'property fsverity_signature');
+  assert.equal(sig?.value, 'kernel', sig?.meaning);
+  assert.match(sig!.meaning, /TRUE for fs-verity files carrying a built-in signature/);
+});
+
 test('the kernel refuses a signature it cannot verify, so no file carries one unverified', (t) => {
   if (!inGuest(t, '6.1')) return;
   const other = makeSigningCert(dir, 'untrusted');
