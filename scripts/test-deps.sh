@@ -8,6 +8,8 @@ command -v fsverity >/dev/null 2>&1 || need+=(fsverity)
 command -v perl >/dev/null 2>&1 || need+=(perl-base)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+# fs-verity built-in signatures in the guests: a test certificate into the kernel's .fs-verity keyring.
+command -v keyctl >/dev/null 2>&1 || need+=(keyutils)
 # ward run's seccomp layer loads libseccomp through koffi (a runtime dependency, not only a test one).
 { ldconfig -p 2>/dev/null | grep -q 'libseccomp\.so\.2 '; } || need+=(libseccomp2)
 # bpf/build.sh rebuilds ward's BPF objects and test/bpf/build.test.ts compares them (Debian's clang 14).

@@ -31,6 +31,8 @@ interface DaemonFlags {
   requireSigned?: boolean;
   backend?: string;
   failureMode?: string;
+  ipeSigningKey?: string;
+  ipeSigningCert?: string;
 }
 
 
@@ -59,6 +61,8 @@ function configFrom(f: DaemonFlags): DaemonConfig {
     requireSigned: f.requireSigned,
     backend: f.backend === undefined ? undefined : parseBackendChoice(f.backend),
     failureMode: f.failureMode === undefined ? undefined : parseFailureMode(f.failureMode),
+    ipeSigningKey: f.ipeSigningKey,
+    ipeSigningCert: f.ipeSigningCert,
   };
   const c = loadConfig(f.config, overrides);
   if (!c.ok) throw new CliError(c.error.code, c.error.message);
@@ -140,7 +144,7 @@ function readRecords(path: string): AuditRecord[] {
 export function registerDaemonCommands(program: Command, run: AsyncRun): void {
   program
     .command('daemon')
-    .description('enforce IPE policies on this host: fanotify from user space, or BPF LSM programs at IPE\'s hooks (--backend); needs root')
+    .description('enforce IPE policies on this host: fanotify from user space, BPF LSM programs at IPE\'s hooks, or the kernel\'s own IPE (--backend); needs root')
     .option('--config <file>', 'configuration file (default /etc/ward/daemon.json if it exists)')
     .option('--state-dir <dir>', `where policies persist (default ${DEFAULTS.stateDir})`)
     .option('--socket <path>', `control socket (default ${DEFAULTS.socket})`)
@@ -157,7 +161,9 @@ export function registerDaemonCommands(program: Command, run: AsyncRun): void {
     .option('--quiet', 'do not copy audit records to stderr')
     .option('--trusted-cert <pem>', 'a certificate whose signatures on policies are trusted (repeatable)', collect, [])
     .option('--require-signed', 'accept only policies signed by a trusted certificate')
-    .option('--backend <name>', 'auto (BPF LSM where the kernel accepts LSM programs, else fanotify), bpf or fanotify (default fanotify: the BPF backend covers only files under --mount, see docs/bpf.md)')
+    .option('--backend <name>', 'auto (the kernel\'s IPE where it has one and a signing key is set, else BPF LSM where the kernel accepts LSM programs, else fanotify), ipe, bpf or fanotify (default fanotify: the BPF backend covers only files under --mount, see docs/bpf.md)')
+    .option('--ipe-signing-key <pem>', 'backend ipe: RSA key that signs policies for the kernel (with --ipe-signing-cert)')
+    .option('--ipe-signing-cert <pem>', 'backend ipe: its certificate, trusted by the kernel\'s secondary or platform keyring')
     .option('--failure-mode <mode>', 'open: enforcement ends with the daemon; closed: the BPF programs stay pinned and keep enforcing (needs bpf) (default open)')
     .option('--check-config', 'validate the configuration and the boot policy, print the effective configuration, exit')
     .option('--json', 'with --check-config: print one JSON object')

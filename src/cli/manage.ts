@@ -68,7 +68,9 @@ function statusText(r: Ok): string {
   return [
     `pid ${r.pid}, ${r.enforce ? 'enforcing' : 'permissive'}${r.auditSuccess ? ', auditing successes' : ''}${r.deciding === false ? ' — NOTHING IS DECIDED (no filesystem watched)' : ''}`,
     `active policy: ${active ? `${t(active.name)} ${t(active.version)}` : 'none (everything is allowed)'}; version floor ${r.floor ?? 'none'}`,
-    ...(r.backend === 'bpf'
+    ...(r.backend === 'ipe'
+      ? [`backend ipe (failure mode closed: the kernel keeps its policies): ${t(r.summary)}; hooks ${((r.hooks as string[] | undefined) ?? []).map(t).join(' ')}`]
+      : r.backend === 'bpf'
       ? [`backend bpf (failure mode ${t(r.failureMode)}): ${((r.programs as string[] | undefined) ?? []).length} LSM programs at ${((r.hooks as string[] | undefined) ?? []).map(t).join(' ')}; ${t(r.coveredFiles)} files covered under ${((r.cover as string[] | undefined) ?? []).map(t).join(' ') || 'nothing'} (generation ${t(r.generation)}); fs-verity kfunc ${r.verityKfunc ? 'used' : 'absent'}`]
       : [
           `backend ${r.backend}: watching ${mounts.length} filesystem(s)${r.libraries ? ' (executables and libraries)' : ''}: ${mounts.map(t).join(' ')}`,

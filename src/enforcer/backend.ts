@@ -1,12 +1,13 @@
 // The seam every enforcement backend plugs into. The daemon owns the policy store, the control
 // socket and the audit log; a backend owns only "make the kernel enforce this policy": fanotify
 // permission events answered from user space, or BPF LSM programs at IPE's own hooks
-// (security/ipe/hooks.c) fed through maps. The daemon never branches on which one runs.
+// (security/ipe/hooks.c) fed through maps, or the kernel's own IPE through securityfs. The daemon
+// never branches on which one runs.
 
 import type { Policy } from '../policy/model.ts';
 import type { AuditRecord } from './audit.ts';
 
-export type BackendName = 'fanotify' | 'bpf';
+export type BackendName = 'fanotify' | 'bpf' | 'ipe';
 
 /** What happens to enforcement when the daemon exits or dies. */
 export type FailureMode = 'open' | 'closed';
@@ -51,4 +52,12 @@ export interface EnforcementBackend {
   status(): BackendStatus;
   /** Stops deciding; what then happens to enforcement is the backend's failure mode. */
   stop(): Promise<void>;
+  /**
+   * Optional: asked before the store takes a policy (load, update) or activates it, so that a
+   * backend with a policy store of its own (the kernel's IPE) can refuse first — a WardError with
+   * the kernel's errno — and the daemon's store never says what the kernel does not enforce.
+   */
+  admit?(policy: Policy, pkcs7: Uint8Array | undefined, how: 'load' | 'update' | 'activate'): Promise<void>;
+  /** Optional: a policy is about to leave the store (delete). */
+  retire?(rawName: string): Promise<void>;
 }

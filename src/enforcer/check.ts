@@ -8,6 +8,7 @@ import { parsePolicy } from '../policy/parser.ts';
 import type { DaemonConfig } from './config.ts';
 import { groupId } from './control.ts';
 import { explicitMountErrors, readMounts } from './mounts.ts';
+import { loadSigner } from './pkcs7-sign.ts';
 import { readCertificates } from './signature.ts';
 import { PolicyState } from './state.ts';
 
@@ -28,6 +29,14 @@ export function configProblems(config: DaemonConfig): string[] {
       readCertificates(config.trustedCerts);
     } catch (e) {
       problems.push(`trustedCerts: ${(e as Error).message}`);
+    }
+  }
+  if ((config.ipeSigningKey === undefined) !== (config.ipeSigningCert === undefined)) problems.push('ipeSigningKey and ipeSigningCert go together: set both (the kernel needs the certificate of the key that signs)');
+  else if (config.ipeSigningKey && config.ipeSigningCert) {
+    try {
+      loadSigner(config.ipeSigningKey, config.ipeSigningCert);
+    } catch (e) {
+      problems.push(`ipeSigningKey/ipeSigningCert: ${(e as Error).message}`);
     }
   }
   if (config.requireSigned && config.trustedCerts.length === 0) problems.push('requireSigned is set but no trustedCerts are configured: no policy could ever be loaded');

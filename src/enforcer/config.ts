@@ -44,10 +44,13 @@ export interface DaemonConfig {
   trustedCerts: string[];
   /** Refuse policies that are not signed by a trusted certificate. */
   requireSigned: boolean;
-  /** auto = the BPF LSM where the kernel accepts LSM programs, else fanotify (select-backend.ts). */
+  /** auto = the kernel's IPE where it has one and ipeSigningKey is set, else the BPF LSM where the kernel accepts LSM programs, else fanotify (select-backend.ts). */
   backend: BackendChoice;
   /** open: enforcement ends with the daemon; closed: BPF programs stay pinned (needs bpf). */
   failureMode: FailureMode;
+  /** backend ipe: PEM RSA key and certificate that sign policies for the kernel (its secondary or platform keyring must trust the certificate). */
+  ipeSigningKey: string | undefined;
+  ipeSigningCert: string | undefined;
 }
 
 export const DEFAULT_CONFIG_PATH = '/etc/ward/daemon.json';
@@ -78,6 +81,8 @@ export const DEFAULTS: DaemonConfig = {
   // other file on boot_verified alone. --backend auto|bpf opts in.
   backend: 'fanotify',
   failureMode: 'open',
+  ipeSigningKey: undefined,
+  ipeSigningCert: undefined,
 };
 
 type FieldCheck = (v: unknown) => string | undefined;
@@ -108,8 +113,10 @@ const FIELDS: Record<keyof DaemonConfig, FieldCheck> = {
   mountPollMs: int(50, 3_600_000),
   trustedCerts: strList,
   requireSigned: bool,
-  backend: oneOf(['auto', 'bpf', 'fanotify'] satisfies BackendChoice[]),
+  backend: oneOf(['auto', 'ipe', 'bpf', 'fanotify'] satisfies BackendChoice[]),
   failureMode: oneOf(['open', 'closed'] satisfies FailureMode[]),
+  ipeSigningKey: str,
+  ipeSigningCert: str,
 };
 
 export function validateConfig(doc: unknown, source: string): Result<Partial<DaemonConfig>> {

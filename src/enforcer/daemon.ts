@@ -8,7 +8,7 @@ import { closeSync, mkdirSync, openSync, writeSync, ftruncateSync } from 'node:f
 import { join } from 'node:path';
 import { WardError } from '../errors.ts';
 import { lockWholeFile } from '../kernel/lease.ts';
-import { displayText, versionString } from '../policy/model.ts';
+import { displayText, versionString, type Policy } from '../policy/model.ts';
 import { AuditLog } from './audit-log.ts';
 import type { AuditRecord } from './audit.ts';
 import type { EnforcementBackend } from './backend.ts';
@@ -88,6 +88,8 @@ export class Daemon {
       mode: (m) => this.backend.setMode(m),
       audit: (r) => this.#record(r),
       status: () => this.status(),
+      ...(this.backend.admit ? { admit: (p: Policy, pkcs7: Uint8Array | undefined, how: 'load' | 'update' | 'activate') => this.backend.admit!(p, pkcs7, how) } : {}),
+      ...(this.backend.retire ? { retire: (raw: string) => this.backend.retire!(raw) } : {}),
     });
   }
 
@@ -108,6 +110,9 @@ export class Daemon {
       const note = await this.#manager.applyBootPolicy(this.config.bootPolicy, { pid: process.pid, uid: 0 });
       if (note) this.#log(note);
     }
+    // A backend with its own store (the kernel's IPE, which forgets at reboot) gets the active
+    // policy with the signature it was loaded with, before it starts enforcing it.
+    if (st.value.active && this.backend.admit) await this.backend.admit(st.value.active, st.value.signatures.get(st.value.active.rawName), 'activate');
     await this.backend.start(st.value.active, this.#manager.mode, {
       audit: (r) => this.#record(r),
       log: (m) => this.#log(m),
@@ -143,7 +148,7 @@ export class Daemon {
   async reload(next: DaemonConfig): Promise<void> {
     sdNotify(`RELOADING=1\nMONOTONIC_USEC=${process.hrtime.bigint() / 1000n}`);
     try {
-      const restartOnly = (['stateDir', 'socket', 'auditLog', 'filesystems', 'mounts', 'libraries', 'workers', 'adminGroup', 'backend', 'failureMode'] as const).filter((k) => JSON.stringify(next[k]) !== JSON.stringify(this.config[k]));
+      const restartOnly = (['stateDir', 'socket', 'auditLog', 'filesystems', 'mounts', 'libraries', 'workers', 'adminGroup', 'backend', 'failureMode', 'ipeSigningKey', 'ipeSigningCert'] as const).filter((k) => JSON.stringify(next[k]) !== JSON.stringify(this.config[k]));
       if (restartOnly.length > 0) this.#log(`reload: ${restartOnly.join(', ')} changed; that takes effect when the daemon restarts`);
       const manager = this.#newManager(this.#state!);
       if (next.bootPolicy) {

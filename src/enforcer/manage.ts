@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { WardError, errorCode } from '../errors.ts';
 import { parsePolicy } from '../policy/parser.ts';
 import { compareVersions, displayText, versionString, type Policy } from '../policy/model.ts';
+import { activatePolicy, deletePolicy, loadPolicy, updatePolicy } from '../policy/lifecycle.ts';
 import { activationRecord, auditSuccessRecord, enforceRecord, loadRecord, type Actor, type AuditRecord } from './audit.ts';
 import type { EnforcementMode } from './backend.ts';
 import type { ControlRequest, ControlResponse } from './protocol.ts';
@@ -26,6 +27,10 @@ export interface Effects {
   audit(record: AuditRecord): void;
   /** The daemon's status (the backend's counters etc.) for the `status` verb. */
   status(): Record<string, unknown>;
+  /** Optional: the backend takes the policy first (the kernel's IPE); throws to refuse. */
+  admit?(policy: Policy, pkcs7: Uint8Array | undefined, how: 'load' | 'update' | 'activate'): Promise<void>;
+  /** Optional: the backend lets the policy go first (delete); throws to refuse. */
+  retire?(rawName: string): Promise<void>;
 }
 
 const toRaw = (name: string) => Buffer.from(name, 'utf8').toString('latin1');
@@ -46,6 +51,26 @@ export class Manager {
 
   get mode(): EnforcementMode {
     return { enforce: this.state.flags.enforce, auditSuccess: this.state.flags.auditSuccess };
+  }
+
+  /**
+   * The order for every change: the store's own rules checked (pure, nothing written), then the
+   * backend (which may refuse with the kernel's errno), then the store written. So the store never
+   * holds what the backend refused, and the backend is asked only what the store would accept.
+   */
+  async #backend(f: (() => Promise<void>) | undefined): Promise<ControlResponse | undefined> {
+    if (!f) return undefined;
+    try {
+      await f();
+      return undefined;
+    } catch (e) {
+      return { ok: false, errno: errorCode(e), message: (e as Error).message };
+    }
+  }
+
+  #admit(p: Policy, pkcs7: Uint8Array | undefined, how: 'load' | 'update' | 'activate'): Promise<ControlResponse | undefined> {
+    const admit = this.#effects.admit;
+    return this.#backend(admit ? () => admit(p, pkcs7, how) : undefined);
   }
 
   #digest(p: Policy): string {
@@ -69,6 +94,8 @@ export class Manager {
     const p = r.value;
     const stored = this.state.store.policies.get(p.rawName);
     if (!stored || compareVersions(stored.version, p.version) < 0) {
+      const refused = await this.#admit(p, undefined, stored ? 'update' : 'load');
+      if (refused && !refused.ok) throw new WardError(refused.errno as WardError['code'], `boot policy ${file}: ${refused.message}`);
       const l = stored ? this.state.update(p.rawName, p) : this.state.load(p);
       if (!l.ok) throw l.error;
       this.#effects.audit(loadRecord(p, policyDigest(p), by));
@@ -119,12 +146,21 @@ export class Manager {
         const inc = await this.#incoming(req.text, req.pkcs7, by);
         if ('ok' in inc) return inc;
         const p = inc.policy;
+        const pre = loadPolicy(this.state.store, p);
+        if (!pre.ok) return fail(pre.error);
+        const refused = await this.#admit(p, inc.pkcs7, 'load');
+        if (refused) return refused;
         const r = this.state.load(p, inc.pkcs7);
         if (!r.ok) return fail(r.error);
         this.#effects.audit(loadRecord(p, policyDigest(p, inc.pkcs7), by));
         return { ok: true, name: p.name, version: versionString(p.version), signed: inc.pkcs7 !== undefined };
       }
       case 'activate': {
+        const pre = activatePolicy(this.state.store, toRaw(req.name));
+        if (!pre.ok) return fail(pre.error);
+        const next = this.state.store.policies.get(toRaw(req.name))!;
+        const refused = await this.#admit(next, this.state.signatures.get(next.rawName), 'activate');
+        if (refused) return refused;
         const r = this.state.activate(toRaw(req.name));
         if (!r.ok) return fail(r.error);
         const a = this.state.active!;
@@ -140,6 +176,10 @@ export class Manager {
         if ('ok' in inc) return inc;
         const p = inc.policy;
         const oldDigest = this.state.store.policies.has(toRaw(req.name)) ? this.#digest(this.state.store.policies.get(toRaw(req.name))!) : null;
+        const pre = updatePolicy(this.state.store, toRaw(req.name), p);
+        if (!pre.ok) return fail(pre.error);
+        const refused = await this.#admit(p, inc.pkcs7, 'update');
+        if (refused) return refused;
         const r = this.state.update(toRaw(req.name), p, inc.pkcs7);
         if (!r.ok) return fail(r.error);
         this.#effects.audit(loadRecord(p, policyDigest(p, inc.pkcs7), by));
@@ -150,6 +190,11 @@ export class Manager {
         return { ok: true, name: p.name, version: versionString(p.version), active: r.value.wasActive };
       }
       case 'delete': {
+        const pre = deletePolicy(this.state.store, toRaw(req.name));
+        if (!pre.ok) return fail(pre.error);
+        const retire = this.#effects.retire;
+        const refused = await this.#backend(retire ? () => retire(toRaw(req.name)) : undefined);
+        if (refused) return refused;
         const r = this.state.delete(toRaw(req.name));
         return r.ok ? { ok: true } : fail(r.error);
       }

@@ -2,7 +2,7 @@
 // machine's kernel has no IPE, so this path is untested here: it is kept to plain file writes
 // whose semantics are the kernel's (Documentation/admin-guide/LSM/ipe.rst).
 
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WardError, errorCode } from '../errors.ts';
 
@@ -32,4 +32,7 @@ export const kernelIpe = {
       active: readFileSync(join(IPE_FS, 'policies', name, 'active'), 'utf8').trim() === '1',
     })),
   show: (name: string) => readFileSync(join(IPE_FS, 'policies', name, 'policy')),
+  /** securityfs has IPE's directory: the kernel runs IPE and securityfs is mounted. */
+  present: () => existsSync(join(IPE_FS, 'new_policy')),
+  enforcing: () => readFileSync(join(IPE_FS, 'enforce'), 'utf8').trim() === '1',
 };

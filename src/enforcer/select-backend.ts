@@ -1,15 +1,19 @@
 // Which enforcement backend `ward daemon` runs, and with which failure mode: `backend: auto |
-// bpf | fanotify`, `failureMode: open | closed`. auto = the BPF LSM where this kernel loads and
-// attaches an LSM program (a real probe: some kernels list "bpf" yet refuse every program),
-// else fanotify. The answer carries its reason for the daemon's start-up line and ward status.
+// ipe | bpf | fanotify`, `failureMode: open | closed`. auto = the kernel's own IPE where it has
+// one and a signing key is configured (the kernel takes only signed policies), else the BPF LSM
+// where this kernel loads and attaches an LSM program (a real probe: some kernels list "bpf" yet
+// refuse every program), else fanotify. The answer carries its reason for the daemon's start-up
+// line and ward status.
 
 import { WardError } from '../errors.ts';
 import { probeBpfLsm, type LsmProbe } from '../kernel/bpf.ts';
 import type { BackendName, EnforcementBackend, FailureMode } from './backend.ts';
 import { BpfBackend, type BpfBackendOptions } from './bpf-backend.ts';
+import { IpeBackend, type IpeBackendOptions } from './ipe-backend.ts';
+import { kernelIpe } from './securityfs.ts';
 
 export type BackendChoice = 'auto' | BackendName;
-export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'bpf', 'fanotify'];
+export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'ipe', 'bpf', 'fanotify'];
 export const FAILURE_MODES: readonly FailureMode[] = ['open', 'closed'];
 
 export interface Selection {
@@ -21,7 +25,7 @@ export interface Selection {
 
 export function parseBackendChoice(value: string, where = '--backend'): BackendChoice {
   if ((BACKEND_CHOICES as readonly string[]).includes(value)) return value as BackendChoice;
-  throw new WardError('EINVAL', `${where} must be auto, bpf or fanotify, not "${value}"`);
+  throw new WardError('EINVAL', `${where} must be auto, ipe, bpf or fanotify, not "${value}"`);
 }
 
 export function parseFailureMode(value: string, where = '--failure-mode'): FailureMode {
@@ -42,7 +46,30 @@ export function refusalText(p: LsmProbe): string {
  * end with its process): asking for closed where BPF is refused is an error, not a silent
  * downgrade.
  */
-export function selectBackend(choice: BackendChoice, failureMode: FailureMode, probe: () => LsmProbe = probeBpfLsm): Selection {
+export interface IpeProbe {
+  /** /sys/kernel/security/ipe exists (the kernel runs IPE, securityfs is mounted). */
+  present: boolean;
+  /** ipeSigningKey/ipeSigningCert are configured. */
+  signing: boolean;
+}
+
+export function probeIpe(signing: boolean): IpeProbe {
+  return { present: kernelIpe.present(), signing };
+}
+
+// IPE keeps its policies, and the active one, until reboot; it cannot deactivate a policy.
+const IPE_CLOSED = 'the kernel keeps enforcing the active policy when the daemon stops or dies (IPE cannot deactivate a policy)';
+
+export function selectBackend(choice: BackendChoice, failureMode: FailureMode, probe: () => LsmProbe = probeBpfLsm, ipe: () => IpeProbe = () => probeIpe(false)): Selection {
+  if (choice === 'ipe') {
+    const i = ipe();
+    if (!i.present) throw new WardError('ENOENT', 'the IPE backend needs the kernel\'s IPE: /sys/kernel/security/ipe does not exist (a kernel without IPE, or securityfs not mounted); use --backend auto, bpf or fanotify');
+    return { backend: 'ipe', failureMode: 'closed', reason: `the kernel's IPE: policies deployed through securityfs (${i.signing ? 'signed with the configured key' : 'pre-signed policies only: no signing key configured'}); ${IPE_CLOSED}` };
+  }
+  if (choice === 'auto') {
+    const i = ipe();
+    if (i.present && i.signing) return { backend: 'ipe', failureMode: 'closed', reason: `the kernel's IPE (auto: /sys/kernel/security/ipe exists and a signing key is configured); ${IPE_CLOSED}` };
+  }
   if (choice === 'fanotify') {
     if (failureMode === 'closed') throw new WardError('EINVAL', 'failure mode "closed" needs the BPF LSM backend: fanotify decisions stop when the daemon exits (use --backend bpf or auto, or --failure-mode open)');
     return { backend: 'fanotify', failureMode, reason: 'fanotify: chosen by configuration' };
@@ -56,6 +83,7 @@ export function selectBackend(choice: BackendChoice, failureMode: FailureMode, p
 }
 
 /** The backend for a selection; the daemon supplies its fanotify backend. */
-export function createBackend(s: Selection, bpf: Omit<BpfBackendOptions, 'failureMode'>, fanotify: () => EnforcementBackend): EnforcementBackend {
+export function createBackend(s: Selection, bpf: Omit<BpfBackendOptions, 'failureMode'>, fanotify: () => EnforcementBackend, ipe: IpeBackendOptions = {}): EnforcementBackend {
+  if (s.backend === 'ipe') return new IpeBackend(ipe);
   return s.backend === 'bpf' ? new BpfBackend({ ...bpf, failureMode: s.failureMode }) : fanotify();
 }

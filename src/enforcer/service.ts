@@ -3,7 +3,7 @@
 // (systemctl reload); every other way out — a failed backend, an uncaught error — is logged with
 // its cause and exits non-zero. The unit (Restart=always) brings the daemon back whatever ended it.
 
-import { createBackend, selectBackend } from './select-backend.ts';
+import { createBackend, probeIpe, selectBackend } from './select-backend.ts';
 import type { DaemonConfig } from './config.ts';
 import { Daemon, fanotifyBackendFor } from './daemon.ts';
 
@@ -40,9 +40,10 @@ export async function runService(config: DaemonConfig, o: ServiceOptions): Promi
   process.on('uncaughtException', onCrash).on('unhandledRejection', onCrash);
   try {
     // The backend is chosen once, here (auto: BPF LSM where the kernel accepts its programs).
-    const selection = selectBackend(config.backend, config.failureMode);
+    const selection = selectBackend(config.backend, config.failureMode, undefined, () => probeIpe(config.ipeSigningKey !== undefined && config.ipeSigningCert !== undefined));
     o.log(`backend: ${selection.reason}; failure mode ${selection.failureMode}`);
-    daemon = new Daemon(config, (m) => o.log(m), createBackend(selection, { cover: config.mounts }, () => fanotifyBackendFor(config)));
+    const ipe = { ...(config.ipeSigningKey ? { signingKey: config.ipeSigningKey } : {}), ...(config.ipeSigningCert ? { signingCert: config.ipeSigningCert } : {}) };
+    daemon = new Daemon(config, (m) => o.log(m), createBackend(selection, { cover: config.mounts }, () => fanotifyBackendFor(config), ipe));
     try {
       await daemon.start();
     } catch (e) {
@@ -50,7 +51,7 @@ export async function runService(config: DaemonConfig, o: ServiceOptions): Promi
       throw e;
     }
     const end = await Promise.race([stopRequested, daemon.finished.then((f) => ({ why: f.reason, code: f.code }))]);
-    const after = daemon.backend.status().failureMode === 'closed' ? 'the pinned BPF programs keep enforcing the last policy' : `${daemon.backend.name} enforcement ends with the daemon`;
+    const after = daemon.backend.name === 'ipe' ? 'the kernel\'s IPE keeps enforcing its active policy' : daemon.backend.status().failureMode === 'closed' ? 'the pinned BPF programs keep enforcing the last policy' : `${daemon.backend.name} enforcement ends with the daemon`;
     o.log(`${end.why}: stopping (${after})`);
     await reloading;
     try {

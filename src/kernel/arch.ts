@@ -146,3 +146,15 @@ export function arch(): ArchTable {
 export function sys(): ArchTable['sys'] {
   return arch().sys;
 }
+
+// fs-verity's FS_IOC_READ_VERITY_METADATA (include/uapi/linux/fsverity.h): _IOWR('f', 135,
+// struct fsverity_read_metadata_arg), the struct being five __u64 (metadata_type, offset,
+// length, buf_ptr, __reserved) = 40 bytes. The _IOC encoding (dir<<30 | size<<16 | type<<8 | nr)
+// is asm-generic's, the same on both architectures in the tables above.
+export const FS_IOC_READ_VERITY_METADATA = 0xc0286687;
+export const FSVERITY_READ_METADATA_ARG_SIZE = 40;
+export const FS_VERITY_METADATA_TYPE_MERKLE_TREE = 1;
+export const FS_VERITY_METADATA_TYPE_DESCRIPTOR = 2;
+export const FS_VERITY_METADATA_TYPE_SIGNATURE = 3;
+/** fs/verity/enable.c: FS_VERITY_MAX_DESCRIPTOR_SIZE (16384) − sizeof(struct fsverity_descriptor) (256). */
+export const FS_VERITY_MAX_SIGNATURE_SIZE = 16384 - 256;

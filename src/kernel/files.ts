@@ -1,7 +1,8 @@
 // File-level syscalls Node does not expose: statx (mount id, attributes), fstatfs (mount
 // flags), faccessat2 on an fd, FS_IOC_MEASURE_VERITY, memfd_create, pipe2.
 
-import { check, fn, lastErrno, syscall, sys } from './ffi.ts';
+import { check, ffi, fn, lastErrno, syscall, sys } from './ffi.ts';
+import { FS_IOC_READ_VERITY_METADATA, FSVERITY_READ_METADATA_ARG_SIZE, FS_VERITY_MAX_SIGNATURE_SIZE, FS_VERITY_METADATA_TYPE_SIGNATURE } from './arch.ts';
 import { AT_EMPTY_PATH } from './exec-check.ts';
 import { errnoName, fail, ok, type ErrnoName, type Result } from '../errors.ts';
 import { constants as fsConstants } from 'node:fs';
@@ -97,6 +98,31 @@ export function measureVerity(fd: number): Result<{ algorithm: 'sha256' | 'sha51
   const alg = buf.readUInt16LE(0);
   const size = buf.readUInt16LE(2);
   return ok({ algorithm: alg === FS_VERITY_HASH_ALG_SHA512 ? 'sha512' : 'sha256', digest: Buffer.from(buf.subarray(4, 4 + size)) });
+}
+
+/**
+ * The fs-verity built-in signature stored with an fs-verity file (FS_IOC_READ_VERITY_METADATA,
+ * FS_VERITY_METADATA_TYPE_SIGNATURE; fs/verity/read_metadata.c): the PKCS#7 bytes, or fails with
+ * the errno — ENODATA both for an fs-verity file without a signature and for a file without
+ * fs-verity (the kernel answers ENODATA when the inode has no fsverity_info); ENOTTY/EOPNOTSUPP
+ * where the filesystem has no fs-verity. The fd must be a real open (not O_PATH).
+ */
+export function readVeritySignature(fd: number): Result<Buffer, ErrnoName> {
+  const k = ffi();
+  // buf_ptr is a pointer inside the argument struct: native memory whose address the struct holds.
+  const mem = k.alloc('uint8_t', FS_VERITY_MAX_SIGNATURE_SIZE);
+  try {
+    const arg = Buffer.alloc(FSVERITY_READ_METADATA_ARG_SIZE);
+    arg.writeBigUInt64LE(BigInt(FS_VERITY_METADATA_TYPE_SIGNATURE), 0);
+    arg.writeBigUInt64LE(0n, 8); // offset
+    arg.writeBigUInt64LE(BigInt(FS_VERITY_MAX_SIGNATURE_SIZE), 16); // length
+    arg.writeBigUInt64LE(BigInt(k.address(mem)), 24);
+    const r = Number(fn('int ioctl(int fd, unsigned long req, uint8_t *arg)')(fd, FS_IOC_READ_VERITY_METADATA, arg));
+    if (r < 0) return fail(errnoName(lastErrno()));
+    return ok(Buffer.from(Buffer.from(k.view(mem, FS_VERITY_MAX_SIGNATURE_SIZE)).subarray(0, r)));
+  } finally {
+    k.free(mem);
+  }
 }
 
 export const MFD_CLOEXEC = 1;

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import type { FileContext } from '../policy/context.ts';
 import type { BoolPropertyName, DigestPropertyName } from '../policy/model.ts';
-import { STATX_ATTR_VERITY, fstatx, measureVerity } from '../kernel/files.ts';
+import { STATX_ATTR_VERITY, fstatx, measureVerity, readVeritySignature } from '../kernel/files.ts';
 import { IdentityCache } from './cache.ts';
 import { computeVerityDigest, type VerityAlgorithm, type VerityProgress } from './fsverity.ts';
 import { identityOfFd, type FileIdentity } from './identity.ts';
@@ -80,14 +80,33 @@ export class FdFileContext implements FileContext {
       case 'boot_verified':
         return this.identity.dev === m.bootDev;
       case 'fsverity_signature':
-        if (!m.kernelFsverity) return undefined;
-        return (fstatx(this.fd).attributes & BigInt(STATX_ATTR_VERITY)) === 0n ? false : undefined;
+        return this.#fsveritySignature();
       case 'dmverity_signature': {
         if (!m.kernelDmverity) return undefined;
         const st = fstatx(this.fd);
         return existsSync(`/sys/dev/block/${st.devMajor}:${st.devMinor}/dm`) ? undefined : false;
       }
     }
+  }
+
+  /**
+   * IPE's fsverity_signature (security/ipe/eval.c): TRUE iff the inode has fs-verity and
+   * fs/verity/signature.c verified its built-in signature (it then tells the LSMs through
+   * security_inode_setintegrity(LSM_INT_FSVERITY_BUILTINSIG_VALID)). ward cannot read IPE's
+   * inode blob, but it needs not: the kernel builds an inode's fsverity_info — at enable time or
+   * at the first open — only after that signature verified against the .fs-verity keyring, and
+   * refuses the enable or the open otherwise (fs/verity/open.c, fsverity_create_info). This fd
+   * is an open of the file, and FS_IOC_READ_VERITY_METADATA answers only for an inode that has
+   * its fsverity_info: a signature read through it is one the kernel verified.
+   */
+  #fsveritySignature(): boolean | undefined {
+    const m = this.#reader.machine;
+    if (!m.kernelFsverity) return undefined;
+    if ((fstatx(this.fd).attributes & BigInt(STATX_ATTR_VERITY)) === 0n) return m.kernelFsveritySignatures ? false : undefined;
+    if (!m.kernelFsveritySignatures) return undefined; // stored, never verified: the kernel cannot say
+    const sig = readVeritySignature(this.fd);
+    if (sig.ok) return sig.value.length > 0;
+    return sig.error === 'ENODATA' ? false : undefined;
   }
 
   digest(name: DigestPropertyName): string | undefined {

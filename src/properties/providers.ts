@@ -15,6 +15,8 @@ export interface MachineProviders {
   bootDev: bigint;
   /** The kernel can measure fs-verity files (FS_IOC_MEASURE_VERITY is known on the root fs). */
   kernelFsverity: boolean;
+  /** The kernel verifies fs-verity built-in signatures (CONFIG_FS_VERITY_BUILTIN_SIGNATURES). */
+  kernelFsveritySignatures: boolean;
   /** dm-verity is part of this kernel (built in or loaded). */
   kernelDmverity: boolean;
 }
@@ -48,6 +50,9 @@ export function machineProviders(): MachineProviders {
   cached ??= {
     bootDev: statSync('/', { bigint: true }).dev,
     kernelFsverity: probeKernelFsverity(),
+    // The sysctl exists exactly when the kernel is built with built-in signature verification
+    // (fs/verity/signature.c in 6.1; fs/verity/init.c's table, under the same #ifdef, in 6.12).
+    kernelFsveritySignatures: existsSync('/proc/sys/fs/verity/require_signatures'),
     kernelDmverity: existsSync('/sys/module/dm_verity'),
   };
   return cached;
@@ -63,9 +68,11 @@ export function propertyBackings(m: MachineProviders = machineProviders()): Reco
     fsverity_digest: m.kernelFsverity
       ? { kind: 'kernel', detail: 'kernel measurement for fs-verity files; computed in user space (same digest) for the others' }
       : { kind: 'user-space', detail: 'computed in user space (the fs-verity file digest, equal to `fsverity digest`): this kernel has no fs-verity' },
-    fsverity_signature: m.kernelFsverity
-      ? { kind: 'kernel', detail: 'FALSE for files without fs-verity; unknown (never matches) for signed files: ward cannot see whether the kernel verified the signature' }
-      : { kind: 'absent', detail: 'this kernel has no fs-verity: =TRUE and =FALSE both never match' },
+    fsverity_signature: !m.kernelFsverity
+      ? { kind: 'absent', detail: 'this kernel has no fs-verity: =TRUE and =FALSE both never match' }
+      : m.kernelFsveritySignatures
+        ? { kind: 'kernel', detail: 'TRUE for fs-verity files carrying a built-in signature (the kernel verified it against its .fs-verity keyring before the file could be opened); FALSE for the others' }
+        : { kind: 'absent', detail: 'this kernel does not verify fs-verity built-in signatures (no CONFIG_FS_VERITY_BUILTIN_SIGNATURES): =TRUE and =FALSE both never match' },
     dmverity_roothash: m.kernelDmverity
       ? { kind: 'absent', detail: 'dm-verity is present but ward does not read root hashes yet: never matches' }
       : { kind: 'absent', detail: 'this kernel has no dm-verity: never matches' },

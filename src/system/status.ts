@@ -9,6 +9,8 @@ import { machineProviders, propertyBackings } from '../properties/providers.ts';
 import { errorCode } from '../errors.ts';
 import { activeLsms } from '../kernel/lsm.ts';
 import { bpfLsmStatus } from './bpf-status.ts';
+import { kernelIpe } from '../enforcer/securityfs.ts';
+import { displayText } from '../policy/model.ts';
 
 export interface StatusItem {
   name: string;
@@ -42,6 +44,17 @@ function fanotifyStatus(): StatusItem {
     const code = errorCode(e);
     if (code === 'EPERM') return { name: 'fanotify permission events', value: 'no privilege', usable: false, meaning: 'needs CAP_SYS_ADMIN: run ward daemon as root' };
     return { name: 'fanotify permission events', value: code, usable: false, meaning: 'this kernel lacks fanotify permission events (CONFIG_FANOTIFY_ACCESS_PERMISSIONS): ward daemon cannot enforce' };
+  }
+}
+
+/** What the kernel's IPE enforces now, read from securityfs (whoever deployed it). */
+function kernelIpeState(): string {
+  try {
+    const active = kernelIpe.list().find((p) => p.active);
+    if (!active) return 'no policy is active in the kernel (IPE allows everything)';
+    return `the kernel ${kernelIpe.enforcing() ? 'enforces' : 'audits only (enforce=0)'} policy "${displayText(active.name)}" ${active.version}`;
+  } catch (e) {
+    return `its state is unreadable here (${errorCode(e)})`;
   }
 }
 
@@ -87,7 +100,7 @@ export function machineStatus(): StatusItem[] {
       meaning: !ipeActive
         ? 'not built in: ward enforces IPE policies from user space (ward daemon)'
         : ipe
-          ? 'policies can also be deployed to the kernel (/sys/kernel/security/ipe)'
+          ? `policies can also be deployed to the kernel (/sys/kernel/security/ipe; ward daemon --backend ipe); ${kernelIpeState()}`
           : 'IPE is active but securityfs is not mounted: mount -t securityfs securityfs /sys/kernel/security',
     },
     { name: 'LSMs', value: lsms.join(',') || 'unknown', usable: true, meaning: 'security modules active in this kernel (lsm_list_modules)' },

@@ -48,6 +48,16 @@ test('selection rules: auto falls back with its reason; bpf and closed refuse ra
   assert.throws(() => selectBackend('fanotify', 'closed', () => accepts), /needs the BPF LSM/);
   assert.equal(selectBackend('fanotify', 'open', () => { throw new Error('must not probe'); }).backend, 'fanotify');
   assert.equal(selectBackend('auto', 'open', () => ({ ...refuses, listed: false })).reason, 'fanotify (auto): "bpf" is not in the active LSM list (boot with lsm=…,bpf)');
-  assert.throws(() => parseBackendChoice('ebpf'), /auto, bpf or fanotify, not "ebpf"/);
+  assert.throws(() => parseBackendChoice('ebpf'), /auto, ipe, bpf or fanotify, not "ebpf"/);
+  // The kernel's IPE: chosen when asked for (always fail-closed: IPE cannot deactivate a
+  // policy), refused where securityfs has no ipe/, preferred by auto only with a signing key.
+  const ipeHere = () => ({ present: true, signing: true });
+  assert.throws(() => selectBackend('ipe', 'open', () => accepts, () => ({ present: false, signing: true })), (e: unknown) => e instanceof WardError && e.code === 'ENOENT' && /\/sys\/kernel\/security\/ipe/.test(e.message));
+  const ipe = selectBackend('ipe', 'open', () => refuses, () => ({ present: true, signing: false }));
+  assert.deepEqual([ipe.backend, ipe.failureMode], ['ipe', 'closed']);
+  assert.match(ipe.reason, /pre-signed policies only/);
+  assert.equal(selectBackend('auto', 'open', () => accepts, ipeHere).backend, 'ipe');
+  assert.equal(selectBackend('auto', 'open', () => accepts, () => ({ present: true, signing: false })).backend, 'bpf');
+  assert.equal(selectBackend('fanotify', 'open', () => accepts, ipeHere).backend, 'fanotify');
   assert.throws(() => parseFailureMode('closed-ish'), /open or closed/);
 });

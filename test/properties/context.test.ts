@@ -33,7 +33,7 @@ test('boot_verified: true on the root filesystem, false on a fresh tmpfs', (t) =
 test('absent providers answer undefined (both =TRUE and =FALSE never match)', () => {
   const fd = openSync('/bin/true', 'r');
   try {
-    const ctx = new PropertyReader({ machine: { bootDev: -1n, kernelFsverity: false, kernelDmverity: false } }).contextForFd(fd);
+    const ctx = new PropertyReader({ machine: { bootDev: -1n, kernelFsverity: false, kernelFsveritySignatures: false, kernelDmverity: false } }).contextForFd(fd);
     assert.equal(ctx.boolean('fsverity_signature'), undefined);
     assert.equal(ctx.boolean('dmverity_signature'), undefined);
     assert.equal(ctx.digest('dmverity_roothash'), undefined);
