@@ -7,7 +7,7 @@ import type { BoolPropertyName, DigestPropertyName } from '../policy/model.ts';
 import { STATX_ATTR_VERITY, fstatx, measureVerity } from '../kernel/files.ts';
 import { IdentityCache } from './cache.ts';
 import { computeVerityDigest, type VerityAlgorithm, type VerityProgress } from './fsverity.ts';
-import { dmVerityOfDevice, type DmVerityState } from './dmverity.ts';
+import { dmVerityOfFd, type DmVerityState } from './dmverity.ts';
 import { identityOfFd, type FileIdentity } from './identity.ts';
 import { machineProviders, type MachineProviders } from './providers.ts';
 
@@ -96,14 +96,11 @@ export class FdFileContext implements FileContext {
   }
 
   /**
-   * The dm-verity state of the block device this file's filesystem is on (its st_dev: the
-   * superblock's s_bdev, as IPE's build_ipe_bdev_ctx() uses), read once per context.
+   * The dm-verity state of the block device this file's filesystem is on (the superblock's
+   * s_bdev, as IPE's build_ipe_bdev_ctx() uses), read once per context.
    */
   get dmverity(): DmVerityState {
-    if (!this.#dm) {
-      const st = fstatx(this.fd);
-      this.#dm = dmVerityOfDevice(st.devMajor, st.devMinor);
-    }
+    this.#dm ??= dmVerityOfFd(this.fd);
     return this.#dm;
   }
 

@@ -18,6 +18,7 @@
 // not parse exactly is reported as unknown (never as a match or a verified signature).
 
 import { dmTableStatus, isDeviceMapper } from '../kernel/devmapper.ts';
+import { BTRFS_SUPER_MAGIC, fstatfsType, fstatx, OVERLAYFS_SUPER_MAGIC } from '../kernel/files.ts';
 import type { ErrnoName } from '../errors.ts';
 
 /**
@@ -122,6 +123,25 @@ export type DmVerityState =
   | { kind: 'verity'; name: string; table: VerityTable; roothash: string; signed: boolean }
   /** ward could not tell (no privilege, a table it cannot parse): both properties unknown. */
   | { kind: 'unknown'; reason: string; errno?: ErrnoName };
+
+/**
+ * The dm-verity state of the block device the file behind fd is on. IPE takes it from the real
+ * inode's superblock (d_real_inode()->i_sb->s_bdev); st_dev is that device except where a
+ * filesystem reports another number: overlayfs (its own or a per-layer anonymous device:
+ * fs/overlayfs/inode.c ovl_map_dev_ino) and btrfs (an anonymous device per subvolume, while
+ * s_bdev is one of its disks). There ward cannot name the device, so both are unknown.
+ * Other filesystems on an anonymous device (major 0: tmpfs, 9p, NFS, FUSE…) have no block
+ * device at all: not dm-verity, not signed.
+ */
+export function dmVerityOfFd(fd: number): DmVerityState {
+  const st = fstatx(fd);
+  const type = fstatfsType(fd);
+  if (type === OVERLAYFS_SUPER_MAGIC || type === BTRFS_SUPER_MAGIC) {
+    return { kind: 'unknown', reason: `the file is on ${type === OVERLAYFS_SUPER_MAGIC ? 'overlayfs' : 'btrfs'}, whose st_dev is not the block device the kernel uses` };
+  }
+  if (st.devMajor === 0) return { kind: 'not-dm' };
+  return dmVerityOfDevice(st.devMajor, st.devMinor);
+}
 
 /** The dm-verity state of the block device major:minor (a file's st_dev), read from the kernel. */
 export function dmVerityOfDevice(major: number, minor: number): DmVerityState {
