@@ -13,6 +13,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, closeSync, copyFileSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { ward } from '../helpers/cli.ts';
+import { exec, TestDaemon } from '../helpers/daemon.ts';
 import { inGuest, VM_SCRATCH } from '../helpers/vm.ts';
 
 const dir = join(VM_SCRATCH, 'dmverity');
@@ -173,6 +174,20 @@ test('ward status: dm-verity present, both properties backed by the device-mappe
     assert.equal(get(`property ${p}`)?.source, 'device-mapper table', p);
   }
   assert.match(ward(['status']).stdout, /property dmverity_roothash\s+kernel \(device-mapper table\)\n/);
+});
+
+test('ward daemon decides execs on the verity devices by root hash (the same reader, as root)', async (t) => {
+  if (!inGuest(t, '6.1')) return;
+  // The daemon marks only the two verity filesystems (read-only ext4 this test made).
+  const d = new TestDaemon();
+  try {
+    const boot = d.policy('boot.pol', `policy_name=dm-daemon policy_version=1.0.0\nDEFAULT action=ALLOW\nDEFAULT op=EXECUTE action=DENY\nop=EXECUTE dmverity_roothash=sha256:${rootHash} action=ALLOW\n`);
+    await d.start({ bootPolicy: boot, mounts: [mnt, mnt2], readyMs: 600_000 });
+    assert.equal(exec(join(mnt, 'true')), 0, 'its root hash is allowed');
+    assert.equal(exec(join(mnt2, 'true')), 'EPERM', 'another root hash falls to the DENY default');
+  } finally {
+    await d.cleanup();
+  }
 });
 
 test('a corrupted block is refused by the kernel, and ward reports an I/O error, not a digest', (t) => {
