@@ -69,11 +69,15 @@ interface DmVerityProbe {
   signatures: boolean | undefined;
 }
 let dmProbe: DmVerityProbe | undefined;
+let dmProbedAt = 0;
+const DM_REPROBE_MS = 5000;
 
 // dm-verity is usually a module loaded when the first verity device is set up (veritysetup),
-// possibly after ward started: a negative answer is asked again next time, a positive one kept.
+// possibly after ward started: a complete answer is kept, an incomplete one asked again, at
+// most every few seconds (a daemon evaluates properties on every exec).
 function probeDmverity(): DmVerityProbe {
-  if (dmProbe?.present && dmProbe.signatures !== undefined) return dmProbe;
+  if (dmProbe && ((dmProbe.present && dmProbe.signatures !== undefined) || Date.now() - dmProbedAt < DM_REPROBE_MS)) return dmProbe;
+  dmProbedAt = Date.now();
   let r: DmVerityProbe;
   if (existsSync('/sys/module/dm_verity')) {
     // module_param(require_signatures) lives in dm-verity-verify-sig.c, built only with
