@@ -16,6 +16,8 @@ command -v keyctl >/dev/null 2>&1 || need+=(keyutils)
 command -v clang >/dev/null 2>&1 || need+=(clang)
 command -v llvm-strip >/dev/null 2>&1 || need+=(llvm)
 [ -e /usr/include/bpf/bpf_helpers.h ] || need+=(libbpf-dev)
+# test/kernel/devmapper.test.ts compiles the device-mapper ioctl layout against the uapi header.
+[ -e /usr/include/linux/dm-ioctl.h ] || need+=(linux-libc-dev)
 command -v bpftool >/dev/null 2>&1 || need+=(bpftool)
 # The Debian package test (test/package/deb.test.ts): build it, check it, verify its unit.
 command -v dpkg-shlibdeps >/dev/null 2>&1 || need+=(dpkg-dev)

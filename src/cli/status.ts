@@ -12,7 +12,7 @@ function status(opts: { json?: boolean }): number {
   }
   const width = Math.max(...items.map((i) => i.name.length));
   const mark = (u: boolean | 'partial') => (u === true ? '+' : u === 'partial' ? '~' : '-');
-  for (const i of items) process.stdout.write(`${mark(i.usable)} ${i.name.padEnd(width)}  ${String(i.value)}\n    ${i.meaning}\n`);
+  for (const i of items) process.stdout.write(`${mark(i.usable)} ${i.name.padEnd(width)}  ${String(i.value)}${i.source ? ` (${i.source})` : ''}\n    ${i.meaning}\n`);
   process.stdout.write('\n+ usable   ~ usable with limits   - not available\n');
   return EXIT_OK;
 }

@@ -43,7 +43,69 @@ export interface ArchTable {
   readonly auditArch: number;
   /** System calls that name files, sockets or programs, watched by `ward run --learn`. */
   readonly learn: Readonly<Record<string, number>>;
+  /** The device-mapper control ioctl (include/uapi/linux/dm-ioctl.h). */
+  readonly dm: DmIoctlLayout;
 }
+
+/**
+ * struct dm_ioctl and struct dm_target_spec (include/uapi/linux/dm-ioctl.h, interface 4.x) and
+ * the one command ward issues. Both structs have only naturally aligned fixed-size fields, so the
+ * offsets are the same on x86-64 and arm64; the ioctl number uses the generic _IOC encoding that
+ * both share (dir << 30 | size << 16 | type << 8 | nr; include/uapi/asm-generic/ioctl.h).
+ */
+export interface DmIoctlLayout {
+  /** _IOWR(DM_IOCTL=0xfd, DM_TABLE_STATUS_CMD=12, struct dm_ioctl). */
+  readonly DM_TABLE_STATUS: number;
+  /** The interface version ward speaks: major 4 (the kernel refuses another major, EINVAL). */
+  readonly version: readonly [number, number, number];
+  /** sizeof(struct dm_ioctl): 312. */
+  readonly sizeofDmIoctl: number;
+  /** Offsets in struct dm_ioctl. */
+  readonly ioctl: {
+    readonly version: number;
+    readonly data_size: number;
+    readonly data_start: number;
+    readonly target_count: number;
+    readonly open_count: number;
+    readonly flags: number;
+    readonly event_nr: number;
+    readonly dev: number;
+    readonly name: number;
+    readonly uuid: number;
+  };
+  /** sizeof(struct dm_target_spec): 40; the parameter string follows it. */
+  readonly sizeofTargetSpec: number;
+  /** Offsets in struct dm_target_spec. */
+  readonly spec: {
+    readonly sector_start: number;
+    readonly length: number;
+    readonly status: number;
+    readonly next: number;
+    readonly target_type: number;
+  };
+  /** DM_MAX_TYPE_NAME: target_type is a NUL-padded char[16]. */
+  readonly maxTypeName: number;
+  readonly flags: {
+    /** In: return the table (STATUSTYPE_TABLE) rather than the target's runtime status. */
+    readonly DM_STATUS_TABLE_FLAG: number;
+    /** Out: the device has a live table. */
+    readonly DM_ACTIVE_PRESENT_FLAG: number;
+    /** Out: the buffer was too small; nothing in it is complete. */
+    readonly DM_BUFFER_FULL_FLAG: number;
+  };
+}
+
+const DM_IOCTL_SIZE = 312; // 3*4 version + 7*4 fields + padding to 8 + u64 dev + 128 name + 129 uuid + 7 data
+const DM_GENERIC: DmIoctlLayout = {
+  DM_TABLE_STATUS: ((3 << 30) | (DM_IOCTL_SIZE << 16) | (0xfd << 8) | 12) >>> 0, // 0xc138fd0c
+  version: [4, 0, 0],
+  sizeofDmIoctl: DM_IOCTL_SIZE,
+  ioctl: { version: 0, data_size: 12, data_start: 16, target_count: 20, open_count: 24, flags: 28, event_nr: 32, dev: 40, name: 48, uuid: 176 },
+  sizeofTargetSpec: 40,
+  spec: { sector_start: 0, length: 8, status: 16, next: 20, target_type: 24 },
+  maxTypeName: 16,
+  flags: { DM_STATUS_TABLE_FLAG: 1 << 4, DM_ACTIVE_PRESENT_FLAG: 1 << 5, DM_BUFFER_FULL_FLAG: 1 << 8 },
+};
 
 // arch/x86/entry/syscalls/syscall_64.tbl; arch/x86/include/uapi/asm (generic fcntl values).
 const X64: ArchTable = {
@@ -77,6 +139,7 @@ const X64: ArchTable = {
     mkdir: 83, mkdirat: 258, rmdir: 84, unlink: 87, unlinkat: 263, rename: 82, renameat: 264, renameat2: 316,
     truncate: 76, symlink: 88, symlinkat: 266, link: 86, linkat: 265, mknod: 133, mknodat: 259,
   },
+  dm: DM_GENERIC,
 };
 
 // include/uapi/asm-generic/unistd.h; arch/arm64/include/uapi/asm/fcntl.h.
@@ -111,6 +174,7 @@ const ARM64: ArchTable = {
     openat: 56, openat2: 437, execve: 221, execveat: 281, connect: 203, bind: 200, mkdirat: 34, unlinkat: 35,
     renameat: 38, renameat2: 276, truncate: 45, symlinkat: 36, linkat: 37, mknodat: 33,
   },
+  dm: DM_GENERIC,
 };
 
 const TABLES: Readonly<Record<string, ArchTable>> = { x64: X64, arm64: ARM64 };

@@ -72,6 +72,16 @@ export function fstatfsFlags(fd: number): number {
   return Number(buf.readBigInt64LE(80));
 }
 
+/** fstatfs(fd).f_type: the filesystem's magic number (include/uapi/linux/magic.h). */
+export function fstatfsType(fd: number): number {
+  const buf = Buffer.alloc(120);
+  check(fn('int fstatfs(int fd, _Out_ uint8_t *buf)')(fd, buf), 'fstatfs');
+  return Number(buf.readBigInt64LE(0));
+}
+
+export const OVERLAYFS_SUPER_MAGIC = 0x794c7630;
+export const BTRFS_SUPER_MAGIC = 0x9123683e;
+
 export const X_OK = 1;
 export const AT_EACCESS = 0x200;
 

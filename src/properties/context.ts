@@ -2,12 +2,12 @@
 // FileContext the policy engine asks. Values are computed on first use and memoized; digests are
 // cached by file identity across contexts.
 
-import { existsSync } from 'node:fs';
 import type { FileContext } from '../policy/context.ts';
 import type { BoolPropertyName, DigestPropertyName } from '../policy/model.ts';
 import { STATX_ATTR_VERITY, fstatx, measureVerity, readVeritySignature } from '../kernel/files.ts';
 import { IdentityCache } from './cache.ts';
 import { computeVerityDigest, type VerityAlgorithm, type VerityProgress } from './fsverity.ts';
+import { dmVerityOfFd, type DmVerityState } from './dmverity.ts';
 import { identityOfFd, type FileIdentity } from './identity.ts';
 import { machineProviders, type MachineProviders } from './providers.ts';
 
@@ -63,6 +63,7 @@ export class FdFileContext implements FileContext {
   readonly fd: number;
   #identity: FileIdentity | undefined;
   #digest: VerityDigest | undefined;
+  #dm: DmVerityState | undefined;
 
   constructor(reader: PropertyReader, fd: number) {
     this.#reader = reader;
@@ -83,8 +84,12 @@ export class FdFileContext implements FileContext {
         return this.#fsveritySignature();
       case 'dmverity_signature': {
         if (!m.kernelDmverity) return undefined;
-        const st = fstatx(this.fd);
-        return existsSync(`/sys/dev/block/${st.devMajor}:${st.devMinor}/dm`) ? undefined : false;
+        const dm = this.dmverity;
+        // TRUE only for a live verity table whose root-hash signature the kernel verified; FALSE
+        // for every other block device, as long as this dm-verity can check signatures at all.
+        if (dm.kind === 'verity' && dm.signed) return true;
+        if (dm.kind === 'unknown') return undefined;
+        return m.dmveritySignatures === true ? false : undefined;
       }
     }
   }
@@ -109,8 +114,21 @@ export class FdFileContext implements FileContext {
     return sig.error === 'ENODATA' ? false : undefined;
   }
 
+  /**
+   * The dm-verity state of the block device this file's filesystem is on (the superblock's
+   * s_bdev, as IPE's build_ipe_bdev_ctx() uses), read once per context.
+   */
+  get dmverity(): DmVerityState {
+    this.#dm ??= dmVerityOfFd(this.fd);
+    return this.#dm;
+  }
+
   digest(name: DigestPropertyName): string | undefined {
-    if (name === 'dmverity_roothash') return undefined;
+    if (name === 'dmverity_roothash') {
+      if (!this.#reader.machine.kernelDmverity) return undefined;
+      const dm = this.dmverity;
+      return dm.kind === 'verity' ? dm.roothash : undefined;
+    }
     if (!this.identity || (this.identity.mode & 0o170000) !== 0o100000) return undefined;
     this.#digest ??= this.#reader.verityDigest(this.fd, this.identity);
     return this.#digest.value;

@@ -18,6 +18,8 @@ export interface StatusItem {
   /** true: ward can use it fully here; false: missing or not usable; 'partial': usable with limits. */
   usable: boolean | 'partial';
   meaning: string;
+  /** For property lines: what ward reads, e.g. "device-mapper table" (value says who: kernel, user-space, absent). */
+  source?: string;
 }
 
 function readText(path: string): string | undefined {
@@ -113,8 +115,12 @@ export function machineStatus(): StatusItem[] {
     {
       name: 'dm-verity',
       value: providers.kernelDmverity,
-      usable: providers.kernelDmverity ? 'partial' : false,
-      meaning: propertyBackings(providers).dmverity_roothash!.detail,
+      usable: providers.kernelDmverity ? (providers.dmveritySignatures === true ? true : 'partial') : false,
+      meaning: !providers.kernelDmverity
+        ? 'this kernel has no dm-verity: dmverity_roothash and dmverity_signature never match'
+        : `ward reads a file's dm-verity root hash${providers.dmveritySignatures === true ? ' and root-hash signature' : ''} from its device-mapper table${
+            providers.dmveritySignatures === true ? '' : providers.dmveritySignatures === false ? '; this dm-verity cannot check root-hash signatures' : '; whether it checks root-hash signatures is not known until dm-verity is loaded'
+          }${(caps >> CAP_SYS_ADMIN) & 1n ? '' : ' (reading tables needs CAP_SYS_ADMIN, which this process lacks: both are unknown here)'}`,
     },
     {
       name: 'loadable modules',
@@ -136,7 +142,7 @@ export function machineStatus(): StatusItem[] {
     },
   ];
   for (const [name, b] of Object.entries(propertyBackings(providers))) {
-    items.push({ name: `property ${name}`, value: b.kind, usable: b.kind === 'kernel' || b.kind === 'user-space' ? true : false, meaning: b.detail });
+    items.push({ name: `property ${name}`, value: b.kind, source: b.source, usable: b.kind === 'kernel' || b.kind === 'user-space' ? true : false, meaning: b.detail });
   }
   return items;
 }

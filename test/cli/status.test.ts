@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { release } from 'node:os';
 import { ward } from '../helpers/cli.ts';
 import { IN_CI } from '../helpers/kernel.ts';
@@ -24,4 +25,26 @@ test('ward status --json: the capability matrix, consistent with the running ker
   }
   const human = ward(['status']);
   assert.match(human.stdout, /^\+ Landlock ABI\s+\d+\n/);
+});
+
+test('ward status: every IPE property line says who backs it and what ward reads, in JSON and in text', () => {
+  const { items } = JSON.parse(ward(['status', '--json']).stdout) as { items: Array<{ name: string; value: unknown; source?: string; usable: unknown }> };
+  const props = items.filter((i) => i.name.startsWith('property '));
+  assert.deepEqual(props.map((p) => p.name).sort(), ['boot_verified', 'dmverity_roothash', 'dmverity_signature', 'fsverity_digest', 'fsverity_signature'].map((n) => `property ${n}`));
+  for (const p of props) {
+    assert.ok(['kernel', 'user-space', 'absent'].includes(String(p.value)), `${p.name}: ${String(p.value)}`);
+    assert.ok(typeof p.source === 'string' && p.source.length > 3, `${p.name} has a source`);
+    assert.equal(p.usable, p.value !== 'absent', `${p.name}: absent is the only unusable backing`);
+  }
+  // Without device-mapper in the kernel (this machine's and CI's 6.18), the dm-verity properties
+  // are absent and say why; the guest test (dmverity.vm.test.ts) checks the kernel-backed lines.
+  if (!existsSync('/dev/mapper/control') && !existsSync('/sys/module/dm_verity')) {
+    for (const n of ['dmverity_roothash', 'dmverity_signature']) {
+      const p = props.find((x) => x.name === `property ${n}`)!;
+      assert.deepEqual([p.value, p.source], ['absent', 'no dm-verity'], n);
+    }
+  }
+  const human = ward(['status']).stdout;
+  const escape = (s: string) => s.replace(/[()/\\.*+?[\]{}|^$]/g, '\\$&');
+  for (const p of props) assert.match(human, new RegExp(`${p.name}\\s+${String(p.value)} \\(${escape(p.source!)}\\)\\n`), `text line for ${p.name}`);
 });

@@ -13,6 +13,8 @@ export interface DaemonOptions {
   extraArgs?: string[];
   bootPolicy?: string;
   mounts?: string[];
+  /** How long to wait for "ready:" (default 30 s; a guest under TCG needs more). */
+  readyMs?: number;
 }
 
 export class TestDaemon {
@@ -67,7 +69,7 @@ export class TestDaemon {
     const proc = spawn('timeout', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     this.proc = proc;
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`daemon did not get ready: ${this.log}`)), 30_000);
+      const timer = setTimeout(() => reject(new Error(`daemon did not get ready: ${this.log}`)), o.readyMs ?? 30_000);
       proc.stderr!.on('data', (d: Buffer) => {
         this.log += d.toString();
         if (this.log.includes('ready:')) {
