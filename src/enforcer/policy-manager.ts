@@ -28,8 +28,6 @@ export interface PolicyManager {
   status(): Promise<ControlResponse>;
 }
 
-const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
-
 /** ward daemon's store, over the control socket. Transport failures throw (ENOENT, EPERM…). */
 export class DaemonPolicyManager implements PolicyManager {
   readonly where = 'daemon' as const;
@@ -41,7 +39,7 @@ export class DaemonPolicyManager implements PolicyManager {
     return request(this.socket, req);
   }
   load(p: PolicyInput) {
-    return this.#call({ verb: 'load', text: b64(p.text), ...(p.pkcs7 ? { pkcs7: b64(p.pkcs7) } : {}) });
+    return this.#call({ verb: 'load', text: p.text, ...(p.pkcs7 ? { pkcs7: p.pkcs7 } : {}) });
   }
   list() {
     return this.#call({ verb: 'list' });
@@ -53,7 +51,7 @@ export class DaemonPolicyManager implements PolicyManager {
     return this.#call({ verb: 'activate', name });
   }
   update(name: string, p: PolicyInput) {
-    return this.#call({ verb: 'update', name, text: b64(p.text), ...(p.pkcs7 ? { pkcs7: b64(p.pkcs7) } : {}) });
+    return this.#call({ verb: 'update', name, text: p.text, ...(p.pkcs7 ? { pkcs7: p.pkcs7 } : {}) });
   }
   delete(name: string) {
     return this.#call({ verb: 'delete', name });
