@@ -4,6 +4,9 @@
 // bytes right after the line, their lengths in it ("textBytes", then "pkcs7Bytes"). For a
 // 100,000-rule policy (11 MB) the raw form saves both sides base64 and a 15 MB JSON string.
 
+import type { ErrnoName } from '../errors.ts';
+import { bool, checkObject, isJsonObject, str, type FieldCheck } from '../util/json.ts';
+
 /** A policy text or signature: base64 in the JSON line, or raw bytes (framed after it). */
 export type PolicyBytes = string | Uint8Array;
 
@@ -18,9 +21,10 @@ export type ControlRequest =
   | { verb: 'audit-success'; on: boolean }
   | { verb: 'status' };
 
-export type ControlResponse = { ok: true; [k: string]: unknown } | { ok: false; errno: string; message: string; line?: number; column?: number; token?: string };
+export type ControlResponse = { ok: true; [k: string]: unknown } | { ok: false; errno: ErrnoName; message: string; line?: number; column?: number; token?: string };
 
 export const VERBS = ['load', 'list', 'show', 'activate', 'update', 'delete', 'enforce', 'audit-success', 'status'] as const;
+type Verb = (typeof VERBS)[number];
 
 /** The bytes a PolicyBytes stands for (base64 decoded; raw bytes as they are). */
 export function policyBytes(b: PolicyBytes): Uint8Array {
@@ -57,27 +61,31 @@ export function attachBody(doc: Record<string, unknown>, body: Uint8Array): Reco
   return { ...rest, text: body.subarray(0, textBytes), ...(pkcs7Bytes !== undefined ? { pkcs7: body.subarray(textBytes, textBytes + pkcs7Bytes) } : {}) };
 }
 
+// Policy bytes: base64 text in the line, or raw bytes after it (attachBody put them here).
+const policyText: FieldCheck = (v) => (v instanceof Uint8Array || typeof v === 'string' ? undefined : 'must be the policy as base64 text (or sent raw after the line, with "textBytes")');
+const anything: FieldCheck = () => undefined;
+
+/** Per verb: its fields (util/json.ts's checks) and which of them it needs. */
+const FIELDS: Record<Verb, { fields: Readonly<Record<string, FieldCheck>>; required: readonly string[] }> = {
+  load: { fields: { text: policyText, pkcs7: policyText }, required: ['text'] },
+  list: { fields: {}, required: [] },
+  show: { fields: { name: str }, required: ['name'] },
+  activate: { fields: { name: str }, required: ['name'] },
+  update: { fields: { name: str, text: policyText, pkcs7: policyText }, required: ['name', 'text'] },
+  delete: { fields: { name: str }, required: ['name'] },
+  enforce: { fields: { on: bool }, required: ['on'] },
+  'audit-success': { fields: { on: bool }, required: ['on'] },
+  status: { fields: {}, required: [] },
+};
+
 /** Validates a decoded request; returns an error message or the request. */
 export function parseRequest(doc: unknown): ControlRequest | string {
-  if (typeof doc !== 'object' || doc === null) return 'the request must be a JSON object';
-  const r = doc as Record<string, unknown>;
-  if (!(VERBS as readonly string[]).includes(r.verb as string)) return `unknown verb ${JSON.stringify(r.verb)}; verbs: ${VERBS.join(', ')}`;
-  const needs = (k: string, type: string) => (typeof r[k] === type ? undefined : `"${String(r.verb)}" needs "${k}" (${type})`);
-  // Policy bytes: base64 in the line, or raw after it (attachBody put them here).
-  const bytes = (k: string) => (r[k] instanceof Uint8Array ? undefined : needs(k, 'string'));
-  switch (r.verb) {
-    case 'load':
-      return bytes('text') ?? (r.pkcs7 !== undefined ? bytes('pkcs7') : undefined) ?? (r as ControlRequest);
-    case 'show':
-    case 'activate':
-    case 'delete':
-      return needs('name', 'string') ?? (r as ControlRequest);
-    case 'update':
-      return needs('name', 'string') ?? bytes('text') ?? (r.pkcs7 !== undefined ? bytes('pkcs7') : undefined) ?? (r as ControlRequest);
-    case 'enforce':
-    case 'audit-success':
-      return needs('on', 'boolean') ?? (r as ControlRequest);
-    default:
-      return r as ControlRequest;
-  }
+  if (!isJsonObject(doc)) return 'the request must be a JSON object, e.g. {"verb":"list"}';
+  const verb = doc.verb;
+  if (!(VERBS as readonly unknown[]).includes(verb)) return `unknown verb ${JSON.stringify(verb)}; verbs: ${VERBS.join(', ')}`;
+  const { fields, required } = FIELDS[verb as Verb];
+  const missing = required.find((k) => doc[k] === undefined);
+  if (missing) return `"${String(verb)}" needs "${missing}"`;
+  const checked = checkObject(doc, { verb: anything, ...fields }, `"${String(verb)}" request`, '{"verb":"list"}');
+  return checked.ok ? (doc as ControlRequest) : checked.error.message;
 }
