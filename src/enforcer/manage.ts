@@ -5,7 +5,7 @@
 
 import { readFileSync } from 'node:fs';
 import { WardError, errorCode } from '../errors.ts';
-import { parsePolicy, parsePolicyLazy, ruleCount } from '../policy/parser.ts';
+import { parsePolicyLazy, ruleCount } from '../policy/parser.ts';
 import { compareVersions, displayText, versionString, type Policy } from '../policy/model.ts';
 import { activationRecord, auditSuccessRecord, enforceRecord, loadRecord, type Actor, type AuditRecord } from './audit.ts';
 import type { EnforcementMode } from './backend.ts';
@@ -65,7 +65,7 @@ export class Manager {
       const code = errorCode(e);
       throw new WardError(code === 'ENOENT' ? 'ENOENT' : 'EIO', `boot policy ${file}: ${code} (install one, or remove bootPolicy from the configuration)`);
     }
-    const r = parsePolicy(text);
+    const r = parsePolicyLazy(text);
     if (!r.ok) throw new WardError(r.error.code, `boot policy ${file}:${r.error.line}:${r.error.column}: ${r.error.message}`);
     const p = r.value;
     const stored = this.state.store.policies.get(p.rawName);

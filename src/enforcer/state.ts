@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { WardError, type Result, fail, ok } from '../errors.ts';
-import { parsePolicy } from '../policy/parser.ts';
+import { parsePolicyLazy } from '../policy/parser.ts';
 import { versionString, type Policy, type Version } from '../policy/model.ts';
 import { activatePolicy, deletePolicy, emptyPolicySet, loadPolicy, updatePolicy, type PolicySet } from '../policy/lifecycle.ts';
 import { stageFile, writeFileAtomic, type StagedFile } from '../util/atomic.ts';
@@ -60,7 +60,8 @@ export class PolicyState {
       if (f.startsWith('.staged.')) unlinkSync(join(dir, 'policies', f));
       if (!f.endsWith('.pol')) continue;
       const path = join(dir, 'policies', f);
-      const r = parsePolicy(readFileSync(path));
+      // Checked, not built: the main thread needs name, version and text (the event threads parse).
+      const r = parsePolicyLazy(readFileSync(path));
       if (!r.ok) return fail(new WardError(r.error.code, `stored policy ${path} is invalid (${r.error.line}:${r.error.column}: ${r.error.message}); fix or remove it`));
       const l = loadPolicy(store, r.value);
       if (!l.ok) return fail(new WardError(l.error.code, `stored policy ${path}: ${l.error.message}`));
