@@ -5,12 +5,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ControlServer } from '../../src/enforcer/control.ts';
 import { request } from '../../src/enforcer/client.ts';
+import { DaemonPolicyManager } from '../../src/enforcer/policy-manager.ts';
 import { attachBody, bodyLength, encodeRequest, policyBytes, type ControlRequest } from '../../src/enforcer/protocol.ts';
 import { IS_ROOT, requires } from '../helpers/kernel.ts';
 
@@ -63,6 +64,38 @@ test('over a real socket, raw and base64 policies arrive as the same bytes; bad 
     assert.equal(seen.length, 2, 'the malformed request never reached the handler');
   } finally {
     await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('against a daemon from before the raw form, ward policy load falls back to base64', async () => {
+  // The old daemon's framing and check (commit 3ee7169's control.ts/protocol.ts): one JSON line,
+  // "text" must be a string; it answers and ends while the client may still be sending.
+  const dir = mkdtempSync(join(tmpdir(), 'ward-proto-old-'));
+  const lines: Array<Record<string, unknown>> = [];
+  const old = createServer((c) => {
+    const chunks: Buffer[] = [];
+    c.on('data', (chunk: Buffer) => {
+      const nl = chunk.indexOf(0x0a);
+      if (nl < 0) return void chunks.push(chunk);
+      chunks.push(chunk.subarray(0, nl));
+      c.removeAllListeners('data');
+      const doc = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+      lines.push(doc);
+      const answer = typeof doc.text === 'string' ? { ok: true, size: Buffer.from(doc.text, 'base64').length } : { ok: false, errno: 'EINVAL', message: `"${String(doc.verb)}" needs "text" (string)` };
+      c.end(JSON.stringify(answer) + '\n');
+    });
+    c.on('error', () => c.destroy());
+  });
+  const path = join(dir, 'old.sock');
+  await new Promise<void>((resolve) => old.listen(path, resolve));
+  try {
+    const text = randomBytes(3 * 1024 * 1024);
+    assert.deepEqual(await new DaemonPolicyManager(path).load({ text }), { ok: true, size: text.length });
+    assert.deepEqual(await new DaemonPolicyManager(path).update('p', { text: text.subarray(0, 10) }), { ok: true, size: 10 });
+    assert.deepEqual(lines.map((l) => [l.verb, 'textBytes' in l ? 'raw' : 'base64']), [['load', 'raw'], ['load', 'base64'], ['update', 'raw'], ['update', 'base64']]);
+  } finally {
+    await new Promise((r) => old.close(r));
     rmSync(dir, { recursive: true, force: true });
   }
 });
