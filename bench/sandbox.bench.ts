@@ -5,7 +5,9 @@
 // All measured in this run.
 
 import { spawnSync } from 'node:child_process';
-import { loadavg } from 'node:os';
+import { cpSync, existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { machine, median, table, writeSection } from './lib/report.ts';
 
@@ -25,12 +27,25 @@ if (spawnSync('bwrap', ['--version']).status !== 0) {
   process.exit(2);
 }
 
+// The built package as users install it (bin/ + dist/, no src/: bin/ward.js runs dist/), when
+// `npm run build` has made dist/: staged in a temporary directory with this checkout's node_modules.
+const REPO = fileURLToPath(new URL('..', import.meta.url));
+let staged: string | undefined;
+if (existsSync(join(REPO, 'dist/cli/run-fast.js'))) {
+  staged = mkdtempSync(join(tmpdir(), 'ward-bench-pkg-'));
+  for (const x of ['bin', 'dist', 'package.json']) cpSync(join(REPO, x), join(staged, x), { recursive: true });
+  symlinkSync(join(REPO, 'node_modules'), join(staged, 'node_modules'));
+  process.on('exit', () => rmSync(staged!, { recursive: true, force: true }));
+}
+
+const loadAtStart = loadavg()[0]!.toFixed(1);
 const RO_USR = ['--rox', '/usr', '--ro', '/etc/ld.so.cache', '--rw', '/dev/null'];
 const BWRAP_USR = ['bwrap', '--ro-bind', '/usr', '/usr', '--symlink', 'usr/lib', '/lib', '--symlink', 'usr/lib64', '/lib64', '--symlink', 'usr/bin', '/bin', '--ro-bind', '/etc/ld.so.cache', '/etc/ld.so.cache', '--dev-bind', '/dev/null', '/dev/null'];
 const launchers: Record<string, string[]> = {
   'bare /bin/true': ['/bin/true'],
   'node -e 0': [process.execPath, '-e', '0'],
   'ward run --rox /usr … -- /bin/true': [process.execPath, WARD, 'run', ...RO_USR, '--', '/bin/true'],
+  ...(staged ? { 'ward run (built package: dist/) --rox /usr … -- /bin/true': [process.execPath, join(staged, 'bin/ward.js'), 'run', ...RO_USR, '--', '/bin/true'] } : {}),
   'bwrap --ro-bind /usr … -- /bin/true': [...BWRAP_USR, '/bin/true'],
 };
 // Warm-up (page cache, ward's compile cache), then interleave so drift hits all alike.
@@ -59,7 +74,7 @@ const workRatio = (wIn - wardStart) / wOut;
 
 const load = loadavg().map((x) => x.toFixed(1)).join(' ');
 const body = [
-  `Machine: ${machine()}. Run: ${new Date().toISOString().slice(0, 10)}. Medians of ${N} interleaved launches after warm-up; workload medians of ${W}. Load average at the end: ${load} (a shared machine: wall-clock ratios move with it).`,
+  `Machine: ${machine()}. Run: ${new Date().toISOString().slice(0, 10)}. Medians of ${N} interleaved launches after warm-up; workload medians of ${W}. Load average (1 min) ${loadAtStart} at the start; at the end: ${load} (a shared machine: wall-clock ratios move with it).`,
   '',
   table(
     ['launch', 'median ms', '× bare', '× node -e 0'],
@@ -76,6 +91,7 @@ const body = [
   ),
   '',
   `- launch: ward run is ${launchRatio.toFixed(2)}× \`node -e 0\` (target ≤ 1.2×): ${launchRatio <= 1.2 ? 'met' : 'MISSED'}`,
+  ...(staged ? [`- launch, built package: ${(med['ward run (built package: dist/) --rox /usr … -- /bin/true']! / nodeFloor).toFixed(2)}× \`node -e 0\` (target ≤ 1.2×)`] : ['- the built package (dist/) was not measured: run `npm run build` first']),
   `- workload under Landlock: ${workRatio.toFixed(3)}× unsandboxed (target ≤ 1.05×): ${workRatio <= 1.05 ? 'met' : 'MISSED'}`,
 ].join('\n');
 console.log(body);

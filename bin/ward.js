@@ -4,8 +4,6 @@
 // This file must parse and run on any Node still in use, so that an old one gets one line saying
 // which version ward needs instead of a stack trace: nothing else is loaded before that check.
 import module from 'node:module';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 
 const NEED = '22.15'; // keep in step with package.json "engines"
 const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
@@ -15,7 +13,11 @@ if (major < needMajor || (major === needMajor && minor < needMinor)) {
   process.exit(1);
 }
 
-const source = existsSync(fileURLToPath(new URL('../src/cli/main.ts', import.meta.url)));
+// import.meta.dirname, not node:url's fileURLToPath: loading node:url costs every launch ~3 ms.
+const here = import.meta.dirname;
+// node:fs through process.getBuiltinModule (Node ≥ 22.3): an ESM import of node:fs builds its
+// namespace, whose fs.promises getter loads streams and readline (~4 ms of every launch).
+const source = process.getBuiltinModule('node:fs').existsSync(`${here}/../src/cli/main.ts`);
 if (source && !process.features.typescript) {
   process.stderr.write(`ward: running from the TypeScript sources needs Node.js 22.18 or later (type stripping); ${process.execPath} is Node.js ${process.versions.node}. Run "npm ci" and use the repository's own Node (node_modules/.bin/node), or install the built package\n`);
   process.exit(1);
@@ -26,10 +28,17 @@ if (source && !process.features.typescript) {
 // start-up drops from ~120 ms to ~40 ms from the sources, which every `ward run` and `ward exec`
 // pays. The Debian package points it at /var/cache/ward. Unwritable → no cache, same behaviour.
 try {
-  module.enableCompileCache?.(process.env.WARD_COMPILE_CACHE || fileURLToPath(new URL('../.cache/compile', import.meta.url)));
+  module.enableCompileCache?.(process.env.WARD_COMPILE_CACHE || `${here}/../.cache/compile`);
 } catch {
   /* no cache */
 }
 
-const { main } = await import(source ? '../src/cli/main.ts' : '../dist/cli/main.js');
-process.exitCode = await main(process.argv.slice(2));
+const argv = process.argv.slice(2);
+// `ward run` first tries its fast entry (src/cli/run-fast.ts: no commander, no other command
+// group); undefined means "not a form it parses", and the full CLI handles it.
+const fast = argv[0] === 'run' ? await (await import(source ? '../src/cli/run-fast.ts' : '../dist/cli/run-fast.js')).runFast(argv) : undefined;
+if (fast !== undefined) process.exitCode = fast;
+else {
+  const { main } = await import(source ? '../src/cli/main.ts' : '../dist/cli/main.js');
+  process.exitCode = await main(argv);
+}

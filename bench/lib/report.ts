@@ -37,6 +37,16 @@ export function table(header: string[], rows: Array<Array<string | number>>): st
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
 }
 
+/** The body of the section `## title` in docs/benchmarks.md, or undefined. */
+export function readSection(title: string): string | undefined {
+  const heading = `## ${title}\n`;
+  const doc = existsSync(DOC) ? readFileSync(DOC, 'utf8') : '';
+  const start = doc.indexOf(heading);
+  if (start < 0) return undefined;
+  const next = doc.indexOf('\n## ', start + heading.length);
+  return doc.slice(start + heading.length, next >= 0 ? next : undefined).trim();
+}
+
 /** Replaces (or appends) the section `## title` in docs/benchmarks.md. */
 export function writeSection(title: string, body: string): void {
   const heading = `## ${title}`;

@@ -2,8 +2,7 @@
 // Exit status: 0 success, 1 a negative answer (invalid policy, DENY…), 2 usage or input errors.
 
 import { Command, CommanderError } from 'commander';
-import { CliError, EXIT_USAGE } from './io.ts';
-import { WardError } from '../errors.ts';
+import { EXIT_USAGE, reportError } from './io.ts';
 import { wardVersion } from '../util/version.ts';
 
 export type Register = (program: Command, run: (fn: () => number | Promise<number>) => void) => void;
@@ -70,14 +69,6 @@ export async function main(argv: readonly string[]): Promise<number> {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
       return EXIT_USAGE;
     }
-    if (e instanceof CliError) {
-      process.stderr.write(e.preformatted ? `${e.message}\n` : `ward: ${e.code}: ${e.message}\n`);
-      return e.exitCode;
-    }
-    if (e instanceof WardError) {
-      process.stderr.write(`ward: ${e.code}: ${e.message}\n`);
-      return 1;
-    }
-    throw e;
+    return reportError(e);
   }
 }

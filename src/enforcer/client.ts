@@ -1,7 +1,7 @@
 // The control socket's client side (the CLI's `ward policy load|list|…`, `ward enforce`).
 
 import { connect } from 'node:net';
-import type { ControlRequest, ControlResponse } from './protocol.ts';
+import { encodeRequest, type ControlRequest, type ControlResponse } from './protocol.ts';
 
 export async function request(socketPath: string, req: ControlRequest, timeoutMs = 30_000): Promise<ControlResponse> {
   return new Promise((resolve, reject) => {
@@ -12,7 +12,12 @@ export async function request(socketPath: string, req: ControlRequest, timeoutMs
       reject(Object.assign(new Error(`no answer from ward daemon on ${socketPath} within ${timeoutMs / 1000} s`), { code: 'ETIMEDOUT' }));
     }, timeoutMs);
     c.setEncoding('utf8');
-    c.on('connect', () => c.write(JSON.stringify(req) + '\n'));
+    c.on('connect', () => {
+      // A policy goes raw after the line (no base64, no 15 MB JSON string for 100,000 rules).
+      const { line, body } = encodeRequest(req);
+      c.write(line + '\n');
+      for (const b of body) c.write(b);
+    });
     c.on('data', (d: string) => (data += d));
     c.on('end', () => {
       clearTimeout(timer);

@@ -5,6 +5,7 @@ import type { FailureMode } from './backend.ts';
 import type { BackendChoice } from './select-backend.ts';
 import { readFileSync } from 'node:fs';
 import { WardError, errorCode, fail, ok, type Result } from '../errors.ts';
+import { bool, checkObject, int, oneOf, parseJsonText, str, strList, type FieldCheck } from '../util/json.ts';
 
 export interface DaemonConfig {
   /** Where policies and the active/floor/enforce state persist. */
@@ -85,13 +86,6 @@ export const DEFAULTS: DaemonConfig = {
   ipeSigningCert: undefined,
 };
 
-type FieldCheck = (v: unknown) => string | undefined;
-const str: FieldCheck = (v) => (typeof v === 'string' && v.length > 0 ? undefined : 'must be a non-empty string');
-const bool: FieldCheck = (v) => (typeof v === 'boolean' ? undefined : 'must be true or false');
-const int = (min: number, max: number): FieldCheck => (v) => (Number.isInteger(v) && (v as number) >= min && (v as number) <= max ? undefined : `must be an integer ${min}-${max}`);
-const oneOf = (values: readonly string[]): FieldCheck => (v) => (typeof v === 'string' && values.includes(v) ? undefined : `must be one of ${values.map((x) => `"${x}"`).join(', ')}`);
-const strList: FieldCheck = (v) => (Array.isArray(v) && v.every((x) => typeof x === 'string' && x.length > 0) ? undefined : 'must be an array of non-empty strings');
-
 const FIELDS: Record<keyof DaemonConfig, FieldCheck> = {
   stateDir: str,
   socket: str,
@@ -113,21 +107,14 @@ const FIELDS: Record<keyof DaemonConfig, FieldCheck> = {
   mountPollMs: int(50, 3_600_000),
   trustedCerts: strList,
   requireSigned: bool,
-  backend: oneOf(['auto', 'ipe', 'bpf', 'fanotify'] satisfies BackendChoice[]),
-  failureMode: oneOf(['open', 'closed'] satisfies FailureMode[]),
+  backend: oneOf(...(['auto', 'ipe', 'bpf', 'fanotify'] satisfies BackendChoice[])),
+  failureMode: oneOf(...(['open', 'closed'] satisfies FailureMode[])),
   ipeSigningKey: str,
   ipeSigningCert: str,
 };
 
 export function validateConfig(doc: unknown, source: string): Result<Partial<DaemonConfig>> {
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return fail(new WardError('EINVAL', `${source}: the configuration is a JSON object, e.g. {"enforce": true}`));
-  for (const [k, v] of Object.entries(doc)) {
-    const checkField = (FIELDS as Record<string, FieldCheck | undefined>)[k];
-    if (!checkField) return fail(new WardError('EINVAL', `${source}: unknown field "${k}"; known fields: ${Object.keys(FIELDS).join(', ')}`));
-    const why = checkField(v);
-    if (why) return fail(new WardError('EINVAL', `${source}: field "${k}" ${why}, got ${JSON.stringify(v)}`));
-  }
-  return ok(doc as Partial<DaemonConfig>);
+  return checkObject(doc, FIELDS, source, '{"enforce": true}') as Result<Partial<DaemonConfig>>;
 }
 
 /** Loads a config file; a missing file at the default path means "all defaults". */
@@ -142,13 +129,9 @@ export function loadConfig(path: string | undefined, overrides: Partial<DaemonCo
     if (!(code === 'ENOENT' && path === undefined)) return fail(new WardError(code, `cannot read configuration ${file}: ${code}`));
   }
   if (text !== undefined) {
-    let doc: unknown;
-    try {
-      doc = JSON.parse(text);
-    } catch (e) {
-      return fail(new WardError('EINVAL', `${file}: not valid JSON: ${(e as Error).message}`));
-    }
-    const v = validateConfig(doc, file);
+    const doc = parseJsonText(text, file);
+    if (!doc.ok) return doc;
+    const v = validateConfig(doc.value, file);
     if (!v.ok) return v;
     fromFile = v.value;
   }

@@ -1,14 +1,16 @@
-// The control socket: a unix stream socket, one JSON request line per connection, one JSON
-// answer. Who may ask is decided here, from the kernel's SO_PEERCRED (not from anything the
-// client says): root, or a member of the configured admin group (primary or supplementary, from
-// /proc/PID/status of the peer). What each verb lets them do: docs/daemon.md.
+// The control socket: a unix stream socket, one request per connection (a JSON line, and a
+// policy's raw bytes after it: protocol.ts), one JSON answer. Who may ask is decided here, from
+// the kernel's SO_PEERCRED (not from anything the client says): root, or a member of the
+// configured admin group (primary or supplementary, from /proc/PID/status of the peer). What
+// each verb lets them do: docs/daemon.md.
 
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { WardError, errorCode } from '../errors.ts';
 import { peerCredentials } from '../kernel/io.ts';
-import { parseRequest, type ControlRequest, type ControlResponse } from './protocol.ts';
+import { isJsonObject } from '../util/json.ts';
+import { attachBody, bodyLength, parseRequest, type ControlRequest, type ControlResponse } from './protocol.ts';
 
 export interface Peer {
   pid: number;
@@ -83,34 +85,54 @@ export class ControlServer {
       c.end(JSON.stringify({ ok: false, errno: 'EPERM', message: 'cannot identify the client' }) + '\n');
       return;
     }
-    // A request can be tens of MB (a large policy, base64): keep the chunks and look for the
-    // newline only in each new one (searching the whole buffer every time is quadratic).
+    // The request line, then (for a policy sent raw) exactly the byte count it names. A request
+    // can be tens of MB: keep the chunks and look for the newline only in each new one
+    // (searching the whole buffer every time is quadratic); the body is copied once.
     const chunks: Buffer[] = [];
     let size = 0;
-    c.on('data', (chunk: Buffer) => {
-      const nl = chunk.indexOf(0x0a);
-      if (nl < 0) {
-        chunks.push(chunk);
-        size += chunk.length;
-        if (size > MAX_REQUEST) c.destroy();
-        return;
-      }
-      chunks.push(chunk.subarray(0, nl));
+    let doc: unknown;
+    let need = -1; // body bytes still to come, -1 while the line is incomplete
+    const finish = (r: Promise<ControlResponse>) => {
       c.removeAllListeners('data');
-      void this.#answer(Buffer.concat(chunks).toString('utf8'), peer).then((r) => c.end(JSON.stringify(r) + '\n'));
+      void r.then((answer) => c.end(JSON.stringify(answer) + '\n'));
+    };
+    const received = () => {
+      const body = Buffer.concat(chunks, size);
+      finish(this.#answer(isJsonObject(doc) ? attachBody(doc, body) : doc, peer));
+    };
+    c.on('data', (chunk: Buffer) => {
+      if (need < 0) {
+        const nl = chunk.indexOf(0x0a);
+        if (nl < 0) {
+          chunks.push(chunk);
+          size += chunk.length;
+          if (size > MAX_REQUEST) c.destroy();
+          return;
+        }
+        chunks.push(chunk.subarray(0, nl));
+        try {
+          doc = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        } catch {
+          doc = undefined;
+        }
+        const length = bodyLength(doc, MAX_REQUEST);
+        if (typeof length === 'string') return finish(Promise.resolve({ ok: false, errno: 'EINVAL', message: length }));
+        need = length;
+        chunks.length = 0;
+        size = 0;
+        chunk = chunk.subarray(nl + 1);
+      }
+      const take = chunk.subarray(0, need - size);
+      if (take.length > 0) chunks.push(take);
+      size += take.length;
+      if (size === need) received();
     });
     c.on('error', () => c.destroy());
   }
 
-  async #answer(line: string, peer: Peer): Promise<ControlResponse> {
+  async #answer(doc: unknown, peer: Peer): Promise<ControlResponse> {
     if (!authorized(peer, this.#adminGid)) {
       return { ok: false, errno: 'EPERM', message: `uid ${peer.uid} may not manage ward policies (root${this.#adminGroup ? ` or group ${this.#adminGroup}` : ''} only)` };
-    }
-    let doc: unknown;
-    try {
-      doc = JSON.parse(line);
-    } catch {
-      doc = undefined;
     }
     const req = parseRequest(doc);
     if (typeof req === 'string') return { ok: false, errno: 'EINVAL', message: req };

@@ -5,14 +5,15 @@
 
 import { readFileSync } from 'node:fs';
 import { WardError, errorCode } from '../errors.ts';
-import { parsePolicy } from '../policy/parser.ts';
+import { parsePolicyLazy, ruleCount } from '../policy/parser.ts';
 import { compareVersions, displayText, versionString, type Policy } from '../policy/model.ts';
 import { activatePolicy, deletePolicy, loadPolicy, updatePolicy } from '../policy/lifecycle.ts';
 import { activationRecord, auditSuccessRecord, enforceRecord, loadRecord, type Actor, type AuditRecord } from './audit.ts';
 import type { EnforcementMode } from './backend.ts';
-import type { ControlRequest, ControlResponse } from './protocol.ts';
+import { policyBytes, type ControlRequest, type ControlResponse, type PolicyBytes } from './protocol.ts';
 import { readCertificates, verifySignedPolicy } from './signature.ts';
 import { PolicyState, policyDigest } from './state.ts';
+import type { StagedFile } from '../util/atomic.ts';
 
 export interface ManagerOptions {
   trustedCerts: readonly string[];
@@ -89,7 +90,7 @@ export class Manager {
       const code = errorCode(e);
       throw new WardError(code === 'ENOENT' ? 'ENOENT' : 'EIO', `boot policy ${file}: ${code} (install one, or remove bootPolicy from the configuration)`);
     }
-    const r = parsePolicy(text);
+    const r = parsePolicyLazy(text);
     if (!r.ok) throw new WardError(r.error.code, `boot policy ${file}:${r.error.line}:${r.error.column}: ${r.error.message}`);
     const p = r.value;
     const stored = this.state.store.policies.get(p.rawName);
@@ -116,11 +117,10 @@ export class Manager {
   }
 
   /** A policy as sent: its text, and its PKCS#7 signature (content attached) when signed. */
-  async #incoming(text64: string, pkcs7b64: string | undefined, by: Actor): Promise<{ policy: Policy; pkcs7?: Uint8Array } | ControlResponse> {
-    const text = Buffer.from(text64, 'base64');
+  async #incoming(text: Uint8Array, sentPkcs7: PolicyBytes | undefined, by: Actor): Promise<{ policy: Policy; pkcs7?: Uint8Array } | ControlResponse> {
     let pkcs7: Uint8Array | undefined;
-    if (pkcs7b64 !== undefined) {
-      pkcs7 = Buffer.from(pkcs7b64, 'base64');
+    if (sentPkcs7 !== undefined) {
+      pkcs7 = policyBytes(sentPkcs7);
       const v = await verifySignedPolicy(pkcs7, this.#trusted);
       if (!v.ok) {
         this.#effects.audit(loadRecord(undefined, null, by, v.error.errno ?? 74));
@@ -133,28 +133,53 @@ export class Manager {
       this.#effects.audit(loadRecord(undefined, null, by, 74));
       return { ok: false, errno: 'EBADMSG', message: 'this daemon accepts only signed policies (requireSigned): sign it, e.g. openssl smime -sign -in P -signer CERT -inkey KEY -noattr -nodetach -nosmimecap -binary -outform der -out P.p7s, and load with --signed P.p7s' };
     }
-    const r = parsePolicy(text);
+    // Checked now, rules built only if the main thread asks (its event threads parse the text).
+    const r = parsePolicyLazy(text);
     if (r.ok) return { policy: r.value, pkcs7 };
     this.#effects.audit(loadRecord(undefined, null, by, 74));
     return { ok: false, errno: r.error.code, message: r.error.message, line: r.error.line, column: r.error.column, token: r.error.token };
   }
 
+  /**
+   * A verb that stores a policy text: the text is written (and fsynced) under a temporary name
+   * while `verb` parses and checks it — for a 100,000-rule policy the write and the parse each
+   * take hundreds of ms — and put in place by the state's load/update. Whatever `verb` returns
+   * or throws without having committed it, the temporary file is removed before the answer.
+   */
+  async #staged(sent: PolicyBytes, verb: (text: Uint8Array, staged: Promise<StagedFile>) => Promise<ControlResponse>): Promise<ControlResponse> {
+    const text = policyBytes(sent);
+    const staged = this.state.stage(text);
+    // Handled from the start: a write that fails while verb is still parsing must not become an
+    // unhandled rejection (which ends the daemon); verb sees the failure when it awaits staged.
+    staged.catch(() => undefined);
+    try {
+      return await verb(text, staged);
+    } finally {
+      // A failed write is reported where verb awaited it (or was not needed: verb failed first).
+      await staged.then((s) => s.discard(), () => undefined);
+    }
+  }
+
   /** Executes one management request (the control socket's verbs). */
   async handle(req: ControlRequest, by: Actor): Promise<ControlResponse> {
     switch (req.verb) {
-      case 'load': {
-        const inc = await this.#incoming(req.text, req.pkcs7, by);
-        if ('ok' in inc) return inc;
-        const p = inc.policy;
-        const pre = loadPolicy(this.state.store, p);
-        if (!pre.ok) return fail(pre.error);
-        const refused = await this.#admit(p, inc.pkcs7, 'load');
-        if (refused) return refused;
-        const r = this.state.load(p, inc.pkcs7);
-        if (!r.ok) return fail(r.error);
-        this.#effects.audit(loadRecord(p, policyDigest(p, inc.pkcs7), by));
-        return { ok: true, name: p.name, version: versionString(p.version), signed: inc.pkcs7 !== undefined };
-      }
+      case 'load':
+        return this.#staged(req.text, async (text, staged) => {
+          const inc = await this.#incoming(text, req.pkcs7, by);
+          if ('ok' in inc) return inc;
+          const p = inc.policy;
+          // The store's rules first (nothing written), then the backend (the kernel's IPE may
+          // refuse), and only then the store: ward never records what the kernel refused.
+          const pre = loadPolicy(this.state.store, p);
+          if (!pre.ok) return fail(pre.error);
+          const refused = await this.#admit(p, inc.pkcs7, 'load');
+          if (refused) return refused;
+          const file = await staged;
+          const r = this.state.load(p, inc.pkcs7, file);
+          if (!r.ok) return fail(r.error);
+          this.#effects.audit(loadRecord(p, policyDigest(p, inc.pkcs7), by));
+          return { ok: true, name: p.name, version: versionString(p.version), signed: inc.pkcs7 !== undefined };
+        });
       case 'activate': {
         const pre = activatePolicy(this.state.store, toRaw(req.name));
         if (!pre.ok) return fail(pre.error);
@@ -171,24 +196,26 @@ export class Manager {
         }
         return { ok: true, name: a.name, version: versionString(a.version) };
       }
-      case 'update': {
-        const inc = await this.#incoming(req.text, req.pkcs7, by);
-        if ('ok' in inc) return inc;
-        const p = inc.policy;
-        const oldDigest = this.state.store.policies.has(toRaw(req.name)) ? this.#digest(this.state.store.policies.get(toRaw(req.name))!) : null;
-        const pre = updatePolicy(this.state.store, toRaw(req.name), p);
-        if (!pre.ok) return fail(pre.error);
-        const refused = await this.#admit(p, inc.pkcs7, 'update');
-        if (refused) return refused;
-        const r = this.state.update(toRaw(req.name), p, inc.pkcs7);
-        if (!r.ok) return fail(r.error);
-        this.#effects.audit(loadRecord(p, policyDigest(p, inc.pkcs7), by));
-        if (r.value.wasActive) {
-          await this.#effects.activePolicy(p);
-          this.#effects.audit(activationRecord({ policy: r.value.previous, digest: oldDigest! }, { policy: p, digest: this.#digest(p) }, by));
-        }
-        return { ok: true, name: p.name, version: versionString(p.version), active: r.value.wasActive };
-      }
+      case 'update':
+        return this.#staged(req.text, async (text, staged) => {
+          const inc = await this.#incoming(text, req.pkcs7, by);
+          if ('ok' in inc) return inc;
+          const p = inc.policy;
+          const pre = updatePolicy(this.state.store, toRaw(req.name), p);
+          if (!pre.ok) return fail(pre.error);
+          const refused = await this.#admit(p, inc.pkcs7, 'update');
+          if (refused) return refused;
+          const file = await staged; // before reading the store: nothing else runs between here and the update
+          const oldDigest = this.state.store.policies.has(toRaw(req.name)) ? this.#digest(this.state.store.policies.get(toRaw(req.name))!) : null;
+          const r = this.state.update(toRaw(req.name), p, inc.pkcs7, file);
+          if (!r.ok) return fail(r.error);
+          this.#effects.audit(loadRecord(p, policyDigest(p, inc.pkcs7), by));
+          if (r.value.wasActive) {
+            await this.#effects.activePolicy(p);
+            this.#effects.audit(activationRecord({ policy: r.value.previous, digest: oldDigest! }, { policy: p, digest: this.#digest(p) }, by));
+          }
+          return { ok: true, name: p.name, version: versionString(p.version), active: r.value.wasActive };
+        });
       case 'delete': {
         const pre = deletePolicy(this.state.store, toRaw(req.name));
         if (!pre.ok) return fail(pre.error);
@@ -201,7 +228,7 @@ export class Manager {
       case 'list':
         return {
           ok: true,
-          policies: [...this.state.store.policies.values()].map((p) => ({ name: p.name, version: versionString(p.version), active: this.state.store.active === p.rawName, rules: p.rules.length })),
+          policies: [...this.state.store.policies.values()].map((p) => ({ name: p.name, version: versionString(p.version), active: this.state.store.active === p.rawName, rules: ruleCount(p) })),
         };
       case 'show': {
         const p = this.state.store.policies.get(toRaw(req.name));

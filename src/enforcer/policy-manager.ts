@@ -40,8 +40,18 @@ export class DaemonPolicyManager implements PolicyManager {
   #call(req: ControlRequest): Promise<ControlResponse> {
     return request(this.socket, req);
   }
+  /**
+   * A policy goes raw after the request line; a daemon from before that form (still running
+   * while ward itself is upgraded, when the apt hook updates the policy) answers that the
+   * request has no "text": then the same request again, base64 in the line.
+   */
+  async #withPolicy(req: Extract<ControlRequest, { verb: 'load' | 'update' }>, p: PolicyInput): Promise<ControlResponse> {
+    const r = await this.#call({ ...req, text: p.text, ...(p.pkcs7 ? { pkcs7: p.pkcs7 } : {}) });
+    if (r.ok || r.errno !== 'EINVAL' || !/^"(load|update)" needs "text"/.test(r.message)) return r;
+    return this.#call({ ...req, text: b64(p.text), ...(p.pkcs7 ? { pkcs7: b64(p.pkcs7) } : {}) });
+  }
   load(p: PolicyInput) {
-    return this.#call({ verb: 'load', text: b64(p.text), ...(p.pkcs7 ? { pkcs7: b64(p.pkcs7) } : {}) });
+    return this.#withPolicy({ verb: 'load', text: '' }, p);
   }
   list() {
     return this.#call({ verb: 'list' });
@@ -53,7 +63,7 @@ export class DaemonPolicyManager implements PolicyManager {
     return this.#call({ verb: 'activate', name });
   }
   update(name: string, p: PolicyInput) {
-    return this.#call({ verb: 'update', name, text: b64(p.text), ...(p.pkcs7 ? { pkcs7: b64(p.pkcs7) } : {}) });
+    return this.#withPolicy({ verb: 'update', name, text: '' }, p);
   }
   delete(name: string) {
     return this.#call({ verb: 'delete', name });

@@ -6,10 +6,10 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { WardError, type Result, fail, ok } from '../errors.ts';
-import { parsePolicy } from '../policy/parser.ts';
+import { parsePolicyLazy } from '../policy/parser.ts';
 import { versionString, type Policy, type Version } from '../policy/model.ts';
 import { activatePolicy, deletePolicy, emptyPolicySet, loadPolicy, updatePolicy, type PolicySet } from '../policy/lifecycle.ts';
-import { writeFileAtomic } from '../util/atomic.ts';
+import { stageFile, writeFileAtomic, type StagedFile } from '../util/atomic.ts';
 
 export interface PersistedFlags {
   enforce: boolean;
@@ -56,9 +56,12 @@ export class PolicyState {
     const s = new PolicyState(dir, defaults);
     let store = emptyPolicySet<Policy>();
     for (const f of readdirSync(join(dir, 'policies'))) {
+      // A text staged for a load the daemon did not finish (it stopped in between): never in use.
+      if (f.startsWith('.staged.')) unlinkSync(join(dir, 'policies', f));
       if (!f.endsWith('.pol')) continue;
       const path = join(dir, 'policies', f);
-      const r = parsePolicy(readFileSync(path));
+      // Checked, not built: the main thread needs name, version and text (the event threads parse).
+      const r = parsePolicyLazy(readFileSync(path));
       if (!r.ok) return fail(new WardError(r.error.code, `stored policy ${path} is invalid (${r.error.line}:${r.error.column}: ${r.error.message}); fix or remove it`));
       const l = loadPolicy(store, r.value);
       if (!l.ok) return fail(new WardError(l.error.code, `stored policy ${path}: ${l.error.message}`));
@@ -113,11 +116,26 @@ export class PolicyState {
     }
   }
 
-  load(p: Policy, pkcs7?: Uint8Array): Result<void> {
+  /**
+   * Starts writing a policy text durably (under a temporary name) before it is parsed, so the
+   * write and fsync of a large policy overlap the parse; load/update with the StagedFile put it
+   * in place (the caller discards it when the request fails). `text` must be the exact bytes
+   * the Policy is then parsed from.
+   */
+  stage(text: Uint8Array): Promise<StagedFile> {
+    return stageFile(join(this.dir, 'policies'), text, 0o600);
+  }
+
+  #writePolicy(raw: string, p: Policy, staged: StagedFile | undefined): void {
+    if (staged) staged.commit(this.#policyPath(raw));
+    else writeFileAtomic(this.#policyPath(raw), p.text, 0o600);
+  }
+
+  load(p: Policy, pkcs7?: Uint8Array, staged?: StagedFile): Result<void> {
     const r = loadPolicy(this.store, p);
     if (!r.ok) return r;
     this.#writeSignature(p.rawName, pkcs7);
-    writeFileAtomic(this.#policyPath(p.rawName), p.text, 0o600);
+    this.#writePolicy(p.rawName, p, staged);
     this.store = r.value;
     return ok(undefined);
   }
@@ -137,12 +155,12 @@ export class PolicyState {
     return ok({ previous });
   }
 
-  update(raw: string, p: Policy, pkcs7?: Uint8Array): Result<{ wasActive: boolean; previous: Policy }> {
+  update(raw: string, p: Policy, pkcs7?: Uint8Array, staged?: StagedFile): Result<{ wasActive: boolean; previous: Policy }> {
     const previous = this.store.policies.get(raw);
     const r = updatePolicy(this.store, raw, p);
     if (!r.ok) return r;
     this.#writeSignature(raw, pkcs7);
-    writeFileAtomic(this.#policyPath(raw), p.text, 0o600);
+    this.#writePolicy(raw, p, staged);
     this.store = r.value;
     this.#persistState();
     return ok({ wasActive: this.store.active === raw, previous: previous! });

@@ -219,14 +219,30 @@ function run(init: WorkerInit): void {
       const msg = receiveMessageOnPort(init.port);
       if (!msg) return;
       const m = msg.message as ToWorker;
-      if (m.type === 'policy') {
-        setPolicy(m);
-        init.port.postMessage({ type: 'swapped', generation: m.generation } satisfies FromWorker);
-      }
+      if (m.type === 'policy') nextPolicy.push(m);
       else if (m.type === 'flags') flags = m;
       else stop = true;
     }
   };
+
+  // A new policy is compiled here, on this thread, for up to seconds (100,000 rules). An exec
+  // whose digest is still out would wait for the whole compile: so the switch waits until every
+  // decision this thread has started is answered, and meanwhile it reads no new events (the
+  // other event threads take them). Policies that arrive together: the newest is compiled, each
+  // generation is acknowledged (the main thread waits for each one it sent).
+  const nextPolicy: PolicyMessage[] = [];
+  const unanswered = () => {
+    for (const p of pending.values()) if (!p.answered) return true;
+    return false;
+  };
+  const switchPolicy = (): boolean => {
+    if (nextPolicy.length === 0) return false;
+    if (unanswered()) return true;
+    setPolicy(nextPolicy.at(-1)!);
+    for (const m of nextPolicy.splice(0)) init.port.postMessage({ type: 'swapped', generation: m.generation } satisfies FromWorker);
+    return false;
+  };
+  const pause = new Int32Array(new SharedArrayBuffer(4));
 
   setPolicy(init.policy);
   warmUp();
@@ -238,10 +254,15 @@ function run(init: WorkerInit): void {
     expire();
     releaseLingering();
     if (stop) break;
+    if (switchPolicy()) {
+      Atomics.wait(pause, 0, 0, 2); // a digest reply is due: collect it (drain) before reading events
+      continue;
+    }
     // While digests are out or leases linger, wake often to collect, meet deadlines and release.
     if (!pollReadable(init.fanFd, pending.size > 0 || lingering.size > 0 ? 5 : 200)) continue;
     // A policy or mode change posted while we waited applies to these events already.
     drain();
+    if (switchPolicy()) continue;
     const { events } = readEvents(init.fanFd, buf);
     events.forEach((ev, i) => {
       bump(STAT.events);

@@ -3,10 +3,13 @@
 // set, then inheritable, permitted and effective through capset. Like every credential change
 // these act on the calling thread only: do it on the thread that then execs.
 
-import { readFileSync } from 'node:fs';
 import { errnoName } from '../errors.ts';
 import { KernelError } from './errors.ts';
 import { fn, lastErrno, syscall, sys } from './ffi.ts';
+
+// node:fs through process.getBuiltinModule, not an ESM import: importing it builds its module
+// namespace, whose fs.promises getter loads streams and readline (~4 ms of every `ward run`).
+const { readFileSync } = process.getBuiltinModule('node:fs');
 
 const PR_CAPBSET_READ = 23;
 const PR_CAPBSET_DROP = 24;

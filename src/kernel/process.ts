@@ -7,11 +7,14 @@
 // default, the signal mask is cleared, then execve(2); on failure everything is restored and a
 // KernelError is thrown.
 
-import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { errnoName } from '../errors.ts';
 import { KernelError } from './errors.ts';
 import { fn, lastErrno } from './ffi.ts';
+
+// node:fs through process.getBuiltinModule, not an ESM import: importing it builds its module
+// namespace, whose fs.promises getter loads streams and readline (~4 ms of every `ward run`).
+const { accessSync, constants, statSync } = process.getBuiltinModule('node:fs');
 
 const F_GETFD = 1;
 const F_SETFD = 2;

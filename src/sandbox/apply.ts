@@ -3,13 +3,16 @@
 // the calling thread and what it creates afterwards — so ward restricts the thread that then
 // calls execve (see launcher.ts).
 
-import { closeSync, fstatSync, openSync } from 'node:fs';
 import { WardError, errorCode } from '../errors.ts';
 import { KernelError } from '../kernel/errors.ts';
 import { O_CLOEXEC, O_PATH } from '../kernel/files.ts';
 import { addNetPortRule, addPathBeneathRule, createRuleset, tryRestrictSelf } from '../kernel/landlock.ts';
 import { setNoNewPrivs } from '../kernel/securebits.ts';
 import { ruleAccess, type PathRule, type SandboxPlan } from './negotiate.ts';
+
+// node:fs through process.getBuiltinModule, not an ESM import: importing it builds its module
+// namespace, whose fs.promises getter loads streams and readline (~4 ms of every `ward run`).
+const { closeSync, fstatSync, openSync } = process.getBuiltinModule('node:fs');
 
 export interface ResolvedRule {
   readonly rule: PathRule;

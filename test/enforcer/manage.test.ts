@@ -6,7 +6,7 @@ import { test, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AuditRecord } from '../../src/enforcer/audit.ts';
@@ -85,6 +85,31 @@ test('the store persists: a new Manager on the same directory sees policies, act
   assert.deepEqual(again.mode, { enforce: false, auditSuccess: false });
   await again.handle({ verb: 'load', text: b64(pol('b', '1.0.0')) }, me);
   assert.equal(((await again.handle({ verb: 'activate', name: 'b' }, me)) as { errno: string }).errno, 'EINVAL');
+});
+
+test('a policy sent raw is stored byte for byte; failed loads and updates leave no file behind', async () => {
+  const m = manager();
+  const policies = join(dir, 'state', 'policies');
+  // The text is written under a temporary name while it is parsed, then renamed into place.
+  const text = Buffer.from(pol('raw', '1.0.0', 'DEFAULT action=ALLOW\nop=EXECUTE fsverity_digest=sha256:' + 'ab'.repeat(32) + ' action=DENY'));
+  assert.deepEqual(await m.handle({ verb: 'load', text }, me), { ok: true, name: 'raw', version: '1.0.0', signed: false });
+  const files = () => readdirSync(policies).sort();
+  assert.deepEqual(files(), [`${Buffer.from('raw').toString('hex')}.pol`]);
+  assert.deepEqual(readFileSync(join(policies, files()[0]!)), text);
+  // Refused for every reason a load or update can fail: nothing staged stays, nothing changes.
+  const refusals = [
+    { verb: 'load', text: Buffer.from(pol('raw', '2.0.0')) }, // EEXIST
+    { verb: 'load', text: Buffer.from('policy_name=x policy_version=1\n') }, // EBADMSG
+    { verb: 'update', name: 'raw', text: Buffer.from(pol('raw', '0.9.0')) }, // ESTALE
+    { verb: 'update', name: 'nope', text: Buffer.from(pol('nope', '1.0.0')) }, // ENOENT
+  ] as const;
+  for (const req of refusals) assert.equal((await m.handle(req, me)).ok, false, JSON.stringify(req.verb));
+  assert.deepEqual(files(), [`${Buffer.from('raw').toString('hex')}.pol`]);
+  assert.deepEqual(readFileSync(join(policies, files()[0]!)), text);
+  // A temporary file left by a daemon that stopped mid-load is removed when the store opens.
+  writeFileSync(join(policies, '.staged.1.2.x.tmp'), 'partial');
+  manager();
+  assert.deepEqual(files(), [`${Buffer.from('raw').toString('hex')}.pol`]);
 });
 
 test('enforce and audit-success change the mode and are audited (1404, ward record)', async () => {

@@ -31,7 +31,7 @@ test('configuration: defaults, field validation naming the field, unknown fields
     [{ enforce: 'yes' }, /field "enforce" must be true or false/],
     [{ filesystems: 'ext4' }, /field "filesystems" must be an array/],
     [{ enforcing: true }, /unknown field "enforcing"/],
-    [[1], /is a JSON object/],
+    [[1], /daemon\.json: must be a JSON object, e\.g\. \{"enforce": true\}/],
   ] as const) {
     const r = validateConfig(doc, 'daemon.json');
     assert.equal(r.ok, false);
@@ -83,7 +83,9 @@ test('mountinfo parsing and the watched set (escaped paths, explicit mounts)', (
 test('control requests are validated', () => {
   assert.match(String(parseRequest({ verb: 'explode' })), /unknown verb "explode"/);
   assert.match(String(parseRequest({ verb: 'load' })), /"load" needs "text"/);
-  assert.match(String(parseRequest({ verb: 'enforce', on: 'yes' })), /"enforce" needs "on" \(boolean\)/);
+  assert.equal(parseRequest({ verb: 'enforce', on: 'yes' }), '"enforce" request: field "on" must be true or false, got "yes"');
+  assert.match(String(parseRequest({ verb: 'show', name: 'a', nmae: 'b' })), /^"show" request: unknown field "nmae"/);
+  assert.match(String(parseRequest({ verb: 'update', name: 'a', text: 7 })), /field "text" must be the policy as base64 text/);
   assert.deepEqual(parseRequest({ verb: 'list' }), { verb: 'list' });
 });
 

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { formatPolicy, parsePolicy, policySemantics, PolicyParseError, validatePolicy } from '../../src/policy/index.ts';
+import { formatPolicy, parsePolicy, parsePolicyLazy, policySemantics, PolicyParseError, ruleCount, validatePolicy } from '../../src/policy/index.ts';
 import { mutatedPolicy } from '../helpers/policy-arbitraries.ts';
 import { fastRule, isCommonRule } from '../../src/policy/fastpath.ts';
 
@@ -29,6 +29,14 @@ function checkOutcome(input: Uint8Array): void {
   assert.equal(v.ok, r.ok);
   if (!v.ok && !r.ok) assert.deepEqual(v.error, r.error);
   if (v.ok && r.ok) assert.deepEqual(v.value, { name: r.value.name, rawName: r.value.rawName, version: r.value.version, rules: r.value.rules.length });
+  // The lazy form (validated now, rules built on first read) is the same policy, or the same error.
+  const lazy = parsePolicyLazy(input);
+  assert.equal(lazy.ok, r.ok);
+  if (!lazy.ok && !r.ok) assert.deepEqual(lazy.error, r.error);
+  if (lazy.ok && r.ok) {
+    assert.equal(ruleCount(lazy.value), r.value.rules.length, 'counted without building');
+    assert.deepEqual({ ...lazy.value }, r.value);
+  }
   if (!r.ok) {
     assert.ok(r.error instanceof PolicyParseError);
     assert.ok(ERRNOS.has(r.error.code), r.error.code);

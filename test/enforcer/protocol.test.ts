@@ -1,0 +1,101 @@
+// The control socket's framing: a policy travels either base64 in the JSON line or raw after it
+// (what ward's client sends). Both reach the handler as the same bytes, through a real unix
+// socket (ControlServer and the client, no daemon); malformed byte counts are refused.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { connect, createServer } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ControlServer } from '../../src/enforcer/control.ts';
+import { request } from '../../src/enforcer/client.ts';
+import { DaemonPolicyManager } from '../../src/enforcer/policy-manager.ts';
+import { attachBody, bodyLength, encodeRequest, policyBytes, type ControlRequest } from '../../src/enforcer/protocol.ts';
+import { IS_ROOT, requires } from '../helpers/kernel.ts';
+
+test('encodeRequest puts raw bytes after the line; bodyLength and attachBody read them back', () => {
+  const text = randomBytes(1000);
+  const pkcs7 = randomBytes(10);
+  const { line, body } = encodeRequest({ verb: 'update', name: 'p', text, pkcs7 });
+  const head = JSON.parse(line) as Record<string, unknown>;
+  assert.deepEqual(head, { verb: 'update', name: 'p', textBytes: 1000, pkcs7Bytes: 10 });
+  assert.equal(bodyLength(head, 1 << 20), 1010);
+  const back = attachBody(head, Buffer.concat(body)) as { text: Uint8Array; pkcs7: Uint8Array };
+  assert.deepEqual([Buffer.from(back.text), Buffer.from(back.pkcs7)], [text, pkcs7]);
+  // base64 strings stay in the line, as older clients send them.
+  assert.deepEqual(encodeRequest({ verb: 'load', text: 'YQ==' }), { line: '{"verb":"load","text":"YQ=="}', body: [] });
+  assert.deepEqual(Buffer.from(policyBytes('YQ==')), Buffer.from('a'));
+  assert.equal(bodyLength({ verb: 'list' }, 10), 0);
+  assert.match(String(bodyLength({ verb: 'load', textBytes: -1 }, 10)), /"textBytes" must be a byte count/);
+  assert.match(String(bodyLength({ verb: 'load', textBytes: 1.5 }, 10)), /"textBytes" must be a byte count/);
+  assert.match(String(bodyLength({ verb: 'load', pkcs7Bytes: 1 }, 10)), /"pkcs7Bytes" needs "textBytes"/);
+  assert.match(String(bodyLength({ verb: 'load', textBytes: 1, text: 'YQ==' }, 10)), /not both/);
+  assert.match(String(bodyLength({ verb: 'load', textBytes: 11 }, 10)), /exceed the limit of 10/);
+});
+
+test('over a real socket, raw and base64 policies arrive as the same bytes; bad counts are EINVAL', async (t) => {
+  // The server identifies its peer with SO_PEERCRED and admits root (or an admin group).
+  if (!requires(t, IS_ROOT, 'root (the control socket admits root)')) return;
+  const dir = mkdtempSync(join(tmpdir(), 'ward-proto-'));
+  const seen: ControlRequest[] = [];
+  const server = new ControlServer(join(dir, 'ctl.sock'), undefined, async (req) => {
+    seen.push(req);
+    return req.verb === 'load' ? { ok: true, sha: Buffer.from(policyBytes(req.text)).toString('hex').slice(0, 16), size: policyBytes(req.text).length } : { ok: true };
+  });
+  await server.listen();
+  try {
+    // Larger than a socket read, so the body spans many chunks (and the line's chunk).
+    const text = randomBytes(3 * 1024 * 1024 + 7);
+    const raw = await request(server.path, { verb: 'load', text });
+    const b64 = await request(server.path, { verb: 'load', text: text.toString('base64') });
+    assert.deepEqual(raw, { ok: true, sha: text.toString('hex').slice(0, 16), size: text.length });
+    assert.deepEqual(b64, raw);
+    assert.ok(seen[0]!.verb === 'load' && seen[0]!.text instanceof Uint8Array, 'the raw form reaches the handler as bytes');
+    // A count larger than what is sent: no answer until the bytes come; a malformed one: EINVAL at once.
+    const bad = await new Promise<string>((resolve) => {
+      const c = connect(server.path, () => c.write('{"verb":"load","textBytes":"many"}\n'));
+      let out = '';
+      c.on('data', (d) => (out += d));
+      c.on('end', () => resolve(out));
+    });
+    assert.deepEqual(JSON.parse(bad), { ok: false, errno: 'EINVAL', message: '"textBytes" must be a byte count (an integer ≥ 0)' });
+    assert.equal(seen.length, 2, 'the malformed request never reached the handler');
+  } finally {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('against a daemon from before the raw form, ward policy load falls back to base64', async () => {
+  // The old daemon's framing and check (commit 3ee7169's control.ts/protocol.ts): one JSON line,
+  // "text" must be a string; it answers and ends while the client may still be sending.
+  const dir = mkdtempSync(join(tmpdir(), 'ward-proto-old-'));
+  const lines: Array<Record<string, unknown>> = [];
+  const old = createServer((c) => {
+    const chunks: Buffer[] = [];
+    c.on('data', (chunk: Buffer) => {
+      const nl = chunk.indexOf(0x0a);
+      if (nl < 0) return void chunks.push(chunk);
+      chunks.push(chunk.subarray(0, nl));
+      c.removeAllListeners('data');
+      const doc = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+      lines.push(doc);
+      const answer = typeof doc.text === 'string' ? { ok: true, size: Buffer.from(doc.text, 'base64').length } : { ok: false, errno: 'EINVAL', message: `"${String(doc.verb)}" needs "text" (string)` };
+      c.end(JSON.stringify(answer) + '\n');
+    });
+    c.on('error', () => c.destroy());
+  });
+  const path = join(dir, 'old.sock');
+  await new Promise<void>((resolve) => old.listen(path, resolve));
+  try {
+    const text = randomBytes(3 * 1024 * 1024);
+    assert.deepEqual(await new DaemonPolicyManager(path).load({ text }), { ok: true, size: text.length });
+    assert.deepEqual(await new DaemonPolicyManager(path).update('p', { text: text.subarray(0, 10) }), { ok: true, size: 10 });
+    assert.deepEqual(lines.map((l) => [l.verb, 'textBytes' in l ? 'raw' : 'base64']), [['load', 'raw'], ['load', 'base64'], ['update', 'raw'], ['update', 'base64']]);
+  } finally {
+    await new Promise((r) => old.close(r));
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
