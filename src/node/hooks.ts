@@ -68,7 +68,7 @@ function guardSqlite(m: SqliteModule): void {
   const load = proto.loadExtension as (...a: unknown[]) => unknown;
   proto.loadExtension = function (this: unknown, path: unknown, ...rest: unknown[]) {
     checkNativeFile('SQLite extension', String(path));
-    return Reflect.apply(load, this, [path, ...rest]);
+    return Reflect.apply(load, this, ([path] as unknown[]).concat(rest));
   };
 }
 

@@ -2,7 +2,8 @@
 // with plain node on the same file (the reference) and checked under `ward exec --restrict-file
 // --deny-interactive -- ward node` as nobody: a loader's virtual module at a file: URL with no
 // file, module.register() of a loader that does not exist, a data: URL of a MIME type Node does
-// not run, and ward's own process.binding() calls under --pending-deprecation.
+// not run, ward's own process.binding() calls under --pending-deprecation, and a program that
+// deletes the Array iterator.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -27,6 +28,8 @@ before(() => {
   file('virtual.mjs', 'import { register } from "node:module";\nregister("./virtual-loader.mjs", import.meta.url);\nconst m = await import("virtual");\nconsole.log("virtual", m.default);\n');
   file('missing-loader.mjs', 'import { register } from "node:module";\ntry { register("./not-there.mjs", import.meta.url); } catch (e) { console.log("register", e.code); }\n');
   file('data-format.mjs', 'for (const u of ["data:text/plain,export default 1", "data:text/css,.x{}"]) { try { await import(u); } catch (e) { console.log(e.code, e.message); } }\n');
+  file('noiter.cjs', 'const it = Object.getPrototypeOf([][Symbol.iterator]());\ndelete Array.prototype[Symbol.iterator];\ndelete it.next;\nconsole.log("required", require("./esm.mjs").x);\nimport("./esm.mjs").then((m) => console.log("imported", m.x));\n');
+  file('esm.mjs', 'export const x = 42;\n');
   file('parent.cjs', 'process.on("warning", (w) => console.log("warning", w.code));\nmodule.parent;\nif (process.argv[2] === "binding") { process.binding("fs"); process.binding("fs"); }\nsetImmediate(() => console.log("done"));\n');
 });
 after(() => s?.cleanup());
@@ -64,6 +67,16 @@ test('a data: URL of a MIME type Node does not run gives Node\'s ERR_UNKNOWN_MOD
   assert.match(plain.out, /^ERR_UNKNOWN_MODULE_FORMAT Unknown module format: text\/plain for URL data:text\/plain,export default 1\nERR_UNKNOWN_MODULE_FORMAT /, plain.err);
   const ward = node(['data-format.mjs'], 'ward');
   assert.equal(ward.out, plain.out, ward.err);
+});
+
+test("a program that deletes Array.prototype[Symbol.iterator] still loads modules (ward's own code spreads no arrays on that path)", (t) => {
+  if (!requires(t, ok(), 'root and AT_EXECVE_CHECK')) return;
+  const plain = node(['noiter.cjs'], 'plain');
+  assert.equal(plain.out, 'required 42\nimported 42\n', plain.err);
+  for (const how of ['ward', 'fi'] as const) {
+    const r = node(['noiter.cjs'], how);
+    assert.equal(r.out, plain.out, `${how}: ${r.err}`);
+  }
 });
 
 test("--pending-deprecation: ward's own process.binding() calls print no DEP0111 and leave the app's to it", (t) => {
