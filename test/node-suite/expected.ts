@@ -71,10 +71,6 @@ export const LIMITS = {
     reason: "registers an asynchronous loader (--loader/--experimental-loader): Node's hooks thread resolves and loads ward's own runtime modules through it, so the loader sees (and may change) them — counts, first-resolve assumptions and transforms in the test break (ward bug, open)",
     match: /imports must be URLs|Unexpected identifier 'Patch'|actual: \d{2,},|Missing expected rejection/,
   },
-  'array-iterator': {
-    reason: "deletes Array.prototype[Symbol.iterator] before loading a module: ward's kernel bindings use spread syntax, which then throws (ward bug, open)",
-    match: /Spread syntax requires \.\.\.iterable\[Symbol\.iterator\] to be a function/,
-  },
 } satisfies Record<string, FailureClass>;
 
 export type RefusalName = keyof typeof REFUSALS;
@@ -102,7 +98,6 @@ export const UNENFORCED: Record<string, Entry<LimitName>> = {
   'test/parallel/test-compile-cache-permission-allowed.js': 'compile-cache',
   'test/parallel/test-compile-cache-permission-disallowed.js': 'compile-cache',
   'test/parallel/test-compile-cache-success.js': 'compile-cache',
-  'test/parallel/test-require-delete-array-iterator.js': 'array-iterator',
   'test/parallel/test-require-mjs.js': 'no-require-module',
   'test/parallel/test-worker-execargv.js': 'worker-execargv',
 };
@@ -186,7 +181,6 @@ export const ENFORCED: Record<string, Entry<RefusalName | LimitName>> = {
   'test/parallel/test-module-symlinked-peer-modules.js': 'unchecked-file',
   'test/parallel/test-preload-print-process-argv.js': 'unchecked-file',
   'test/parallel/test-preload-worker.js': 'eval',
-  'test/parallel/test-require-delete-array-iterator.js': 'array-iterator',
   'test/parallel/test-require-enoent-dir.js': 'unchecked-file',
   'test/parallel/test-require-mjs.js': 'no-require-module',
   'test/parallel/test-require-unicode.js': 'unchecked-file',
