@@ -73,5 +73,7 @@ export function check(ret: number | bigint, syscall: string, what?: string): num
 }
 
 export function syscall(nr: number, ...typedArgs: unknown[]): number {
-  return Number(fn('long syscall(long nr, ...)')(nr, ...typedArgs));
+  // No spread syntax: it runs Array.prototype[Symbol.iterator], which the program ward checks for
+  // may have replaced or deleted (Node's test-require-delete-array-iterator does).
+  return Number(Reflect.apply(fn('long syscall(long nr, ...)'), undefined, ([nr] as unknown[]).concat(typedArgs)));
 }

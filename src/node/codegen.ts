@@ -50,7 +50,7 @@ export function guardCompile(): void {
       if (!wrapIntact()) denyCodegen('compiling with a replaced Module.wrap / Module.wrapper');
       if (!isCheckedSource(filename, String(content))) denyCodegen(`compiling module text that was not read from a checked file (${filename})`);
     }
-    return Reflect.apply(compile, this, [content, filename, ...rest]);
+    return Reflect.apply(compile, this, ([content, filename] as unknown[]).concat(rest));
   };
 }
 

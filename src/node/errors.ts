@@ -33,3 +33,11 @@ export function denyCodegen(door: string): never {
     `${door} is refused: ward node runs with --deny-codegen (or "denyCodegen" in /etc/ward/node.json), so only the contents of checked files may be compiled; run without --deny-codegen if this code is trusted to generate code`,
   );
 }
+
+/** A file that is not there (ENOENT, or a path through a non-directory). */
+export const isMissing = (err: unknown): boolean => ['ENOENT', 'ENOTDIR'].includes(String((err as { code?: unknown } | null)?.code));
+
+/** Under RESTRICT_FILE, code said to come from a file that is not there: nothing could be checked. */
+export function refuseMissing(kind: string, path: string): never {
+  refuse('ERR_WARD_EXEC_DENIED', `${kind} ${path} may not be executed: ENOENT: there is no such file, so what would run cannot be checked (SECBIT_EXEC_RESTRICT_FILE is set); give it a file that passes AT_EXECVE_CHECK`, 'ENOENT');
+}

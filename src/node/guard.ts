@@ -10,12 +10,12 @@ export function guardCtor(holder: Record<string, unknown>, name: string, check: 
   if (typeof C !== 'function') return;
   const guarded = new Proxy(C, {
     construct(target, a, nt) {
-      const args = [...a];
+      const args = Array.from({ length: a.length }, (_, i) => a[i]);
       check(args);
       return Reflect.construct(target, args, nt) as object;
     },
     apply(target, self, a) {
-      const args = [...a];
+      const args = Array.from({ length: a.length }, (_, i) => a[i]);
       check(args);
       return Reflect.apply(target, self, args) as unknown;
     },

@@ -17,7 +17,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { trustedForFd } from '../trust/trusted-for.ts';
 import { checkModuleLoad, moduleIdOf } from './autoload.ts';
 import { builtinHandedOut, whenLoaded } from './builtins.ts';
-import { denyCode, denyCodegen } from './errors.ts';
+import { denyCode, denyCodegen, isMissing, refuseMissing } from './errors.ts';
 import { checkedRead, enforceCheck, isWasmBytes, registerCheckedWasm, rememberSource } from './files.ts';
 import { refuseWardFile } from './seal.ts';
 import { auditLine, enforcement } from './state.ts';
@@ -68,7 +68,7 @@ function guardSqlite(m: SqliteModule): void {
   const load = proto.loadExtension as (...a: unknown[]) => unknown;
   proto.loadExtension = function (this: unknown, path: unknown, ...rest: unknown[]) {
     checkNativeFile('SQLite extension', String(path));
-    return Reflect.apply(load, this, [path, ...rest]);
+    return Reflect.apply(load, this, ([path] as unknown[]).concat(rest));
   };
 }
 
@@ -78,6 +78,12 @@ function sameBytes(source: unknown, bytes: Buffer): boolean {
   if (ArrayBuffer.isView(source)) return Buffer.from(source.buffer, source.byteOffset, source.byteLength).equals(bytes);
   if (source instanceof ArrayBuffer) return Buffer.from(source).equals(bytes);
   return false;
+}
+
+/** Node's error for a data: URL of a MIME type it does not run (the type, as Node names it, then the URL). */
+function unknownFormat(url: string): Error {
+  const mime = /^data:([^/]+\/[^;,]+)(?:[^,]*?)(;base64)?,/.exec(url)?.[1] ?? 'null';
+  return Object.assign(new RangeError(`Unknown module format: ${mime} for URL ${url}`), { code: 'ERR_UNKNOWN_MODULE_FORMAT' });
 }
 
 function generated(url: string, why: string): void {
@@ -105,7 +111,18 @@ export function installHooks(options: HookOptions = {}): void {
     load(url, context, nextLoad) {
       if (url.startsWith('data:') || url.startsWith('blob:')) {
         if (enforcement().denyInteractive) denyCode(`a module from a ${url.slice(0, 5)} URL`);
-        return nextLoad(url, context);
+        // Node's default load answers a MIME type it does not run with format null and leaves the
+        // error to its translators; once any load hook is registered, Node's own validation of
+        // that answer rejects it first (ERR_INVALID_RETURN_PROPERTY_VALUE, "format … got null").
+        // The app gets the error Node gives without hooks.
+        try {
+          const r = nextLoad(url, context);
+          if (r.format == null) throw unknownFormat(url);
+          return r;
+        } catch (err) {
+          if ((err as { code?: string }).code === 'ERR_INVALID_RETURN_PROPERTY_VALUE' && /"format".*got null/.test(String((err as Error).message))) throw unknownFormat(url);
+          throw err;
+        }
       }
       if (url.startsWith('node:')) {
         checkModuleLoad(moduleIdOf(url, 'builtin'));
@@ -126,7 +143,19 @@ export function installHooks(options: HookOptions = {}): void {
         checkNativeFile('native addon', path);
         return nextLoad(url, context);
       }
-      const bytes = checkedRead('module', path);
+      let bytes: Buffer;
+      try {
+        bytes = checkedRead('module', path);
+      } catch (err) {
+        if (!isMissing(err)) throw err;
+        // No file at the URL a loader resolved to: Node's own error for a missing module, or a
+        // virtual module whose source the loader supplies — which no check can vouch for.
+        const r = nextLoad(url, context);
+        if (r.format === 'builtin') return r;
+        if (enforcement().restrictFile) refuseMissing('module', path);
+        generated(url, 'source that a module loader made up (no file)');
+        return r;
+      }
       const r = nextLoad(url, context);
       if (r.format === 'builtin' || r.format === 'addon') return r;
       if (enforcement().denyCodegen && (r.format === 'wasm' || isWasmBytes(bytes))) registerCheckedWasm(bytes);

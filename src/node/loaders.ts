@@ -6,7 +6,7 @@
 
 import module, { createRequire, syncBuiltinESMExports } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { denyCode } from './errors.ts';
+import { denyCode, isMissing, refuseMissing } from './errors.ts';
 import { checkedRead } from './files.ts';
 import { enforcement } from './state.ts';
 import { splitNodeOptions, optionName } from './options.ts';
@@ -27,7 +27,15 @@ function checkLoader(specifier: string, parent: string | URL | undefined): void 
   // A loader from a data:/blob: URL is code that never was a file (SECBIT_EXEC_DENY_INTERACTIVE).
   if (/^(data|blob):/i.test(specifier) && enforcement().denyInteractive) denyCode(`a module loader from a ${specifier.slice(0, 5).toLowerCase()} URL`);
   const path = loaderPath(specifier, parent);
-  if (path !== undefined) checkedRead('module loader', path);
+  if (path === undefined) return;
+  try {
+    checkedRead('module loader', path);
+  } catch (err) {
+    // No such file: Node reports it (ERR_MODULE_NOT_FOUND) — unless enforced, where a loader
+    // that could not be checked is refused (one appearing before Node loads it is unchecked).
+    if (!isMissing(err)) throw err;
+    if (enforcement().restrictFile) refuseMissing('module loader', path);
+  }
 }
 
 export function guardLoaders(): void {

@@ -42,12 +42,22 @@ function startupRefusal(what: string): never {
 try {
   const p = process as unknown as { binding: (name: string) => Record<string, unknown> };
   const rawBinding = p.binding.bind(process);
+  // Under --pending-deprecation process.binding warns (DEP0111) once per process: ward's own
+  // calls must neither print it nor use up the app's, which is given at the app's first call.
+  let dep0111: unknown[] | undefined;
   const binding = (name: string): Record<string, unknown> | undefined => {
+    const emitWarning = process.emitWarning;
+    process.emitWarning = function (...args: unknown[]) {
+      if (args.includes('DEP0111')) dep0111 = args;
+      else Reflect.apply(emitWarning, process, args);
+    } as typeof process.emitWarning;
     try {
       return rawBinding(name);
     } catch (err) {
       if ((err as { code?: string }).code === 'ERR_ACCESS_DENIED' && permission) return undefined;
       throw err;
+    } finally {
+      process.emitWarning = emitWarning;
     }
   };
   if (currentOptions().flag('--addons') === false) startupRefusal('ward node asks the kernel through its FFI (koffi), a native addon that --no-addons switches off; remove --no-addons (ward still checks every addon the app loads)');
@@ -79,6 +89,14 @@ try {
     const inspector = binding('inspector') ?? {};
     if (isMainThread()) checkEntry(inspector);
     closeInspector(inspector);
+  }
+  if (dep0111) {
+    const appBinding = p.binding;
+    p.binding = function (name: string) {
+      if (dep0111) Reflect.apply(process.emitWarning, process, dep0111.splice(0));
+      dep0111 = undefined;
+      return Reflect.apply(appBinding, process, [name]);
+    };
   }
   guardCompile();
   if (e.denyCodegen) closeCodegen();

@@ -43,7 +43,7 @@ function enlightenSpawnArgs(a: unknown[]): unknown[] {
     return a;
   }
   if (typeof a[0] === 'string' && (a[3] === undefined || isPairs(a[3]))) {
-    const out = [...a];
+    const out = Array.from({ length: a.length }, (_, i) => a[i]);
     out[3] = enlightenedEnvPairs(isPairs(a[3]) ? a[3] : currentPairs(), settings());
     return out;
   }
