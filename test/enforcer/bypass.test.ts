@@ -172,6 +172,62 @@ while True:
   assert.match(r.stdout, /wins=0\n/, r.stdout + r.stderr);
 });
 
+test('14: content rewritten through a shared mapping keeps tmpfs times: a cached ALLOW is never reused for it (as nobody)', (t) => {
+  if (!requires(t, canRun, 'root, python3')) return;
+  // shmem has no dirty tracking: pages read-faulted into a MAP_SHARED writable mapping come in
+  // writable, and writes through them change neither mtime nor ctime (nor size). Before the fix
+  // the second exec was answered from the cache keyed on (dev, ino, size, mtime, ctime) and ran
+  // the new content.
+  const dir = join(d.m1, 'remap');
+  mkdirSync(dir);
+  chownSync(dir, NOBODY, NOBODY);
+  const script = join(dir, 'remap.py');
+  writeFileSync(script, `import os, mmap, subprocess, sys
+f = ${JSON.stringify(join(dir, 'victim'))}
+good = open(${JSON.stringify(good)}, 'rb').read()
+with open(f, 'wb') as o: o.write(good)
+os.chmod(f, 0o755)
+first = subprocess.run([f]).returncode
+before = os.stat(f)
+evil = b'#!/bin/sh\\necho PWNED\\nexit 0\\n'
+evil += b'\\n' * (len(good) - len(evil))
+fd = os.open(f, os.O_RDWR)
+m = mmap.mmap(fd, len(good), mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+for off in range(0, len(good), 4096): m[off]
+m[:] = evil
+m.close(); os.close(fd)
+after = os.stat(f)
+same = (before.st_size, before.st_mtime_ns, before.st_ctime_ns) == (after.st_size, after.st_mtime_ns, after.st_ctime_ns)
+try:
+    r = subprocess.run([f], capture_output=True)
+    second = f'{r.returncode} out={r.stdout!r}'
+except OSError as e:
+    second = os.strerror(e.errno)
+print(f'first={first} same={same} second={second}')
+`);
+  const r = asNobody(`/usr/bin/python3 ${script}`);
+  assert.match(r.stdout, /first=0 /, `the allowed content runs first: ${r.stdout}${r.stderr}`);
+  // The kernel really kept the identity (else this test proves nothing about the cache).
+  assert.match(r.stdout, /same=True /, r.stdout);
+  assert.doesNotMatch(r.stdout, /PWNED/, 'the rewritten content ran on a cached ALLOW');
+  assert.match(r.stdout, /second=Operation not permitted/, r.stdout + r.stderr);
+});
+
+test('14: a file only root can write is still decided from the cache; one its non-root owner can write is hashed each time', async (t) => {
+  if (!requires(t, canRun, 'root')) return;
+  const own = d.binary('cache-root');
+  const status = () => JSON.parse(d.ctl(['daemon-status', '--json']).stdout) as { cacheHits: number; workers: number };
+  const { cacheHits: before, workers } = status();
+  // Each event thread has its own cache: at most one miss per thread.
+  for (let i = 0; i < 6; i++) assert.equal(exec(own), 0);
+  const mid = status().cacheHits;
+  assert.ok(mid - before >= 6 - workers, `root-only file: ${mid - before} cache hits of 6 execs`);
+  chownSync(own, NOBODY, NOBODY);
+  for (let i = 0; i < 6; i++) assert.equal(exec(own), 0);
+  const end = (JSON.parse(d.ctl(['daemon-status', '--json']).stdout) as { cacheHits: number }).cacheHits;
+  assert.equal(end, mid, 'no cache hit for a file nobody owns');
+});
+
 test('15: a --mount that is not a mount point is refused; a trailing slash is the same mount', async (t) => {
   if (!requires(t, canRun, 'root')) return;
   const other = new TestDaemon();
