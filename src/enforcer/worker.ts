@@ -16,7 +16,7 @@ import { computeVerityDigest } from '../properties/fsverity.ts';
 import type { FileIdentity } from '../properties/identity.ts';
 import { accessRecord, type AccessRecord } from './audit.ts';
 import { activePolicy, Decider, type Hook, type Verdict } from './decision.ts';
-import { eventDetails, isSharedObject } from './details.ts';
+import { eventDetails, isLoadableElf } from './details.ts';
 import type { DigestJob, DigestResult } from './digester.ts';
 
 export interface WorkerInit {
@@ -159,7 +159,7 @@ function run(init: WorkerInit): void {
       return true;
     }
     const isExec = (ev.mask & BigInt(FAN_OPEN_EXEC_PERM)) !== 0n;
-    if (!isExec && !isSharedObject(ev.fd)) {
+    if (!isExec && !isLoadableElf(ev.fd)) {
       answerEvent(init.fanFd, ev.fd, true);
       return true;
     }

@@ -228,6 +228,40 @@ test('14: a file only root can write is still decided from the cache; one its no
   assert.equal(end, mid, 'no cache hit for a file nobody owns');
 });
 
+test('with --libraries, `ld.so ./prog` of a denied non-PIE (ET_EXEC) program is refused like a PIE one (as nobody)', async (t) => {
+  const cc = spawnSync('clang', ['--version']).status === 0;
+  if (!requires(t, canRun && cc, 'root, clang (scripts/test-deps.sh)')) return;
+  const other = new TestDaemon();
+  try {
+    const ok = other.binary('ok');
+    const src = join(other.scratch.root, 'p.c');
+    writeFileSync(src, 'int main(void) { return 7; }\n');
+    // Before the fix only ET_DYN was decided on open: ld.so ran the ET_EXEC program (exit 7).
+    const nonpie = join(other.m1, 'nonpie');
+    const pie = join(other.m1, 'pie');
+    assert.equal(spawnSync('clang', ['-O1', '-no-pie', '-fno-pie', '-o', nonpie, src]).status, 0);
+    assert.equal(spawnSync('clang', ['-O1', '-fPIE', '-pie', '-o', pie, src]).status, 0);
+    const type = (p: string) => readFileSync(p).readUInt16LE(16);
+    assert.equal(type(nonpie), 2, 'ET_EXEC');
+    assert.equal(type(pie), 3, 'ET_DYN');
+    const okDigest = ward(['digest', ok]).stdout.split(' ')[0]!;
+    const boot = other.policy('b.pol', pol('allowlist', '1.0.0', `DEFAULT action=ALLOW\nDEFAULT op=EXECUTE action=DENY\nop=EXECUTE fsverity_digest=${okDigest} action=ALLOW`));
+    await other.start({ bootPolicy: boot, extraArgs: ['--libraries'] });
+    const ldso = '/lib64/ld-linux-x86-64.so.2';
+    for (const p of [nonpie, pie]) {
+      assert.equal(asNobody(p).status === 7, false, `${p} exec is denied`);
+      const r = asNobody(`${ldso} ${p}; echo "exit=$?"`);
+      assert.doesNotMatch(r.stdout, /exit=7/, `ld.so ran ${p}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, /Operation not permitted/);
+    }
+    const rec = await other.waitAudit((x) => x.type === 'IPE_ACCESS' && x.ipe_hook === 'MMAP' && x.path === nonpie);
+    assert.equal(rec?.decision, 'DENY');
+    assert.equal(asNobody(ok).status, 0, 'the allowed program still runs');
+  } finally {
+    await other.cleanup();
+  }
+});
+
 test('15: a --mount that is not a mount point is refused; a trailing slash is the same mount', async (t) => {
   if (!requires(t, canRun, 'root')) return;
   const other = new TestDaemon();
