@@ -262,6 +262,13 @@ test('with --libraries, `ld.so ./prog` of a denied non-PIE (ET_EXEC) program is 
   }
 });
 
+test('daemon-status names the limits that remain: the decide-then-run window and memfd execution', (t) => {
+  if (!requires(t, canRun, 'root')) return;
+  const text = d.ctl(['daemon-status']).stdout;
+  assert.match(text, /limit: decide-then-run: .*SCHED_IDLE.*BPF LSM backend/, text);
+  assert.match(text, /limit: .*memfd execution.*vm\.memfd_noexec=2/, text);
+});
+
 test('15: a --mount that is not a mount point is refused; a trailing slash is the same mount', async (t) => {
   if (!requires(t, canRun, 'root')) return;
   const other = new TestDaemon();
