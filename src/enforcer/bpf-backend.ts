@@ -20,6 +20,7 @@ import {
   CONFIG_SIZE, F_AUDIT_SUCCESS, F_ENFORCE, F_POLICY, decodeConfig, VERDICT_KEY_SIZE, DIGEST_KEY_SIZE, decodeEvent, digestTable, encodeConfig,
   encodeDigestKey, encodeDigestVerdict, encodeVerdict, encodeVerdictKey, fileVerdicts, kernelDev, policyDigests, uncoveredTable,
 } from './bpf-maps.ts';
+import { bootVerifiedLimit } from './limits.ts';
 import { WARD_OBJECT, hasVerityKfunc, loadOrTakeOver, release, type Loaded } from './bpf-loader.ts';
 
 export const DEFAULT_PIN_DIR = '/sys/fs/bpf/ward';
@@ -100,6 +101,7 @@ export class BpfBackend implements EnforcementBackend {
       gaps: [
         'files no verdict covers are decided with boot_verified only (plus the fs-verity digest where the kernel has the kfunc): dmverity_* and fsverity_signature are false for them',
         'root can remove the pins in /sys/fs/bpf or update the maps directly: there is no lsm/bpf guard yet',
+        ...[bootVerifiedLimit()].filter((g) => g !== undefined),
       ],
       failureMode: this.#opts.failureMode,
       details: {

@@ -15,6 +15,7 @@ import { O_CLOEXEC } from '../kernel/files.ts';
 import { closeRaw } from '../kernel/io.ts';
 import type { Policy } from '../policy/model.ts';
 import type { BackendEvents, BackendStatus, EnforcementBackend, EnforcementMode } from './backend.ts';
+import { bootVerifiedLimit } from './limits.ts';
 import { explicitMountErrors, filesystemsToMark, readMounts, type MountInfo } from './mounts.ts';
 import { STAT, STAT_SLOTS, type FromWorker, type PolicyMessage, type ToWorker } from './worker.ts';
 
@@ -195,7 +196,7 @@ export class FanotifyBackend implements EnforcementBackend {
       backend: 'fanotify',
       deciding: this.#fanFd >= 0 && marked.length > 0,
       hooks: this.options.libraries ? ['BPRM_CHECK', 'MMAP'] : ['BPRM_CHECK'],
-      gaps: FANOTIFY_GAPS,
+      gaps: [...FANOTIFY_GAPS, ...[bootVerifiedLimit()].filter((g) => g !== undefined)],
       failureMode: 'open',
       details: {
         filesystems: marked.map((m) => ({ mountPoint: m.mountPoint, fsType: m.fsType, dev: `${m.devMajor}:${m.devMinor}` })),

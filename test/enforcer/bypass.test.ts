@@ -262,11 +262,15 @@ test('with --libraries, `ld.so ./prog` of a denied non-PIE (ET_EXEC) program is 
   }
 });
 
-test('daemon-status names the limits that remain: the decide-then-run window and memfd execution', (t) => {
+test('daemon-status names the limits that remain: the decide-then-run window, memfd execution, boot_verified on a writable /', (t) => {
   if (!requires(t, canRun, 'root')) return;
   const text = d.ctl(['daemon-status']).stdout;
   assert.match(text, /limit: decide-then-run: .*SCHED_IDLE.*BPF LSM backend/, text);
   assert.match(text, /limit: .*memfd execution.*vm\.memfd_noexec=2/, text);
+  // This host's / is read-write (the oracle: its own mountinfo).
+  const rootRw = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')).filter((f) => f[4] === '/').at(-1)![5]!.split(',').includes('rw');
+  if (rootRw) assert.match(text, /limit: boot_verified=TRUE holds for every file on the root filesystem, mounted read-write here/, text);
+  else assert.doesNotMatch(text, /boot_verified=TRUE holds/, text);
 });
 
 test('15: a --mount that is not a mount point is refused; a trailing slash is the same mount', async (t) => {
