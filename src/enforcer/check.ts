@@ -9,6 +9,7 @@ import type { DaemonConfig } from './config.ts';
 import { groupId } from './control.ts';
 import { explicitMountErrors, readMounts } from './mounts.ts';
 import { readCertificates } from './signature.ts';
+import { stateDirProblems } from './state-perms.ts';
 import { PolicyState } from './state.ts';
 
 /** Problems with a configuration, each naming the field and how to fix it; [] when it is good. */
@@ -46,6 +47,9 @@ export function configProblems(config: DaemonConfig): string[] {
     } catch (e) {
       problems.push(`stateDir ${config.stateDir}: ${errorCode(e)}`);
     }
+  } else {
+    const unsafe = stateDirProblems(config.stateDir);
+    if (unsafe.length > 0) problems.push(`stateDir ${config.stateDir} would be created where users other than root can change it (${unsafe.join('; ')}); choose another --state-dir`);
   }
   return problems;
 }

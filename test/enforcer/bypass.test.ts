@@ -273,6 +273,28 @@ test('daemon-status names the limits that remain: the decide-then-run window, me
   else assert.doesNotMatch(text, /boot_verified=TRUE holds/, text);
 });
 
+test('a state directory a user could change (made by nobody before the daemon first ran) is refused', async (t) => {
+  if (!requires(t, canRun, 'root')) return;
+  const other = new TestDaemon();
+  try {
+    // nobody prepares the state: its own policy active, enforcement off.
+    mkdirSync(join(other.stateDir, 'policies'), { recursive: true });
+    writeFileSync(join(other.stateDir, 'state.json'), JSON.stringify({ format: 1, active: null, floor: null, enforce: false, auditSuccess: false }));
+    for (const p of [other.stateDir, join(other.stateDir, 'policies'), join(other.stateDir, 'state.json')]) chownSync(p, NOBODY, NOBODY);
+    await assert.rejects(other.start(), /state directory .* can be changed by users other than root \(.*owned by uid 65534/);
+    const check = JSON.parse(spawnSync(process.execPath, [WARD_BIN, 'daemon', '--check-config', '--state-dir', other.stateDir, '--mount', other.m1, '--json'], { encoding: 'utf8' }).stdout) as { ok: boolean; problems: string[] };
+    assert.equal(check.ok, false);
+    assert.match(check.problems.join('\n'), /can be changed by users other than root/);
+    // Root's own directory, but inside one its group can write: refused too.
+    const shared = other.scratch.dir('shared', 0o775);
+    chownSync(shared, 0, NOBODY);
+    const r = spawnSync(process.execPath, [WARD_BIN, 'daemon', '--check-config', '--state-dir', join(shared, 'state'), '--mount', other.m1, '--json'], { encoding: 'utf8' });
+    assert.match((JSON.parse(r.stdout) as { problems: string[] }).problems.join('\n'), /shared is writable by its group/);
+  } finally {
+    await other.cleanup();
+  }
+});
+
 test('15: a --mount that is not a mount point is refused; a trailing slash is the same mount', async (t) => {
   if (!requires(t, canRun, 'root')) return;
   const other = new TestDaemon();
