@@ -9,7 +9,8 @@ import type { DaemonConfig } from './config.ts';
 import { groupId } from './control.ts';
 import { explicitMountErrors, readMounts } from './mounts.ts';
 import { readCertificates } from './signature.ts';
-import { stateDirProblems } from './state-perms.ts';
+import { directoryProblems, stateDirProblems } from './state-perms.ts';
+import { dirname } from 'node:path';
 import { PolicyState } from './state.ts';
 
 /** Problems with a configuration, each naming the field and how to fix it; [] when it is good. */
@@ -39,6 +40,10 @@ export function configProblems(config: DaemonConfig): string[] {
     } catch (e) {
       problems.push(`mounts: cannot read /proc/self/mountinfo: ${(e as Error).message}`);
     }
+  }
+  for (const [what, path] of [['socket', config.socket], ['auditLog', config.auditLog]] as const) {
+    const unsafe = directoryProblems(dirname(path));
+    if (unsafe.length > 0) problems.push(`${what}: ${dirname(path)} can be changed by users other than root (${unsafe.join('; ')}); choose a directory only root can write`);
   }
   if (existsSync(config.stateDir)) {
     try {

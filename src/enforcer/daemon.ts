@@ -5,7 +5,7 @@
 // and the caller (service.ts) stops it and exits for the supervisor to restart it.
 
 import { closeSync, mkdirSync, openSync, writeSync, ftruncateSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { WardError } from '../errors.ts';
 import { lockWholeFile } from '../kernel/lease.ts';
 import { displayText, versionString } from '../policy/model.ts';
@@ -17,6 +17,7 @@ import { ControlServer } from './control.ts';
 import { FanotifyBackend } from './fanotify-backend.ts';
 import { Manager } from './manage.ts';
 import { sdNotify, watchdogIntervalMs } from './notify.ts';
+import { directoryProblems } from './state-perms.ts';
 import { PolicyState } from './state.ts';
 
 export interface Finished {
@@ -97,6 +98,10 @@ export class Daemon {
   }
 
   async start(): Promise<void> {
+    for (const [what, dir] of [['socket', dirname(this.config.socket)], ['auditLog', dirname(this.config.auditLog)]] as const) {
+      const unsafe = directoryProblems(dir);
+      if (unsafe.length > 0) throw new WardError('EPERM', `${what}: ${dir} can be changed by users other than root (${unsafe.join('; ')}): they could replace the ${what === 'socket' ? 'control socket (clients would talk to an impostor)' : 'audit log'}; choose a directory only root can write`);
+    }
     this.#lockFd = lockStateDir(this.config.stateDir);
     const st = PolicyState.open(this.config.stateDir, { enforce: this.config.enforce, auditSuccess: this.config.auditSuccess });
     if (!st.ok) throw st.error;

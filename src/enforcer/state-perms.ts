@@ -18,6 +18,26 @@ function problem(path: string, st: Stats, uid: number, inside: boolean): string 
   return undefined;
 }
 
+/**
+ * Why users other than `uid` (and root) could replace what the daemon keeps in directory `dir`
+ * (its control socket: clients would talk to an impostor; its audit log: records could be
+ * removed): `dir` or a directory above it owned by another user, or writable by group or others
+ * without the sticky bit. [] when none can.
+ */
+export function directoryProblems(dir: string, uid: number = process.geteuid?.() ?? 0): string[] {
+  const out: string[] = [];
+  for (let p = resolve(dir); ; p = dirname(p)) {
+    try {
+      const why = problem(p, lstatSync(p), uid, false);
+      if (why) out.push(why);
+    } catch {
+      /* missing: created by the daemon */
+    }
+    if (p === dirname(p)) break;
+  }
+  return out;
+}
+
 /** Why users other than `uid` (and root) could change the state in `dir`; [] when none can. */
 export function stateDirProblems(dir: string, uid: number = process.geteuid?.() ?? 0): string[] {
   const out: string[] = [];

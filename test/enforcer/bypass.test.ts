@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, copyFileSync, mkdirSync, readdirSync, readFileSync, readlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { IS_ROOT, NOBODY, requires } from '../helpers/kernel.ts';
 import { TestDaemon, exec } from '../helpers/daemon.ts';
@@ -273,7 +273,7 @@ test('daemon-status names the limits that remain: the decide-then-run window, me
   else assert.doesNotMatch(text, /boot_verified=TRUE holds/, text);
 });
 
-test('a state directory a user could change (made by nobody before the daemon first ran) is refused', async (t) => {
+test('a state directory, socket directory or audit log directory a user could change is refused (state made by nobody before the first start)', async (t) => {
   if (!requires(t, canRun, 'root')) return;
   const other = new TestDaemon();
   try {
@@ -290,6 +290,13 @@ test('a state directory a user could change (made by nobody before the daemon fi
     chownSync(shared, 0, NOBODY);
     const r = spawnSync(process.execPath, [WARD_BIN, 'daemon', '--check-config', '--state-dir', join(shared, 'state'), '--mount', other.m1, '--json'], { encoding: 'utf8' });
     assert.match((JSON.parse(r.stdout) as { problems: string[] }).problems.join('\n'), /shared is writable by its group/);
+    // The control socket and the audit log in a directory nobody owns: refused (nobody could put
+    // an impostor socket in place, or remove audit records).
+    const theirs = other.scratch.dir('theirs');
+    chownSync(theirs, NOBODY, NOBODY);
+    rmSync(other.stateDir, { recursive: true });
+    await assert.rejects(other.start({ extraArgs: ['--socket', join(theirs, 'ctl.sock')] }), /socket: .*theirs can be changed by users other than root \(.*owned by uid 65534/);
+    await assert.rejects(other.start({ extraArgs: ['--audit-log', join(theirs, 'audit.jsonl')] }), /auditLog: .*theirs can be changed by users other than root/);
   } finally {
     await other.cleanup();
   }
