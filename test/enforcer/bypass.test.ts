@@ -302,6 +302,25 @@ test('a state directory, socket directory or audit log directory a user could ch
   }
 });
 
+test('the OOM killer never chooses the daemon (a user filling memory would otherwise end enforcement)', (t) => {
+  if (!requires(t, canRun, 'root')) return;
+  // Not tried for real on a shared machine: the kernel's own number is the oracle
+  // (mm/oom_kill.c skips OOM_SCORE_ADJ_MIN), and the unit sets the same.
+  // Lowering it needs CAP_SYS_RESOURCE (proc(5)); where the test runs without it (some
+  // containers), the daemon must say it is not protected instead.
+  const capEff = BigInt(`0x${/CapEff:\s*([0-9a-f]+)/.exec(readFileSync('/proc/self/status', 'utf8'))![1]}`);
+  const adj = readFileSync(`/proc/${d.pid}/oom_score_adj`, 'utf8').trim();
+  const status = d.ctl(['daemon-status']).stdout;
+  if ((capEff >> 24n) & 1n) {
+    assert.equal(adj, '-1000');
+    assert.doesNotMatch(status, /OOM killer/);
+  } else {
+    assert.equal(adj, readFileSync('/proc/self/oom_score_adj', 'utf8').trim(), 'unchanged without CAP_SYS_RESOURCE');
+    assert.match(status, /limit: the OOM killer may choose the daemon .*CAP_SYS_RESOURCE/, status);
+  }
+  assert.match(readFileSync(new URL('../../packaging/systemd/ward.service', import.meta.url), 'utf8'), /^OOMScoreAdjust=-1000$/m);
+});
+
 test('15: a --mount that is not a mount point is refused; a trailing slash is the same mount', async (t) => {
   if (!requires(t, canRun, 'root')) return;
   const other = new TestDaemon();
