@@ -38,7 +38,7 @@ const EXT = extname(import.meta.url);
 
 export const FANOTIFY_GAPS = [
   'mmap(PROT_EXEC) and mprotect of files already open, and memfd execution, are not decided (no fanotify event); where the kernel has it, sysctl vm.memfd_noexec=2 refuses executable memfds',
-  'decide-then-run: an allowed exec holds off writers for 100 ms until the kernel takes its own deny-write; a process that keeps its exec thread off the CPU longer (SCHED_IDLE behind busy threads, no privilege needed) lets a writer change the file before it runs; the BPF LSM backend decides after deny-write',
+  'decide-then-run: an allowed ELF exec holds off writers until the process runs the file or is gone, at most 10 s (a writer that got in before the kernel\'s deny-write gets the process killed); an exec thread kept off the CPU for longer (SCHED_IDLE behind busy threads, no privilege needed), or more than 4096 execs held at once per event thread, still lets a patient writer change the file before it runs; scripts keep 100 ms (their interpreter reads them later anyway); the BPF LSM backend decides after deny-write',
   'interpreters reading scripts are decided only when they ask (AT_EXECVE_CHECK)',
   'fails open: while the daemon is down, every exec is allowed',
   'a filesystem mounted inside another mount namespace (e.g. a tmpfs an unprivileged user mounts in a user namespace) is not watched: set sysctl user.max_user_namespaces=0 where user namespaces are not needed',

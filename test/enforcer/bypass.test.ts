@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, copyFileSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { IS_ROOT, NOBODY, requires } from '../helpers/kernel.ts';
 import { TestDaemon, exec } from '../helpers/daemon.ts';
 import { ward, WARD_BIN } from '../helpers/cli.ts';
@@ -260,6 +261,55 @@ test('with --libraries, `ld.so ./prog` of a denied non-PIE (ET_EXEC) program is 
   } finally {
     await other.cleanup();
   }
+});
+
+test('14: an exec held between ward\'s answer and the kernel\'s deny-write (as a starved exec thread is) never runs what a patient writer put there (as nobody)', (t) => {
+  if (!requires(t, canRun, 'root, python3')) return;
+  // A second permission listener answers 1 s after ward: as long as an exec thread that nobody
+  // keeps off the CPU (SCHED_IDLE behind a busy thread: 1 win in 30 tries measured before the
+  // fix). The writer waits until ward's lease is gone, then rewrites the file. Before the fix the
+  // lease went after a fixed 100 ms and the exec ran the new content ("PWNED") every time; now
+  // the lease stays until the exec'ing process runs the file (its mm holds deny-write) or is gone.
+  const dir = join(d.m1, 'late');
+  mkdirSync(dir);
+  chownSync(dir, NOBODY, NOBODY);
+  const f = join(dir, 'prog');
+  copyFileSync(good, f);
+  chownSync(f, NOBODY, NOBODY);
+  chmodSync(f, 0o755);
+  const evil = join(d.scratch.root, 'evil.sh');
+  writeFileSync(evil, '#!/bin/sh\necho PWNED\n');
+  const fixture = fileURLToPath(new URL('./fixtures/late-listener.ts', import.meta.url));
+  const r = spawnSync('timeout', ['-s', 'KILL', '200', process.execPath, fixture, d.m1, f, good, evil, '1000'], { encoding: 'utf8' });
+  const out = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as { error?: string; writer?: string; ran?: string };
+  assert.equal(out.error, undefined, r.stdout + r.stderr);
+  assert.doesNotMatch(out.ran ?? '', /PWNED/, `the exec ran what the writer put there: ${r.stdout}`);
+  assert.equal(out.ran, '', 'the allowed program ran (it prints nothing)');
+});
+
+test('14: a writer that got in before the kernel\'s deny-write and waits for ward past the hold: the exec\'ing process is killed, never runs it (as nobody)', async (t) => {
+  if (!requires(t, canRun, 'root, python3')) return;
+  // As above, but the listener keeps the exec for 11 s (longer than ward holds a lease without
+  // evidence, 10 s) and the writer opens at once, so it waits for ward's lease with write access.
+  // Before the fix: released after 100 ms, the writer rewrote the file, the exec ran it.
+  const dir = join(d.m1, 'late-eager');
+  mkdirSync(dir);
+  chownSync(dir, NOBODY, NOBODY);
+  const f = join(dir, 'prog');
+  copyFileSync(good, f);
+  chownSync(f, NOBODY, NOBODY);
+  chmodSync(f, 0o755);
+  const evil = join(d.scratch.root, 'evil-eager.sh');
+  writeFileSync(evil, '#!/bin/sh\necho PWNED\n');
+  const fixture = fileURLToPath(new URL('./fixtures/late-listener.ts', import.meta.url));
+  const r = spawnSync('timeout', ['-s', 'KILL', '300', process.execPath, fixture, d.m1, f, good, evil, '11000', 'eager'], { encoding: 'utf8' });
+  const out = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as { error?: string; writer?: string; ran?: string; exit?: string };
+  assert.equal(out.error, undefined, r.stdout + r.stderr);
+  assert.doesNotMatch(out.ran ?? '', /PWNED/, `the exec ran what the writer put there: ${r.stdout}`);
+  assert.equal(out.exit, 'SIGKILL', r.stdout);
+  // The daemon's log reaches this process's event loop only now (spawnSync held it).
+  for (let i = 0; i < 100 && !/killed pid/.test(d.log); i++) await new Promise((res) => setTimeout(res, 50));
+  assert.match(d.log, /killed pid \d+: a writer opened the file it was executing before the kernel's deny-write/, d.log);
 });
 
 test('daemon-status names the limits that remain: the decide-then-run window, memfd execution, boot_verified on a writable /', (t) => {
