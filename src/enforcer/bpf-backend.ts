@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type { Policy } from '../policy/model.ts';
 import { versionString } from '../policy/model.ts';
 import { PropertyReader } from '../properties/context.ts';
+import { contentRootOnly } from '../properties/identity.ts';
 import { inodeGeneration } from '../kernel/bpf.ts';
 import { mapDelete, mapLookup, mapNextKey, mapUpdate, ringBufferConsume, ringBufferFree, ringBufferNew, type RingBuffer } from '../kernel/libbpf.ts';
 import type { AccessRecord } from './audit.ts';
@@ -19,6 +20,7 @@ import {
   CONFIG_SIZE, F_AUDIT_SUCCESS, F_ENFORCE, F_POLICY, decodeConfig, VERDICT_KEY_SIZE, DIGEST_KEY_SIZE, decodeEvent, digestTable, encodeConfig,
   encodeDigestKey, encodeDigestVerdict, encodeVerdict, encodeVerdictKey, fileVerdicts, kernelDev, policyDigests, uncoveredTable,
 } from './bpf-maps.ts';
+import { bootVerifiedLimit } from './limits.ts';
 import { WARD_OBJECT, hasVerityKfunc, loadOrTakeOver, release, type Loaded } from './bpf-loader.ts';
 
 export const DEFAULT_PIN_DIR = '/sys/fs/bpf/ward';
@@ -99,6 +101,7 @@ export class BpfBackend implements EnforcementBackend {
       gaps: [
         'files no verdict covers are decided with boot_verified only (plus the fs-verity digest where the kernel has the kfunc): dmverity_* and fsverity_signature are false for them',
         'root can remove the pins in /sys/fs/bpf or update the maps directly: there is no lsm/bpf guard yet',
+        ...[bootVerifiedLimit()].filter((g) => g !== undefined),
       ],
       failureMode: this.#opts.failureMode,
       details: {
@@ -135,26 +138,38 @@ export class BpfBackend implements EnforcementBackend {
         const key = encodeDigestKey(gen, d);
         if (key) mapUpdate(maps.ward_digests!, key, encodeDigestVerdict(digestTable(policy, d)));
       }
+      let userWritable = 0;
       for (const path of this.#files()) {
-        if (this.#coverFile(maps.ward_verdicts!, gen, policy, path)) covered++;
+        const r = this.#coverFile(maps.ward_verdicts!, gen, policy, path);
+        if (r === 'covered') covered++;
+        else if (r === 'user-writable') userWritable++;
       }
+      if (userWritable > 0) this.#events?.log(`bpf: ${userWritable} file(s) under ${this.#opts.cover.join(' ')} not covered: a user other than root can write them (they are decided as uncovered files)`);
     }
     mapUpdate(maps.ward_config!, Buffer.alloc(4), this.#config(gen, policy));
     this.#gen = gen;
     this.#covered = covered;
   }
 
-  #coverFile(fd: number, gen: number, policy: Policy, path: string): boolean {
+  /**
+   * A verdict only for a file only root can write (properties/identity.ts contentRootOnly): its
+   * owner could otherwise change the content keeping dev, ino, i_generation and ctime — on tmpfs,
+   * through a shared mapping whose pages were read-faulted first (test/bpf/bypass.vm.test.ts) —
+   * and the kernel would run it on the old verdict. Changing owner or mode changes ctime, so a
+   * verdict stays valid only while the file stays root's.
+   */
+  #coverFile(fd: number, gen: number, policy: Policy, path: string): 'covered' | 'user-writable' | 'skipped' {
     let file: number;
     try {
       file = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
     } catch {
-      return false;
+      return 'skipped';
     }
     try {
       const ctx = this.#reader.contextForFd(file);
       const id = ctx.identity;
-      if ((id.mode & 0o170000) !== 0o100000) return false;
+      if ((id.mode & 0o170000) !== 0o100000) return 'skipped';
+      if (!contentRootOnly(id)) return 'user-writable';
       const generation = inodeGeneration(file);
       const verdict = fileVerdicts(policy, ctx);
       mapUpdate(fd, encodeVerdictKey(gen, kernelDev(id.dev), id.ino), encodeVerdict({
@@ -163,7 +178,7 @@ export class BpfBackend implements EnforcementBackend {
         generation: generation ?? 0,
         verdict,
       }));
-      return true;
+      return 'covered';
     } finally {
       closeSync(file);
     }

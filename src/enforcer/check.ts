@@ -10,6 +10,8 @@ import { groupId } from './control.ts';
 import { explicitMountErrors, readMounts } from './mounts.ts';
 import { loadSigner } from './pkcs7-sign.ts';
 import { readCertificates } from './signature.ts';
+import { directoryProblems, stateDirProblems } from './state-perms.ts';
+import { dirname } from 'node:path';
 import { PolicyState } from './state.ts';
 
 /** Problems with a configuration, each naming the field and how to fix it; [] when it is good. */
@@ -48,6 +50,10 @@ export function configProblems(config: DaemonConfig): string[] {
       problems.push(`mounts: cannot read /proc/self/mountinfo: ${(e as Error).message}`);
     }
   }
+  for (const [what, path] of [['socket', config.socket], ['auditLog', config.auditLog]] as const) {
+    const unsafe = directoryProblems(dirname(path));
+    if (unsafe.length > 0) problems.push(`${what}: ${dirname(path)} can be changed by users other than root (${unsafe.join('; ')}); choose a directory only root can write`);
+  }
   if (existsSync(config.stateDir)) {
     try {
       const s = PolicyState.open(config.stateDir, { enforce: config.enforce, auditSuccess: config.auditSuccess });
@@ -55,6 +61,9 @@ export function configProblems(config: DaemonConfig): string[] {
     } catch (e) {
       problems.push(`stateDir ${config.stateDir}: ${errorCode(e)}`);
     }
+  } else {
+    const unsafe = stateDirProblems(config.stateDir);
+    if (unsafe.length > 0) problems.push(`stateDir ${config.stateDir} would be created where users other than root can change it (${unsafe.join('; ')}); choose another --state-dir`);
   }
   return problems;
 }

@@ -5,9 +5,10 @@
 // and the caller (service.ts) stops it and exits for the supervisor to restart it.
 
 import { closeSync, mkdirSync, openSync, writeSync, ftruncateSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { WardError } from '../errors.ts';
 import { lockWholeFile } from '../kernel/lease.ts';
+import { OOM_SCORE_ADJ_MIN, setOomScoreAdj } from '../kernel/oom.ts';
 import { displayText, versionString, type Policy } from '../policy/model.ts';
 import { AuditLog } from './audit-log.ts';
 import type { AuditRecord } from './audit.ts';
@@ -17,6 +18,7 @@ import { ControlServer } from './control.ts';
 import { FanotifyBackend } from './fanotify-backend.ts';
 import { Manager } from './manage.ts';
 import { sdNotify, watchdogIntervalMs } from './notify.ts';
+import { directoryProblems } from './state-perms.ts';
 import { PolicyState } from './state.ts';
 
 export interface Finished {
@@ -59,6 +61,8 @@ export class Daemon {
   readonly backend: EnforcementBackend;
   readonly finished: Promise<Finished>;
   readonly #log: (msg: string) => void;
+  /** Why the daemon could not make itself exempt from the OOM killer (listed among the limits). */
+  #oomUnprotected: string | undefined;
   #finish!: (f: Finished) => void;
   #lockFd = -1;
   #state: PolicyState | undefined;
@@ -99,6 +103,20 @@ export class Daemon {
   }
 
   async start(): Promise<void> {
+    for (const [what, dir] of [['socket', dirname(this.config.socket)], ['auditLog', dirname(this.config.auditLog)]] as const) {
+      const unsafe = directoryProblems(dir);
+      if (unsafe.length > 0) throw new WardError('EPERM', `${what}: ${dir} can be changed by users other than root (${unsafe.join('; ')}): they could replace the ${what === 'socket' ? 'control socket (clients would talk to an impostor)' : 'audit log'}; choose a directory only root can write`);
+    }
+    // An unprivileged user can fill memory with many processes each smaller than the daemon; the
+    // OOM killer then picks the daemon (the biggest), and fanotify allows every exec until it is
+    // back. -1000: the kernel never chooses it (the systemd unit says the same).
+    try {
+      setOomScoreAdj(OOM_SCORE_ADJ_MIN);
+      this.#oomUnprotected = undefined;
+    } catch (e) {
+      this.#oomUnprotected = `the OOM killer may choose the daemon (${(e as Error).message}; lowering it needs CAP_SYS_RESOURCE, or OOMScoreAdjust=-1000 in the unit): a user filling memory could end enforcement until it restarts`;
+      this.#log(`not protected from the OOM killer: ${(e as Error).message}`);
+    }
     this.#lockFd = lockStateDir(this.config.stateDir);
     const st = PolicyState.open(this.config.stateDir, { enforce: this.config.enforce, auditSuccess: this.config.auditSuccess });
     if (!st.ok) throw st.error;
@@ -176,7 +194,7 @@ export class Daemon {
       backend: b.backend,
       deciding: b.deciding,
       hooks: b.hooks,
-      gaps: b.gaps,
+      gaps: this.#oomUnprotected ? [...b.gaps, this.#oomUnprotected] : b.gaps,
       failureMode: b.failureMode,
       ...b.details,
     };

@@ -8,7 +8,9 @@
 // So before deciding, ward takes a read lease on the event's file (kernel/lease.ts): refused while
 // anyone has it open for writing or mapped shared-writable, and, while held, any new open for
 // writing waits for ward. The digest is therefore of the content that will run; identity and the
-// lease are checked again after hashing, and a decision is cached only if both held.
+// lease are checked again after hashing, and a decision is cached only if both held — and only
+// for a file no one but root can write (properties/identity.ts contentRootOnly): the owner of any
+// other file can change its content under the same identity, so it is decided afresh each time.
 
 import type { FileContext } from '../policy/context.ts';
 import { CompiledPolicy } from '../policy/compiled.ts';
@@ -17,7 +19,7 @@ import { versionString, type BoolPropertyName, type DigestPropertyName, type Pol
 import { IdentityCache } from '../properties/cache.ts';
 import type { FdFileContext } from '../properties/context.ts';
 import { PropertyReader } from '../properties/context.ts';
-import { identityOfFd, type FileIdentity } from '../properties/identity.ts';
+import { contentRootOnly, identityOfFd, type FileIdentity } from '../properties/identity.ts';
 import { readLeaseIntact, releaseLease, takeReadLease } from '../kernel/lease.ts';
 
 /** The policy a decider uses; `generation` changes with every swap (cache keys include it). */
@@ -57,15 +59,19 @@ class EventContext implements FileContext {
   readonly #inner: FdFileContext;
   readonly #big: boolean;
   readonly #cached: (identity: FileIdentity) => boolean;
-  constructor(inner: FdFileContext, big: boolean, cached: (identity: FileIdentity) => boolean) {
+  readonly #digest: string | undefined;
+  /** `digest`: the file's digest, computed off this thread for this identity (withDigest). */
+  constructor(inner: FdFileContext, big: boolean, cached: (identity: FileIdentity) => boolean, digest?: string) {
     this.#inner = inner;
     this.#big = big;
     this.#cached = cached;
+    this.#digest = digest;
   }
   boolean(name: BoolPropertyName): boolean | undefined {
     return this.#inner.boolean(name);
   }
   digest(name: DigestPropertyName): string | undefined {
+    if (name === 'fsverity_digest' && this.#digest !== undefined) return this.#digest;
     if (name === 'fsverity_digest' && this.#big && !this.#cached(this.#inner.identity)) throw new NeedsDigest();
     return this.#inner.digest(name);
   }
@@ -91,11 +97,15 @@ export class Decider {
   }
 
   #digestCached(identity: FileIdentity): boolean {
-    return this.reader.cache.get(`${this.reader.algorithm}:${identity.key}`) !== undefined;
+    return contentRootOnly(identity) && this.reader.cache.get(`${this.reader.algorithm}:${identity.key}`) !== undefined;
   }
 
   /** Decides the file behind fd. Call release(fd) once the answer is written. */
   decide(fd: number, hook: Hook): Verdict {
+    return this.#decide(fd, hook, undefined);
+  }
+
+  #decide(fd: number, hook: Hook, fresh: { identity: FileIdentity; digest: string } | undefined): Verdict {
     const compiled = this.policy.compiled;
     if (!compiled) return { kind: 'decided', decision: NO_POLICY, cached: false };
     const identity = identityOfFd(fd);
@@ -106,8 +116,9 @@ export class Decider {
     // could still change the file between our digest and that check; refuse now.
     if (lease === 'writers' && hook === 'BPRM_CHECK') return { kind: 'decided', decision: DENY, reason: 'open_for_write', cached: false };
     // A library open for writing (possibly by its opener) is decided on its current content and
-    // never from (or into) the cache: writes through a shared mapping keep size and times.
-    const cacheable = lease !== 'writers';
+    // never from (or into) the cache: writes through a shared mapping keep size and times. Nor
+    // is a file anyone but root can write: its owner can do the same once we answered.
+    const cacheable = lease !== 'writers' && contentRootOnly(identity);
     const key = `${this.policy.generation}:${identity.key}`;
     if (cacheable) {
       const hit = this.#decisions.get(key);
@@ -116,7 +127,8 @@ export class Decider {
     const big = Number(identity.size) > this.options.inlineDigestBytes && (identity.mode & 0o170000) === 0o100000;
     let d: Decision;
     try {
-      d = compiled.decide('EXECUTE', new EventContext(this.reader.contextForFd(fd), big, (i) => this.#digestCached(i)));
+      const digest = fresh && fresh.identity.key === identity.key ? fresh.digest : undefined;
+      d = compiled.decide('EXECUTE', new EventContext(this.reader.contextForFd(fd), big, (i) => this.#digestCached(i), digest));
     } catch (e) {
       if (e instanceof NeedsDigest) return { kind: 'digest', identity };
       throw e;
@@ -127,10 +139,10 @@ export class Decider {
   /** Completes a 'digest' verdict with the digest computed off the event thread. */
   withDigest(fd: number, identity: FileIdentity, digest: string, hook: Hook): Verdict {
     if (this.#leased.has(fd) && !readLeaseIntact(fd)) return { kind: 'decided', decision: DENY, reason: 'changed_during_decision', cached: false };
-    // Put the digest where the file context looks for it; decide() looks it up by the file's
-    // identity as it is now, so a digest of older content is never used.
-    this.reader.cache.set(`${this.reader.algorithm}:${identity.key}`, digest);
-    const v = this.decide(fd, hook);
+    // The digest is used only for the identity it was computed for: a digest of older content
+    // is never used. It is cached (by identity) only for files only root can write.
+    if (contentRootOnly(identity)) this.reader.cache.set(`${this.reader.algorithm}:${identity.key}`, digest);
+    const v = this.#decide(fd, hook, { identity, digest });
     if (v.kind === 'digest') return { kind: 'decided', decision: DENY, reason: 'changed_during_decision', cached: false };
     return v;
   }

@@ -1,6 +1,6 @@
 // What an audit record says about an event besides the decision: the process's comm, the file's
 // path, device name and inode. Read after the answer is written (never while an exec waits).
-// Also: whether a FAN_OPEN_PERM event is about a shared object at all.
+// Also: whether a FAN_OPEN_PERM event is about a loadable ELF object (library or program) at all.
 
 import { readFileSync, readSync } from 'node:fs';
 import { readlinkFd } from '../kernel/io.ts';
@@ -55,13 +55,23 @@ export function eventDetails(fd: number, pid: number): EventDetails {
   return { comm, path: readlinkFd(fd) ?? '?', dev, ino };
 }
 
-/** ELF ET_DYN (shared objects, and PIE executables): what ld.so and dlopen map. */
-export function isSharedObject(fd: number): boolean {
+/**
+ * ELF ET_DYN (shared objects, PIE executables) or ET_EXEC (non-PIE executables): what ld.so and
+ * dlopen map. ET_EXEC counts too: `ld.so ./prog` loads a non-PIE program as well as a PIE one
+ * (elf/rtld.c maps the main program itself when run as a command), so deciding only ET_DYN let a
+ * denied non-PIE program run through ld.so.
+ */
+export function isLoadableElf(fd: number): boolean {
   const head = Buffer.alloc(18);
   try {
     if (readSync(fd, head, 0, 18, 0) < 18) return false;
   } catch {
     return false;
   }
-  return head.readUInt32BE(0) === 0x7f454c46 && head.readUInt16LE(16) === 3;
+  const type = head.readUInt16LE(16);
+  return head.readUInt32BE(0) === 0x7f454c46 && (type === ET_EXEC || type === ET_DYN);
 }
+
+// e_type values (include/uapi/linux/elf.h).
+const ET_EXEC = 2;
+const ET_DYN = 3;

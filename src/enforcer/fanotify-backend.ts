@@ -15,6 +15,7 @@ import { O_CLOEXEC } from '../kernel/files.ts';
 import { closeRaw } from '../kernel/io.ts';
 import type { Policy } from '../policy/model.ts';
 import type { BackendEvents, BackendStatus, EnforcementBackend, EnforcementMode } from './backend.ts';
+import { bootVerifiedLimit } from './limits.ts';
 import { explicitMountErrors, filesystemsToMark, readMounts, type MountInfo } from './mounts.ts';
 import { STAT, STAT_SLOTS, type FromWorker, type PolicyMessage, type ToWorker } from './worker.ts';
 
@@ -36,7 +37,8 @@ export interface FanotifyOptions {
 const EXT = extname(import.meta.url);
 
 export const FANOTIFY_GAPS = [
-  'mmap(PROT_EXEC) and mprotect of files already open, and memfd execution, are not decided (no fanotify event)',
+  'mmap(PROT_EXEC) and mprotect of files already open, and memfd execution, are not decided (no fanotify event); where the kernel has it, sysctl vm.memfd_noexec=2 refuses executable memfds',
+  'decide-then-run: an allowed ELF exec holds off writers until the process runs the file or is gone, at most 10 s (a writer that got in before the kernel\'s deny-write gets the process killed); an exec thread kept off the CPU for longer (SCHED_IDLE behind busy threads, no privilege needed), or more than 4096 execs held at once per event thread, still lets a patient writer change the file before it runs; scripts keep 100 ms (their interpreter reads them later anyway); the BPF LSM backend decides after deny-write',
   'interpreters reading scripts are decided only when they ask (AT_EXECVE_CHECK)',
   'fails open: while the daemon is down, every exec is allowed',
   'a filesystem mounted inside another mount namespace (e.g. a tmpfs an unprivileged user mounts in a user namespace) is not watched: set sysctl user.max_user_namespaces=0 where user namespaces are not needed',
@@ -194,7 +196,7 @@ export class FanotifyBackend implements EnforcementBackend {
       backend: 'fanotify',
       deciding: this.#fanFd >= 0 && marked.length > 0,
       hooks: this.options.libraries ? ['BPRM_CHECK', 'MMAP'] : ['BPRM_CHECK'],
-      gaps: FANOTIFY_GAPS,
+      gaps: [...FANOTIFY_GAPS, ...[bootVerifiedLimit()].filter((g) => g !== undefined)],
       failureMode: 'open',
       details: {
         filesystems: marked.map((m) => ({ mountPoint: m.mountPoint, fsType: m.fsType, dev: `${m.devMajor}:${m.devMinor}` })),

@@ -10,6 +10,7 @@ import { parsePolicyLazy } from '../policy/parser.ts';
 import { versionString, type Policy, type Version } from '../policy/model.ts';
 import { activatePolicy, deletePolicy, emptyPolicySet, loadPolicy, updatePolicy, type PolicySet } from '../policy/lifecycle.ts';
 import { stageFile, writeFileAtomic, type StagedFile } from '../util/atomic.ts';
+import { stateDirProblems } from './state-perms.ts';
 
 export interface PersistedFlags {
   enforce: boolean;
@@ -52,6 +53,8 @@ export class PolicyState {
 
   /** Opens (or creates) the state directory; an unreadable or invalid file is an error, never skipped. */
   static open(dir: string, defaults: PersistedFlags): Result<PolicyState> {
+    const unsafe = stateDirProblems(dir);
+    if (unsafe.length > 0) return fail(new WardError('EPERM', `state directory ${dir} can be changed by users other than root (${unsafe.join('; ')}): whoever can write it decides what runs; chown root and chmod go-w, or choose another --state-dir`));
     mkdirSync(join(dir, 'policies'), { recursive: true, mode: 0o700 });
     const s = new PolicyState(dir, defaults);
     let store = emptyPolicySet<Policy>();

@@ -16,7 +16,8 @@ import { computeVerityDigest } from '../properties/fsverity.ts';
 import type { FileIdentity } from '../properties/identity.ts';
 import { accessRecord, type AccessRecord } from './audit.ts';
 import { activePolicy, Decider, type Hook, type Verdict } from './decision.ts';
-import { eventDetails, isSharedObject } from './details.ts';
+import { eventDetails, isLoadableElf } from './details.ts';
+import { LeaseHolds } from './hold.ts';
 import type { DigestJob, DigestResult } from './digester.ts';
 
 export interface WorkerInit {
@@ -45,12 +46,16 @@ export interface FlagsMessage {
   auditSuccess: boolean;
 }
 export type ToWorker = PolicyMessage | FlagsMessage | { type: 'stop' };
-export type FromWorker = { type: 'ready'; index: number } | { type: 'swapped'; generation: number } | { type: 'audit'; record: AccessRecord } | { type: 'fatal'; message: string };
+export type FromWorker = { type: 'ready'; index: number } | { type: 'log'; message: string } | { type: 'swapped'; generation: number } | { type: 'audit'; record: AccessRecord } | { type: 'fatal'; message: string };
 
 export const STAT_SLOTS = 12;
 export const STAT = { heartbeat: 0, events: 1, allowed: 2, denied: 3, cacheHits: 4, errors: 5, queueFull: 6, timeouts: 7, openForWrite: 8, pending: 9, leaseUnsupported: 10 } as const;
 
 const DENY: Decision = { action: 'DENY', match: 'no_policy' };
+/** How long an allowed ELF exec's lease is kept at most without evidence of deny-write (hold.ts). */
+const HOLD_MAX_MS = 10_000;
+/** Holds per event thread; past it the oldest ends (each is an open fd). */
+const HOLD_LIMIT = 4096;
 
 interface Pending {
   ev: FanEvent;
@@ -98,33 +103,23 @@ function run(init: WorkerInit): void {
     init.port.postMessage({ type: 'audit', record } satisfies FromWorker);
   };
 
-  // An allowed exec keeps its read lease (and so its fd) a little longer. The kernel takes its own
-  // deny-write only after the permission event returns (do_open_execat → exe_file_deny_write_access);
-  // a writer that opens in between would otherwise rewrite the file after the decision and before
-  // execve reads it. While the lease is held, such a writer has its write access already (so that
-  // deny-write fails: the exec gets ETXTBSY) and waits in break_lease; after the grace, the exec
-  // holds deny-write and a new writer gets ETXTBSY. Only an exec thread kept off the CPU for the
-  // whole grace between the answer and its deny-write could still lose the race (docs/daemon.md).
-  const LEASE_GRACE_MS = 100;
-  const lingering = new Map<number, number>(); // fd → when to release its lease and close it
+  // An allowed exec keeps its read lease (and so its fd) until the kernel has taken its own
+  // deny-write on the file, as far as ward can tell (hold.ts).
+  const holds = new LeaseHolds({
+    maxMs: HOLD_MAX_MS,
+    limit: HOLD_LIMIT,
+    release: (fd) => decider.release(fd),
+    onKill: (_fd, pid) => init.port.postMessage({ type: 'log', message: `killed pid ${pid}: a writer opened the file it was executing before the kernel's deny-write (it would have run content ward did not decide)` } satisfies FromWorker),
+  });
   const closeEventFd = (fd: number) => {
-    if (!lingering.has(fd)) closeRaw(fd);
-  };
-  const releaseLingering = (all = false) => {
-    const now = Date.now();
-    for (const [fd, until] of lingering) {
-      if (!all && until > now) continue;
-      lingering.delete(fd);
-      decider.release(fd);
-      closeRaw(fd);
-    }
+    if (!holds.has(fd)) closeRaw(fd);
   };
 
   /** Answers, counts, releases the lease (or keeps it for the grace), audits; the fd is closed by closeEventFd. */
   const answer = (ev: FanEvent, hook: Hook, d: Decision, reason?: string) => {
     const allow = d.action === 'ALLOW' || !flags.enforce;
     answerEvent(init.fanFd, ev.fd, allow);
-    if (allow && hook === 'BPRM_CHECK' && decider.holdsLease(ev.fd)) lingering.set(ev.fd, Date.now() + LEASE_GRACE_MS);
+    if (allow && hook === 'BPRM_CHECK' && decider.holdsLease(ev.fd)) holds.hold(ev.fd, ev.pid);
     else decider.release(ev.fd);
     bump(allow ? STAT.allowed : STAT.denied);
     if (reason === 'timeout') bump(STAT.timeouts);
@@ -159,7 +154,7 @@ function run(init: WorkerInit): void {
       return true;
     }
     const isExec = (ev.mask & BigInt(FAN_OPEN_EXEC_PERM)) !== 0n;
-    if (!isExec && !isSharedObject(ev.fd)) {
+    if (!isExec && !isLoadableElf(ev.fd)) {
       answerEvent(init.fanFd, ev.fd, true);
       return true;
     }
@@ -252,14 +247,14 @@ function run(init: WorkerInit): void {
     Atomics.store(stats, STAT.heartbeat, BigInt(Date.now()));
     drain();
     expire();
-    releaseLingering();
+    holds.tick();
     if (stop) break;
     if (switchPolicy()) {
       Atomics.wait(pause, 0, 0, 2); // a digest reply is due: collect it (drain) before reading events
       continue;
     }
     // While digests are out or leases linger, wake often to collect, meet deadlines and release.
-    if (!pollReadable(init.fanFd, pending.size > 0 || lingering.size > 0 ? 5 : 200)) continue;
+    if (!pollReadable(init.fanFd, pending.size > 0 || holds.size > 0 ? 5 : 200)) continue;
     // A policy or mode change posted while we waited applies to these events already.
     drain();
     if (switchPolicy()) continue;
@@ -288,7 +283,7 @@ function run(init: WorkerInit): void {
     if (!p.answered) answer(p.ev, p.hook, flags.enforce ? DENY : { action: 'ALLOW', match: 'no_policy' }, 'stopping');
     closeEventFd(p.ev.fd);
   }
-  releaseLingering(true);
+  holds.tick(true);
 }
 
 if (workerData && (workerData as { kind?: string }).kind === 'ward-fanotify') run(workerData as unknown as WorkerInit);

@@ -8,7 +8,7 @@ import { STATX_ATTR_VERITY, fstatx, measureVerity, readVeritySignature } from '.
 import { IdentityCache } from './cache.ts';
 import { computeVerityDigest, type VerityAlgorithm, type VerityProgress } from './fsverity.ts';
 import { dmVerityOfFd, type DmVerityState } from './dmverity.ts';
-import { identityOfFd, type FileIdentity } from './identity.ts';
+import { contentRootOnly, identityOfFd, type FileIdentity } from './identity.ts';
 import { machineProviders, type MachineProviders } from './providers.ts';
 
 export type DigestSource = 'kernel' | 'computed' | 'cache';
@@ -49,11 +49,14 @@ export class PropertyReader {
       if (m.ok) return { value: `${m.value.algorithm}:${m.value.digest.toString('hex')}`, source: 'kernel' };
     }
     const key = `${this.algorithm}:${identity.key}`;
-    const hit = this.cache.get(key);
+    // A file someone other than root can write may have new content under the same identity
+    // (identity.ts): its digest is computed every time.
+    const cacheable = contentRootOnly(identity);
+    const hit = cacheable ? this.cache.get(key) : undefined;
     if (hit !== undefined) return { value: hit, source: 'cache' };
     const value = `${this.algorithm}:${computeVerityDigest(fd, Number(identity.size), this.algorithm, onProgress).toString('hex')}`;
     // Store only if the file did not change while it was read.
-    if (identityOfFd(fd).key === identity.key) this.cache.set(key, value);
+    if (cacheable && identityOfFd(fd).key === identity.key) this.cache.set(key, value);
     return { value, source: 'computed' };
   }
 }

@@ -41,7 +41,15 @@ const CAP_MAC_ADMIN = 33n;
 function fanotifyStatus(): StatusItem {
   try {
     closeSync(fanotifyInit(FAN_CLASS_CONTENT | FAN_CLOEXEC, 0));
-    return { name: 'fanotify permission events', value: true, usable: true, meaning: 'ward daemon can decide every exec (FAN_OPEN_EXEC_PERM) from user space' };
+    // Not "every exec": what fanotify cannot see is listed by ward daemon-status (FANOTIFY_GAPS).
+    const memfd = readText('/proc/sys/vm/memfd_noexec')?.trim();
+    const userns = readText('/proc/sys/user/max_user_namespaces')?.trim();
+    const open = [
+      memfd === '2' ? undefined : `memfd execution (sysctl vm.memfd_noexec=${memfd ?? 'absent'}; 2 refuses executable memfds)`,
+      userns === '0' ? undefined : `filesystems users mount in their own user namespaces (user.max_user_namespaces=${userns ?? '?'}; 0 closes it)`,
+      'mmap(PROT_EXEC) of files already open, interpreters that do not ask',
+    ].filter((x) => x !== undefined);
+    return { name: 'fanotify permission events', value: true, usable: 'partial', meaning: `ward daemon decides execs on the filesystems it watches (FAN_OPEN_EXEC_PERM), from user space, failing open while it is down; not decided here: ${open.join('; ')} (ward daemon-status lists every limit)` };
   } catch (e) {
     const code = errorCode(e);
     if (code === 'EPERM') return { name: 'fanotify permission events', value: 'no privilege', usable: false, meaning: 'needs CAP_SYS_ADMIN: run ward daemon as root' };

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { release } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { ward } from '../helpers/cli.ts';
 import { IN_CI } from '../helpers/kernel.ts';
 
@@ -16,6 +16,16 @@ test('ward status --json: the capability matrix, consistent with the running ker
   }
   const [major, minor] = release().split('.').map(Number) as [number, number];
   assert.equal(get('AT_EXECVE_CHECK')!.value, major > 6 || (major === 6 && minor >= 14));
+  // fanotify never claims every exec: what it cannot decide on this machine is named, with the
+  // sysctl values read independently here.
+  const fan = get('fanotify permission events')!;
+  if (fan.value === true) {
+    assert.equal(fan.usable, 'partial');
+    assert.match(fan.meaning, /not decided here: .*mmap\(PROT_EXEC\)/);
+    const memfd = existsSync('/proc/sys/vm/memfd_noexec') ? readFileSync('/proc/sys/vm/memfd_noexec', 'utf8').trim() : undefined;
+    if (memfd !== '2') assert.match(fan.meaning, new RegExp(`memfd execution \\(sysctl vm\\.memfd_noexec=${memfd ?? 'absent'};`));
+    else assert.doesNotMatch(fan.meaning, /memfd execution/);
+  }
   assert.equal(get('Node.js')!.value, process.versions.node);
   if (IN_CI) {
     // The CI machine: Linux 6.18, Landlock ABI 7 with errata 1-3, root, no IPE.
