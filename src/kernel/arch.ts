@@ -6,7 +6,7 @@
 // An architecture not listed here fails loudly, naming itself: guessing a syscall number would
 // call a different syscall.
 
-import { constants as fsConstants } from 'node:fs';
+const { constants: fsConstants } = process.getBuiltinModule('node:fs');
 import { WardError } from '../errors.ts';
 
 export interface ArchTable {

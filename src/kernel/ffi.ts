@@ -3,7 +3,7 @@
 // Functions are declared lazily so a host without koffi's prebuilt binary fails only when a
 // kernel feature is actually used, with a clear error.
 
-import { createRequire } from 'node:module';
+const { createRequire } = process.getBuiltinModule('node:module');
 import { errnoName } from '../errors.ts';
 import { KernelError } from './errors.ts';
 

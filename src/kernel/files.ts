@@ -4,7 +4,7 @@
 import { check, fn, lastErrno, syscall, sys } from './ffi.ts';
 import { AT_EMPTY_PATH } from './exec-check.ts';
 import { errnoName, fail, ok, type ErrnoName, type Result } from '../errors.ts';
-import { constants as fsConstants } from 'node:fs';
+const { constants: fsConstants } = process.getBuiltinModule('node:fs');
 
 export const O_PATH = 0o10000000;
 export const O_CLOEXEC = 0o2000000;

@@ -16,8 +16,9 @@
 //   source invented by a loader → ./hooks.ts
 // Under DENY_INTERACTIVE (both modes): worker eval and the inspector (./inspector.ts).
 
-import Module, { createRequire, syncBuiltinESMExports } from 'node:module';
-import { fileURLToPath } from 'node:url';
+const Module = process.getBuiltinModule('node:module');
+const { createRequire, syncBuiltinESMExports } = Module;
+const { fileURLToPath } = process.getBuiltinModule('node:url');
 import { denyCode, denyCodegen } from './errors.ts';
 import { guardCtor } from './guard.ts';
 import { getBuiltin } from './builtins.ts';

@@ -1,7 +1,7 @@
 // Files of code: checked with AT_EXECVE_CHECK on the fd they are then read from, so the content
 // checked is the content run.
 
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+const { closeSync, fstatSync, openSync, readSync } = process.getBuiltinModule('node:fs');
 import { trustedForFd, type TrustResult } from '../trust/trusted-for.ts';
 import { getBuiltin } from './builtins.ts';
 import { refuse } from './errors.ts';

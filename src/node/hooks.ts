@@ -11,9 +11,11 @@
 // Hooks registered with module.register()/--experimental-loader run in Node's hooks thread,
 // which is itself enlightened (it runs the preload), so the loader's own modules are checked.
 
-import { closeSync, openSync } from 'node:fs';
-import module, { syncBuiltinESMExports } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { RegisterHooksOptions } from 'node:module';
+const { closeSync, openSync } = process.getBuiltinModule('node:fs');
+const module = process.getBuiltinModule('node:module');
+const { syncBuiltinESMExports } = module;
+const { fileURLToPath, pathToFileURL } = process.getBuiltinModule('node:url');
 import { trustedForFd } from '../trust/trusted-for.ts';
 import { checkModuleLoad, moduleIdOf } from './autoload.ts';
 import { builtinHandedOut, whenLoaded } from './builtins.ts';
@@ -95,7 +97,7 @@ export function installHooks(options: HookOptions = {}): void {
       options.onEntryLoaded!();
     };
   }
-  const hooks: module.RegisterHooksOptions = {
+  const hooks: RegisterHooksOptions = {
     resolve(specifier, context, nextResolve) {
       const r = nextResolve(specifier, context);
       refuseWardFile(r.url);
@@ -147,7 +149,7 @@ export function installHooks(options: HookOptions = {}): void {
   };
   const register = module.registerHooks;
   let ours = register(hooks);
-  module.registerHooks = function (appHooks: module.RegisterHooksOptions) {
+  module.registerHooks = function (appHooks: RegisterHooksOptions) {
     const theirs = register(appHooks);
     ours.deregister();
     ours = register(hooks);

@@ -4,8 +4,9 @@
 // for it, before Node is told about it: under RESTRICT_FILE a loader that fails AT_EXECVE_CHECK is
 // refused. What the loader's own imports load in the hooks thread is not seen by ward (docs/node.md).
 
-import module, { createRequire, syncBuiltinESMExports } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+const module = process.getBuiltinModule('node:module');
+const { createRequire, syncBuiltinESMExports } = module;
+const { fileURLToPath, pathToFileURL } = process.getBuiltinModule('node:url');
 import { denyCode } from './errors.ts';
 import { checkedRead } from './files.ts';
 import { enforcement } from './state.ts';

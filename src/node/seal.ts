@@ -5,10 +5,10 @@
 // the app's (ward's resolve hook sees every final result, ./hooks.ts). The one exception is the
 // public API, src/node/index.ts, which exports no state and no originals.
 
-import Module from 'node:module';
-import { dirname, join, sep } from 'node:path';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+const Module = process.getBuiltinModule('node:module');
+const { createRequire } = Module;
+const { dirname, join, sep } = process.getBuiltinModule('node:path');
+const { fileURLToPath } = process.getBuiltinModule('node:url');
 import { ffi } from '../kernel/ffi.ts';
 import { refuse } from './errors.ts';
 import { PRELOAD, WARD_ROOT } from './launch.ts';
