@@ -17,7 +17,7 @@
 // Under DENY_INTERACTIVE (both modes): worker eval and the inspector (./inspector.ts).
 
 const Module = process.getBuiltinModule('node:module');
-const { createRequire, syncBuiltinESMExports } = Module;
+const { syncBuiltinESMExports } = Module;
 const { fileURLToPath } = process.getBuiltinModule('node:url');
 import { denyCode, denyCodegen } from './errors.ts';
 import { guardCtor } from './guard.ts';
@@ -26,7 +26,6 @@ import { takeStdinWrapper } from './entry.ts';
 import { isCheckedSource, isCheckedWasm } from './files.ts';
 import { enforcement } from './state.ts';
 
-const require = createRequire(import.meta.url);
 type Ctor = new (...a: unknown[]) => object;
 
 /** Every thread: Module.prototype._compile, by mode. */
@@ -66,7 +65,7 @@ function calledByNode(): boolean {
 }
 
 export function closeCodegen(): void {
-  const vm = require('node:vm') as Record<string, unknown>;
+  const vm = getBuiltin<Record<string, unknown>>('node:vm');
   const Script = vm.Script as Ctor;
   const Native = Object.getPrototypeOf(Script) as Ctor;
   const guardedNative = new Proxy(Native, {

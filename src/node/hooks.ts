@@ -21,7 +21,7 @@ import { checkModuleLoad, moduleIdOf } from './autoload.ts';
 import { builtinHandedOut, whenLoaded } from './builtins.ts';
 import { denyCode, denyCodegen } from './errors.ts';
 import { checkedRead, enforceCheck, isWasmBytes, registerCheckedWasm, rememberSource } from './files.ts';
-import { refuseWardFile } from './seal.ts';
+import { publicApiSource, refuseWardFile } from './seal.ts';
 import { auditLine, enforcement } from './state.ts';
 
 const ENTRY_MARK = Symbol.for('ward.node.entryLoaded');
@@ -121,6 +121,8 @@ export function installHooks(options: HookOptions = {}): void {
         return r;
       }
       refuseWardFile(url);
+      const api = publicApiSource(url);
+      if (api !== undefined) return { format: 'module', source: api, shortCircuit: true };
       const path = fileURLToPath(url);
       const isAddon = path.endsWith('.node');
       checkModuleLoad(moduleIdOf(url, path.endsWith('.wasm') ? 'wasm' : isAddon ? 'addon' : 'file'));
