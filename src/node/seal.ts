@@ -10,10 +10,9 @@
 // ward's state.
 
 const Module = process.getBuiltinModule('node:module');
-const { createRequire } = Module;
 const { dirname, join, sep } = process.getBuiltinModule('node:path');
 const { fileURLToPath } = process.getBuiltinModule('node:url');
-import { ffi } from '../kernel/ffi.ts';
+import { ffi, koffiMain as koffiEntryPoint } from '../kernel/ffi.ts';
 import { refuse } from './errors.ts';
 import { PRELOAD, WARD_ROOT } from './launch.ts';
 
@@ -42,7 +41,8 @@ export function sealWard(publicApi: Record<string, unknown>): void {
   ffi();
   try {
     // koffi may be hoisted next to ward (installed as a dependency) rather than inside it.
-    const koffiMain = createRequire(import.meta.url).resolve('koffi');
+    // The koffi the FFI resolved (from ../kernel/ffi.ts, in the same package: the same answer).
+    const koffiMain = koffiEntryPoint();
     const marker = `${sep}node_modules${sep}koffi${sep}`;
     const i = koffiMain.lastIndexOf(marker);
     if (i >= 0) roots.push(koffiMain.slice(0, i + marker.length), koffiMain.slice(0, i) + `${sep}node_modules${sep}@koromix${sep}`);
