@@ -57,6 +57,9 @@ try {
   for (const p of ['bin', 'dist', 'package.json']) cpSync(join(ROOT, p), join(pkg, p), { recursive: true });
   symlinkSync(join(ROOT, 'node_modules'), join(pkg, 'node_modules'));
   const PKG_PRELOAD = join(pkg, 'bin/ward-node-preload.cjs');
+  // npm installs the command as a symbolic link (node_modules/.bin/ward): the same here.
+  const WARD_CMD = join(dir, 'ward');
+  symlinkSync(join(pkg, 'bin/ward'), WARD_CMD);
   const file = (rel: string, text: string) => {
     const p = join(dir, rel);
     writeFileSync(p, text);
@@ -94,7 +97,7 @@ try {
     node: (app) => [process.execPath, ...app],
     'node + ward preload': (app) => [process.execPath, `--require=${PKG_PRELOAD}`, '--disable-sigusr1', ...app],
     'bin/ward-node': (app) => [join(pkg, 'bin/ward-node'), ...app],
-    'ward node': (app) => [join(pkg, 'bin/ward'), 'node', ...app],
+    'ward node': (app) => [WARD_CMD, 'node', ...app],
     'preload from the TS sources': (app) => [process.execPath, `--require=${PRELOAD}`, '--disable-sigusr1', ...app],
     'node bin/ward.js node': (app) => [process.execPath, join(pkg, 'bin/ward.js'), 'node', ...app],
   };
@@ -134,7 +137,7 @@ try {
     );
   }
   const body = [
-    `Machine: ${machine()}. Run: ${new Date().toISOString().slice(0, 10)}. Medians of ${RUNS} interleaved runs after 2 warm-ups each (1-minute load average ${loadBefore.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after: on a busy machine wall-clock ratios are noisy; CPU time — user + system of the child — is less so), enforcement on (WARD_NODE_ENFORCE=1, default mode: every file checked with AT_EXECVE_CHECK and read from the checked fd), all files executable (\`ward node trust\` for the packages). Everything from the built package (\`npm run build\`; bin/, dist/, package.json as npm installs them): "node + ward preload" is what the launchers exec into (the bundled preload, dist/node/preload.bundle.cjs); bin/ward-node is the shell launcher; \`ward node\` is the installed \`ward\` command (bin/ward, a shell script that hands \`node\` to bin/ward-node: one Node start); for comparison (generated apps only), the preload run from the checkout's TypeScript sources, and \`node bin/ward.js node\` (the CLI, a second Node start). The real-package rows need the compatibility fixture (\`node --test test/compat/\` installs it; WARD_BENCH_REAL=0 skips them).`,
+    `Machine: ${machine()}. Run: ${new Date().toISOString().slice(0, 10)}. Medians of ${RUNS} interleaved runs after 2 warm-ups each (1-minute load average ${loadBefore.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after: on a busy machine wall-clock ratios are noisy; CPU time — user + system of the child — is less so), enforcement on (WARD_NODE_ENFORCE=1, default mode: every file checked with AT_EXECVE_CHECK and read from the checked fd), all files executable (\`ward node trust\` for the packages). Everything from the built package (\`npm run build\`; bin/, dist/, package.json as npm installs them): "node + ward preload" is what the launchers exec into (the bundled preload, dist/node/preload.bundle.cjs); bin/ward-node is the shell launcher; \`ward node\` is the installed \`ward\` command (through a symbolic link, as npm installs it: bin/ward, a shell script that hands \`node\` to bin/ward-node: one Node start); for comparison (generated apps only), the preload run from the checkout's TypeScript sources, and \`node bin/ward.js node\` (the CLI, a second Node start). The real-package rows need the compatibility fixture (\`node --test test/compat/\` installs it; WARD_BENCH_REAL=0 skips them).`,
     '',
     table(['app', 'variant', 'median ms', '× node', 'median CPU ms', 'CPU × node'], rows),
     '',
