@@ -19,8 +19,12 @@ function refuse(what) {
 }
 const source = path.join(__dirname, '..', 'src', 'node', 'preload.ts');
 const fromSource = fs.existsSync(source);
-const runtime = fromSource ? source : path.join(__dirname, '..', 'dist', 'node', 'preload.js');
-if (process.features.require_module === false) refuse('ward node loads its runtime with require() of ES modules, which --no-experimental-require-module switches off; remove that option');
+// The package's preload is one bundled CommonJS file (scripts/bundle-preload.ts: one read and one
+// compile instead of ~30 ES modules resolved and linked at every start); dist/node/preload.js is
+// the same code unbundled, for a dist/ built without the bundle.
+const bundle = path.join(__dirname, '..', 'dist', 'node', 'preload.bundle.cjs');
+const runtime = fromSource ? source : fs.existsSync(bundle) ? bundle : path.join(__dirname, '..', 'dist', 'node', 'preload.js');
+if (process.features.require_module === false && !runtime.endsWith('.cjs')) refuse('ward node loads its runtime with require() of ES modules, which --no-experimental-require-module switches off; remove that option');
 if (fromSource && !process.features.typescript) refuse("ward node's runtime is TypeScript run by Node's type stripping, which --no-experimental-strip-types switches off; remove that option");
 
 try {

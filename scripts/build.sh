@@ -14,3 +14,6 @@ if bad=$(grep -rnE "['\"\`]\.{1,2}/[^'\"\`]*\.ts['\"\`]" dist --include='*.js');
   echo "$bad" >&2
   exit 1
 fi
+# The enlightened-Node preload as one CommonJS file (see the script for why), checked to parse.
+node scripts/bundle-preload.ts dist
+node --check dist/node/preload.bundle.cjs

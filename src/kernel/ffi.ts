@@ -3,7 +3,7 @@
 // Functions are declared lazily so a host without koffi's prebuilt binary fails only when a
 // kernel feature is actually used, with a clear error.
 
-import { createRequire } from 'node:module';
+const { createRequire } = process.getBuiltinModule('node:module');
 import { errnoName } from '../errors.ts';
 import { KernelError } from './errors.ts';
 
@@ -19,10 +19,18 @@ const fns = new Map<string, NativeFn>();
 // koffi's entry point spends ~10 ms reading Node's own executable to find which prebuilt binary
 // fits; every `ward run` and `ward exec` pays for it. On glibc Linux the answer is known, so load
 // that native module directly (same version only) and fall back to koffi's own detection.
+let koffiEntry: string | undefined;
+
+/** koffi's entry point as ward resolves it, once (the FFI loads from there; ward's seal refuses its directory). */
+export function koffiMain(): string {
+  koffiEntry ??= createRequire(import.meta.url).resolve('koffi');
+  return koffiEntry;
+}
+
 function loadNative(): Koffi | undefined {
   if (process.platform !== 'linux') return undefined;
   try {
-    const req = createRequire(createRequire(import.meta.url).resolve('koffi'));
+    const req = createRequire(koffiMain());
     const version = (req('./package.json') as { version: string }).version;
     const native = req(`@koromix/koffi-linux-${process.arch}/linux_${process.arch}/koffi.node`) as Koffi & { version: string };
     return native.version === version ? native : undefined;

@@ -6,7 +6,7 @@
 // default comes from /etc/ward/node.json. Like the proposal, the per-process setting is checked
 // first, then the global one.
 
-import { fileURLToPath } from 'node:url';
+const { fileURLToPath } = process.getBuiltinModule('node:url');
 import { nodeConfig } from './config.ts';
 import { refuse } from './errors.ts';
 import { publishToWorkers, readInherited } from './inherit.ts';

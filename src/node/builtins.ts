@@ -4,7 +4,7 @@
 // preload: worker_threads alone pulls in Node's streams, and most apps never load these.
 // The adjustment runs before the module reaches the app, so no unadjusted copy is ever handed out.
 
-import { syncBuiltinESMExports } from 'node:module';
+const { syncBuiltinESMExports } = process.getBuiltinModule('node:module');
 
 type Patch = (exports: Record<string, unknown>) => void;
 

@@ -16,8 +16,9 @@
 //   source invented by a loader → ./hooks.ts
 // Under DENY_INTERACTIVE (both modes): worker eval and the inspector (./inspector.ts).
 
-import Module, { createRequire, syncBuiltinESMExports } from 'node:module';
-import { fileURLToPath } from 'node:url';
+const Module = process.getBuiltinModule('node:module');
+const { syncBuiltinESMExports } = Module;
+const { fileURLToPath } = process.getBuiltinModule('node:url');
 import { denyCode, denyCodegen } from './errors.ts';
 import { guardCtor } from './guard.ts';
 import { getBuiltin } from './builtins.ts';
@@ -25,7 +26,6 @@ import { takeStdinWrapper } from './entry.ts';
 import { isCheckedSource, isCheckedWasm } from './files.ts';
 import { enforcement } from './state.ts';
 
-const require = createRequire(import.meta.url);
 type Ctor = new (...a: unknown[]) => object;
 
 /** Every thread: Module.prototype._compile, by mode. */
@@ -65,7 +65,7 @@ function calledByNode(): boolean {
 }
 
 export function closeCodegen(): void {
-  const vm = require('node:vm') as Record<string, unknown>;
+  const vm = getBuiltin<Record<string, unknown>>('node:vm');
   const Script = vm.Script as Ctor;
   const Native = Object.getPrototypeOf(Script) as Ctor;
   const guardedNative = new Proxy(Native, {

@@ -3,7 +3,7 @@
 // WARD_NODE_CONFIG may name one more file, whose settings can only add to the global ones.
 // A file that exists but cannot be read or parsed is an error (refuse rather than guess).
 
-import { existsSync, readFileSync } from 'node:fs';
+const { existsSync, readFileSync } = process.getBuiltinModule('node:fs');
 import { refuse } from './errors.ts';
 import { ENV } from './launch.ts';
 

@@ -3,7 +3,7 @@
 // last occurrence winning), and where Node exposes the effect itself it is tested directly — an
 // inspector listening, internals exposed — so no spelling of a flag slips past.
 
-import { fstatSync } from 'node:fs';
+const { fstatSync } = process.getBuiltinModule('node:fs');
 import { trustedForFd } from '../trust/trusted-for.ts';
 import { denyCode, denyCodegen, refuse } from './errors.ts';
 import { inspectorActive } from './inspector.ts';

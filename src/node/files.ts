@@ -1,22 +1,16 @@
 // Files of code: checked with AT_EXECVE_CHECK on the fd they are then read from, so the content
 // checked is the content run.
 
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+const { closeSync, openSync, readFileSync } = process.getBuiltinModule('node:fs');
 import { trustedForFd, type TrustResult } from '../trust/trusted-for.ts';
 import { getBuiltin } from './builtins.ts';
 import { refuse } from './errors.ts';
 import { auditLine, enforcement } from './state.ts';
 
+/** Everything the fd holds from its current offset (a fresh fd: the whole file), in one buffer. */
 export function readAll(fd: number): Buffer {
-  const size = fstatSync(fd).size;
-  const buf = Buffer.allocUnsafe(size);
-  let off = 0;
-  while (off < size) {
-    const n = readSync(fd, buf, off, size - off, off);
-    if (n === 0) break;
-    off += n;
-  }
-  return off === size ? buf : buf.subarray(0, off);
+  // readFileSync on an fd sizes the buffer from the binding's fstat (no Stats object) and reads to EOF.
+  return readFileSync(fd);
 }
 
 /** Applies the result of a check: throws when enforced, logs when audited. */

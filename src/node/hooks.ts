@@ -11,18 +11,23 @@
 // Hooks registered with module.register()/--experimental-loader run in Node's hooks thread,
 // which is itself enlightened (it runs the preload), so the loader's own modules are checked.
 
-import { closeSync, openSync } from 'node:fs';
-import module, { syncBuiltinESMExports } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { RegisterHooksOptions } from 'node:module';
+const { closeSync, openSync } = process.getBuiltinModule('node:fs');
+const module = process.getBuiltinModule('node:module');
+const { syncBuiltinESMExports } = module;
+const { fileURLToPath, pathToFileURL } = process.getBuiltinModule('node:url');
 import { trustedForFd } from '../trust/trusted-for.ts';
 import { checkModuleLoad, moduleIdOf } from './autoload.ts';
 import { builtinHandedOut, whenLoaded } from './builtins.ts';
 import { denyCode, denyCodegen, isMissing, refuseMissing } from './errors.ts';
 import { checkedRead, enforceCheck, isWasmBytes, registerCheckedWasm, rememberSource } from './files.ts';
-import { refuseWardFile } from './seal.ts';
+import { asyncLoadersMayRun } from './loaders.ts';
+import { publicApiSource, refuseWardFile } from './seal.ts';
 import { auditLine, enforcement } from './state.ts';
 
 const ENTRY_MARK = Symbol.for('ward.node.entryLoaded');
+// The formats Node's default load step of require() reads as UTF-8 text (cjs/loader's defaultLoadImpl).
+const CJS_TEXT_FORMATS = new Set(['module', 'commonjs', 'json', 'module-typescript', 'commonjs-typescript', 'typescript']);
 const SOURCE_FORMATS = new Set(['module', 'commonjs', 'module-typescript', 'commonjs-typescript', 'commonjs-sync', 'require-commonjs']);
 
 export interface HookOptions {
@@ -93,6 +98,7 @@ function generated(url: string, why: string): void {
 
 export function installHooks(options: HookOptions = {}): void {
   guardNativeLoads();
+  let appHooks = 0;
   let entryURL: string | undefined;
   if (options.onEntryLoaded) {
     const g = globalThis as unknown as Record<symbol, (() => void) | undefined>;
@@ -101,7 +107,7 @@ export function installHooks(options: HookOptions = {}): void {
       options.onEntryLoaded!();
     };
   }
-  const hooks: module.RegisterHooksOptions = {
+  const hooks: RegisterHooksOptions = {
     resolve(specifier, context, nextResolve) {
       const r = nextResolve(specifier, context);
       refuseWardFile(r.url);
@@ -136,6 +142,8 @@ export function installHooks(options: HookOptions = {}): void {
         return r;
       }
       refuseWardFile(url);
+      const api = publicApiSource(url);
+      if (api !== undefined) return { format: 'module', source: api, shortCircuit: true };
       const path = fileURLToPath(url);
       const isAddon = path.endsWith('.node');
       checkModuleLoad(moduleIdOf(url, path.endsWith('.wasm') ? 'wasm' : isAddon ? 'addon' : 'file'));
@@ -156,11 +164,21 @@ export function installHooks(options: HookOptions = {}): void {
         generated(url, 'source that a module loader made up (no file)');
         return r;
       }
-      const r = nextLoad(url, context);
+      // The checked bytes are the only read of the file when the next step is Node's own (no
+      // hooks of the app's below ours). require()'s chain (no import attributes: the CommonJS
+      // loader) would read the file again as UTF-8 and return the format it was given: done here
+      // from the checked bytes. import()'s default load step uses `context.source` instead of
+      // reading — handed down only without asynchronous loaders, which would see it cloned.
+      const own = appHooks === 0;
+      const cjsDefault = own && context.importAttributes === undefined && (context.format == null || CJS_TEXT_FORMATS.has(context.format));
+      const r = cjsDefault
+        ? { format: context.format, source: bytes.toString('utf8') }
+        : nextLoad(url, own && !asyncLoadersMayRun() ? ({ ...context, source: bytes } as Parameters<typeof nextLoad>[1]) : context);
       if (r.format === 'builtin' || r.format === 'addon') return r;
       if (enforcement().denyCodegen && (r.format === 'wasm' || isWasmBytes(bytes))) registerCheckedWasm(bytes);
       let source: string | Buffer;
-      if (sameBytes(r.source, bytes)) source = typeof r.source === 'string' ? bytes.toString('utf8') : bytes;
+      if (cjsDefault || r.source === bytes) source = r.source as string | Buffer;
+      else if (sameBytes(r.source, bytes)) source = typeof r.source === 'string' ? bytes.toString('utf8') : bytes;
       else {
         generated(url, 'source returned by a module loader that differs from the checked file');
         source = r.source as string | Buffer;
@@ -176,8 +194,11 @@ export function installHooks(options: HookOptions = {}): void {
   };
   const register = module.registerHooks;
   let ours = register(hooks);
-  module.registerHooks = function (appHooks: module.RegisterHooksOptions) {
-    const theirs = register(appHooks);
+  module.registerHooks = function (theirHooks: RegisterHooksOptions) {
+    const theirs = register(theirHooks);
+    // Any registration counts, for good (Node reads a hooks object's `load` at each load, and a
+    // deregistered one keeps counting): errs only towards running Node's own chain.
+    appHooks++;
     ours.deregister();
     ours = register(hooks);
     return theirs;

@@ -8,7 +8,7 @@
 // environment says; the variables here carry what the bits cannot (ward's own --enforce for hosts
 // without the bits, --deny-codegen, the module autoload level, audit logging).
 
-import { fileURLToPath } from 'node:url';
+const { fileURLToPath } = process.getBuiltinModule('node:url');
 import { splitNodeOptions } from './options.ts';
 
 export const PRELOAD = fileURLToPath(new URL('../../bin/ward-node-preload.cjs', import.meta.url));

@@ -4,8 +4,9 @@
 // for it, before Node is told about it: under RESTRICT_FILE a loader that fails AT_EXECVE_CHECK is
 // refused. What the loader's own imports load in the hooks thread is not seen by ward (docs/node.md).
 
-import module, { createRequire, syncBuiltinESMExports } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+const module = process.getBuiltinModule('node:module');
+const { createRequire, syncBuiltinESMExports } = module;
+const { fileURLToPath, pathToFileURL } = process.getBuiltinModule('node:url');
 import { denyCode, isMissing, refuseMissing } from './errors.ts';
 import { checkedRead } from './files.ts';
 import { enforcement } from './state.ts';
@@ -38,10 +39,22 @@ function checkLoader(specifier: string, parent: string | URL | undefined): void 
   }
 }
 
+let asyncLoaders = false;
+
+/**
+ * Whether this thread may have asynchronous loaders (module.register() was called, or one was
+ * given at start-up): their hooks run in another thread and see the load context only as a
+ * structured clone (a Buffer arrives as a plain Uint8Array), so ward hands them nothing extra.
+ */
+export function asyncLoadersMayRun(): boolean {
+  return asyncLoaders;
+}
+
 export function guardLoaders(): void {
   const register = module.register;
   module.register = function (specifier: string | URL, parentURL?: unknown, options?: unknown) {
     const parent = typeof parentURL === 'string' || parentURL instanceof URL ? parentURL : (parentURL as { parentURL?: string | URL } | undefined)?.parentURL;
+    asyncLoaders = true;
     checkLoader(String(specifier), parent);
     return Reflect.apply(register, module, [specifier, parentURL, options]);
   } as typeof module.register;
@@ -56,6 +69,7 @@ export function checkStartupLoaders(): void {
     if (name !== '--experimental-loader' && name !== '--loader') continue;
     const eq = args[i]!.indexOf('=');
     const value = eq >= 0 ? args[i]!.slice(eq + 1) : args[++i];
+    asyncLoaders = true;
     if (value !== undefined) checkLoader(value, undefined);
   }
 }

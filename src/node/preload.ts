@@ -18,7 +18,7 @@ import { currentOptions } from './options.ts';
 import { sealWard } from './seal.ts';
 import { auditSummaryAtExit, enforcement } from './state.ts';
 import { makeSticky } from './sticky.ts';
-import './index.ts';
+import * as publicApi from './index.ts';
 
 // Legacy bindings the app may ask for by name under enforcement: none of these compiles code,
 // starts processes unhooked, drives the inspector or changes V8's flags.
@@ -104,7 +104,7 @@ try {
   guardLoaders();
   installHooks({ onEntryLoaded: entryLoaded });
   publish();
-  sealWard();
+  sealWard(publicApi);
 } catch (e) {
   fatal(e);
 }

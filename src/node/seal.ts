@@ -3,28 +3,46 @@
 // (Module._cache), and no later resolution may reach a file of ward's installation or of koffi —
 // whether by path, by package name, through createRequire with a forged parent or a loader of
 // the app's (ward's resolve hook sees every final result, ./hooks.ts). The one exception is the
-// public API, src/node/index.ts, which exports no state and no originals.
+// public API, ./index.ts (dist/node/index.js in the package), which exports no state and no
+// originals. In the package the preload is one bundled file (scripts/bundle-preload.ts), so the
+// public API's file was never loaded: an app that imports it gets a module whose exports are the
+// running preload's own (publicApiSource, served by ward's load hook), never a second copy of
+// ward's state.
 
-import Module from 'node:module';
-import { dirname, join, sep } from 'node:path';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
-import { ffi } from '../kernel/ffi.ts';
+const Module = process.getBuiltinModule('node:module');
+const { dirname, join, sep } = process.getBuiltinModule('node:path');
+const { fileURLToPath } = process.getBuiltinModule('node:url');
+import { ffi, koffiMain as koffiEntryPoint } from '../kernel/ffi.ts';
 import { refuse } from './errors.ts';
 import { PRELOAD, WARD_ROOT } from './launch.ts';
 
-const PUBLIC_API = join(WARD_ROOT, 'src', 'node', 'index.ts');
-// ward's code (src/, bin/) and its FFI (koffi and its prebuilt binaries); not the rest of the
-// checkout, where an app or a test fixture may live.
-const roots: string[] = [join(WARD_ROOT, 'src') + sep, join(WARD_ROOT, 'bin') + sep];
+const PUBLIC_API = fileURLToPath(new URL('./index.ts', import.meta.url));
+const PUBLIC_API_URL = new URL('./index.ts', import.meta.url).href;
+const API_KEY = Symbol.for('ward.node.api');
+// ward's code (src/, bin/, and dist/ — the package's, or a checkout's build) and its FFI (koffi
+// and its prebuilt binaries); not the rest of the checkout, where an app or a test fixture may live.
+const roots: string[] = [join(WARD_ROOT, 'src') + sep, join(WARD_ROOT, 'bin') + sep, join(WARD_ROOT, 'dist') + sep];
 let sealed = false;
 
-export function sealWard(): void {
+/**
+ * The source ward's load hook gives the public API's file when it is loaded after the seal (the
+ * bundled preload never loaded it): its exports are the running preload's, read from a property
+ * of globalThis that cannot be replaced or deleted. Undefined for any other URL.
+ */
+export function publicApiSource(url: string): string | undefined {
+  if (url !== PUBLIC_API_URL || !sealed) return undefined;
+  const names = Object.keys((globalThis as unknown as Record<symbol, object>)[API_KEY] ?? {});
+  return `const api = globalThis[Symbol.for('ward.node.api')];\nexport const { ${names.join(', ')} } = api;\n`;
+}
+
+export function sealWard(publicApi: Record<string, unknown>): void {
+  Object.defineProperty(globalThis, API_KEY, { value: Object.freeze({ ...publicApi }), enumerable: false, writable: false, configurable: false });
   // The FFI loads lazily: load it now, so it is inside the seal rather than loaded by the first check after it.
   ffi();
   try {
     // koffi may be hoisted next to ward (installed as a dependency) rather than inside it.
-    const koffiMain = createRequire(import.meta.url).resolve('koffi');
+    // The koffi the FFI resolved (from ../kernel/ffi.ts, in the same package: the same answer).
+    const koffiMain = koffiEntryPoint();
     const marker = `${sep}node_modules${sep}koffi${sep}`;
     const i = koffiMain.lastIndexOf(marker);
     if (i >= 0) roots.push(koffiMain.slice(0, i + marker.length), koffiMain.slice(0, i) + `${sep}node_modules${sep}@koromix${sep}`);

@@ -4,7 +4,7 @@
 // ward emulates the trusted_for proposal's system policy (seeds/000, 003): only regular files,
 // never on a noexec mount, and only with execute permission for the caller — and says so.
 
-import { closeSync, fstatSync, openSync, lstatSync } from 'node:fs';
+const { closeSync, fstatSync, openSync, lstatSync } = process.getBuiltinModule('node:fs');
 import { execveCheckFd, execveCheckPath, execveCheckSupported } from '../kernel/exec-check.ts';
 import { O_CLOEXEC, O_NOFOLLOW, O_PATH, ST_NOEXEC, X_OK, faccessFd, fstatfsFlags } from '../kernel/files.ts';
 import { errorCode, type ErrnoName } from '../errors.ts';

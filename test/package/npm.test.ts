@@ -105,27 +105,44 @@ describe('npm package', { timeout: 600_000 }, () => {
         const node = ward(['node', appFile]);
         assert.equal(node.status, 0, node.stderr);
         const seen = JSON.parse(node.stdout) as { loaded: string[]; v: string };
-        // The preload ran from the package: its shim and the built preload are in the require cache.
+        // The preload ran from the package: its shim is in the require cache, and the bundled
+        // preload it loaded (dist/node/preload.bundle.cjs) was sealed away like every ward file.
         assert.ok(seen.loaded.includes(join(pkgDir, 'bin', 'ward-node-preload.cjs')), seen.loaded.join('\n'));
-        assert.ok(seen.loaded.includes(join(pkgDir, 'dist', 'node', 'preload.js')), seen.loaded.join('\n'));
+        assert.deepEqual(seen.loaded.filter((p) => p.startsWith(join(pkgDir, 'dist'))), []);
         assert.match(seen.v, new RegExp(`^${major}\\.`));
+        // The public API is the running preload's own (one state, not a second copy of ward's
+        // modules): a level set through it is in force in ward's hooks; ward's internals stay sealed.
+        const apiFile = join(app, `api${major}.mjs`);
+        writeFileSync(
+          apiFile,
+          `import { restrictModuleLoading, currentLevel } from '${NAME}/node';
+          const refused = async (spec) => import(spec).then(() => 'loaded', (e) => e.code);
+          const internal = await refused(${JSON.stringify(join(pkgDir, 'dist', 'node', 'state.js'))});
+          restrictModuleLoading(2);
+          console.log(JSON.stringify({ level: currentLevel().perProcess, zlib: await refused('node:zlib'), internal }));\n`,
+        );
+        const api = ward(['node', apiFile]);
+        assert.equal(api.status, 0, api.stderr);
+        assert.deepEqual(JSON.parse(api.stdout), { level: 2, zlib: 'ERR_WARD_MODULE_DENIED', internal: 'ERR_WARD_EPERM' });
       });
 
       it('every public entry point imports, and the README example decides', () => {
         const script = `
-          const exportsMap = ${JSON.stringify(Object.keys(repoPkg.exports))};
-          const counts = {};
-          for (const e of exportsMap) counts[e] = Object.keys(await import(${JSON.stringify(NAME)} + e.slice(1))).length;
           const { parsePolicy, CompiledPolicy, StaticFileContext } = await import('${NAME}/policy');
           const r = parsePolicy('policy_name=p policy_version=0.0.1\\nDEFAULT action=DENY\\nop=EXECUTE boot_verified=TRUE action=ALLOW\\n');
           const engine = new CompiledPolicy(r.value);
           const yes = engine.decide('EXECUTE', new StaticFileContext({ boot_verified: true })).action;
           const no = engine.decide('EXECUTE', new StaticFileContext({ boot_verified: false })).action;
+          // The preload last: once it has run, ward's own modules are sealed (docs/node.md).
+          const exportsMap = ${JSON.stringify(Object.keys(repoPkg.exports))};
+          const order = [...exportsMap.filter((e) => e !== './node/preload'), './node/preload'];
+          const counts = {};
+          for (const e of order) counts[e] = Object.keys(await import(${JSON.stringify(NAME)} + e.slice(1))).length;
           console.log(JSON.stringify({ counts, yes, no }));`;
         const r = run(join(bin, 'node'), ['--input-type=module', '-e', script], { cwd: app, env });
         assert.equal(r.status, 0, r.stderr);
         const out = JSON.parse(r.stdout) as { counts: Record<string, number>; yes: string; no: string };
-        assert.deepEqual(Object.keys(out.counts), Object.keys(repoPkg.exports));
+        assert.deepEqual(Object.keys(out.counts).sort(), Object.keys(repoPkg.exports).sort());
         // Every entry but the preload (a side-effect module) exports something.
         for (const [e, n] of Object.entries(out.counts)) if (e !== './node/preload') assert.ok(n > 0, `${e} exports nothing`);
         assert.deepEqual([out.yes, out.no], ['ALLOW', 'DENY']);
