@@ -129,6 +129,18 @@ describe('ward daemon --backend ipe (6.12 guest)', { concurrency: false }, () =>
     assert.equal(run(join(mnt, 'denied2')), 0, 'permissive: audited, not denied');
     assert.equal(ctl('enforce', 'on').ok, true);
     assert.equal(run(join(mnt, 'denied2')), 'EACCES');
+    // enforce=0 written behind ward's back: the kernel denies nothing, and status must not say
+    // "enforcing" (it did: ward's own flag was reported whatever the kernel did).
+    writeFileSync(`${IPE}/enforce`, '0');
+    assert.equal(run(join(mnt, 'denied2')), 0);
+    const drifted = ctl('daemon-status');
+    assert.equal(drifted.enforce, false, 'the kernel is permissive: not reported as enforcing');
+    assert.match((drifted.gaps as string[]).join('\n'), /the kernel's IPE is permissive \(enforce=0, set outside ward\)/);
+    const driftedText = spawnSync(process.execPath, [WARD, 'daemon-status', '--socket', `${D}/ctl.sock`], { encoding: 'utf8', timeout: 300_000 });
+    assert.match(driftedText.stdout, /^pid \d+, permissive/);
+    assert.equal(ctl('enforce', 'on').ok, true);
+    assert.equal(ctl('daemon-status').enforce, true);
+    assert.equal(run(join(mnt, 'denied2')), 'EACCES');
 
     // Stop: IPE cannot deactivate a policy, and ward does not switch enforcement off: the kernel
     // keeps enforcing the last active policy (docs/daemon.md).
