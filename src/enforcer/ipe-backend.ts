@@ -151,6 +151,9 @@ export class IpeBackend implements EnforcementBackend {
     if (readable && this.#mode.enforce && !enforcing) drift.push('the kernel\'s IPE is permissive (enforce=0, set outside ward): it denies nothing; `ward enforce on` sets it back');
     if (readable && (active?.name ?? null) !== (this.#policy?.rawName ?? null)) {
       drift.push(`the kernel's active IPE policy is ${active ? `"${displayText(active.name)}" ${active.version}` : 'none'}, not ward's ${this.#policy ? `"${displayText(this.#policy.name)}"` : '(none)'}: the kernel enforces its own`);
+    } else if (readable && active && this.#policy && active.version !== versionString(this.#policy.version)) {
+      // Same name, another version: updated in securityfs behind ward (ward's store has not moved).
+      drift.push(`the kernel's active IPE policy "${displayText(active.name)}" is at version ${active.version}, not ward's ${versionString(this.#policy.version)}: the kernel enforces a text ward does not hold`);
     }
     return {
       backend: 'ipe',

@@ -155,6 +155,15 @@ describe('ward daemon --backend ipe (6.12 guest)', { concurrency: false }, () =>
     const again = await start(['--ipe-signing-key', VM_IPE_KEY!, '--ipe-signing-cert', VM_IPE_CERT!]);
     assert.match(again, new RegExp(`ready: ipe: the kernel's IPE enforces "ward-daemon" ${major}\\.0\\.1`));
 
+    // The active policy updated in securityfs behind ward: same name, newer version, another
+    // text. ward's store did not move; status says the kernel enforces a version ward does not hold.
+    const sideways = `policy_name=ward-daemon policy_version=${major}.0.9\nDEFAULT action=ALLOW\nop=EXECUTE fsverity_digest=${measure(join(mnt, 'denied2'))} action=DENY\n`;
+    writeFileSync(`${IPE}/policies/ward-daemon/update`, signPkcs7(Buffer.from(sideways), loadSigner(VM_IPE_KEY!, VM_IPE_CERT!)));
+    assert.equal(kernel('ward-daemon', 'version'), `${major}.0.9`);
+    const moved = ctl('daemon-status');
+    assert.equal((moved.active as { version: string }).version, `${major}.0.1`);
+    assert.match((moved.gaps as string[]).join('\n'), new RegExp(`"ward-daemon" is at version ${major}\\.0\\.9, not ward's ${major}\\.0\\.1`));
+
     // The kernel has the last word, and ward's store follows it: someone activates a newer policy
     // in the kernel behind ward's back; activating ward's (older) one is then the kernel's EINVAL,
     // and ward's store does not move.
