@@ -23,6 +23,12 @@ export interface BackendStatus {
   readonly backend: BackendName;
   /** true only when at least one decision point is live: never claim enforcement over nothing. */
   readonly deciding: boolean;
+  /**
+   * false when the backend can see that it denies nothing although ward's mode is enforce (the
+   * kernel's IPE set to enforce=0 outside ward): the daemon then never reports "enforcing".
+   * Absent: the backend enforces whatever mode ward set.
+   */
+  readonly enforcing?: boolean;
   /** Which IPE hooks / operations this backend decides, in IPE's `ipe_hook` names. */
   readonly hooks: readonly string[];
   /** What this backend cannot decide, in plain words (for `ward status` and --explain). */

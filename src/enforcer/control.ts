@@ -123,6 +123,12 @@ export class ControlServer {
         chunk = chunk.subarray(nl + 1);
       }
       const take = chunk.subarray(0, need - size);
+      // More bytes than the counts name: the counts are wrong, and the policy would be cut
+      // short (a truncated text can lose its DENY rules and still parse). Refused, not guessed
+      // around. (Bytes a peer sends only after the answer was decided are not seen.)
+      if (need > 0 && chunk.length > take.length) {
+        return finish(Promise.resolve({ ok: false, errno: 'EINVAL', message: `more bytes than "textBytes" and "pkcs7Bytes" name (${need}): the counts must match the raw bytes sent` }));
+      }
       if (take.length > 0) chunks.push(take);
       size += take.length;
       if (size === need) received();

@@ -187,7 +187,8 @@ export class Daemon {
     const b = this.backend.status();
     return {
       pid: process.pid,
-      enforce: s.flags.enforce,
+      // ward's mode, unless the backend sees it does not hold (IPE's enforce written outside ward).
+      enforce: s.flags.enforce && b.enforcing !== false,
       auditSuccess: s.flags.auditSuccess,
       active: a ? { name: a.name, version: versionString(a.version) } : null,
       floor: s.store.floor ? versionString(s.store.floor) : null,

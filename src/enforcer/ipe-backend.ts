@@ -145,12 +145,23 @@ export class IpeBackend implements EnforcementBackend {
     const summary = active
       ? `the kernel's IPE ${enforcing ? 'enforces' : 'audits (permissive)'} "${active.name}" ${active.version} at its hooks`
       : 'the kernel\'s IPE has no active policy (everything is allowed)';
+    // What the kernel does is the truth, whatever ward's store says: anyone with root can write
+    // securityfs behind the daemon (enforce=0, another policy activated). Status says so.
+    const drift: string[] = [];
+    if (readable && this.#mode.enforce && !enforcing) drift.push('the kernel\'s IPE is permissive (enforce=0, set outside ward): it denies nothing; `ward enforce on` sets it back');
+    if (readable && (active?.name ?? null) !== (this.#policy?.rawName ?? null)) {
+      drift.push(`the kernel's active IPE policy is ${active ? `"${displayText(active.name)}" ${active.version}` : 'none'}, not ward's ${this.#policy ? `"${displayText(this.#policy.name)}"` : '(none)'}: the kernel enforces its own`);
+    } else if (readable && active && this.#policy && active.version !== versionString(this.#policy.version)) {
+      // Same name, another version: updated in securityfs behind ward (ward's store has not moved).
+      drift.push(`the kernel's active IPE policy "${displayText(active.name)}" is at version ${active.version}, not ward's ${versionString(this.#policy.version)}: the kernel enforces a text ward does not hold`);
+    }
     return {
       backend: 'ipe',
       // The kernel decides at its hooks whether or not a policy is active (none: all allowed).
       deciding: readable,
+      enforcing: readable && (!this.#mode.enforce || enforcing),
       hooks: HOOKS,
-      gaps: ['decisions are audited by the kernel (AUDIT_IPE_ACCESS records, in the kernel log without auditd), not in ward\'s audit log'],
+      gaps: [...drift, 'decisions are audited by the kernel (AUDIT_IPE_ACCESS records, in the kernel log without auditd), not in ward\'s audit log'],
       failureMode: 'closed',
       details: { summary, kernelActive: active ?? null, kernelEnforce: enforcing, signing: this.#signer ? 'configured key' : 'pre-signed policies only', policy: this.#policy ? this.#policy.name : null, mode: this.#mode },
     };

@@ -37,6 +37,14 @@ export interface Effects {
 const toRaw = (name: string) => Buffer.from(name, 'utf8').toString('latin1');
 const fail = (e: WardError): ControlResponse => ({ ok: false, errno: e.code, message: e.message });
 
+// Changes to a store run one at a time. Each is checked against the store, admitted by the
+// backend, then written, with awaits between (the signature check, the kernel, the fsync of the
+// staged text): interleaved, two requests both pass the check before either is written, and the
+// backend (the kernel's IPE) can end up holding a text the store then refuses — the kernel
+// enforcing what ward does not show. Keyed by the state, not the Manager: a reload builds a
+// new Manager over the same store while requests may still be running on the old one.
+const queues = new WeakMap<PolicyState, Promise<unknown>>();
+
 export class Manager {
   readonly state: PolicyState;
   readonly #trusted: ReturnType<typeof readCertificates>;
@@ -82,7 +90,11 @@ export class Manager {
    * The boot policy: loaded if new (or a newer version), activated when nothing else is active.
    * Returns a line for the log when it was not activated because another policy is active.
    */
-  async applyBootPolicy(file: string, by: Actor): Promise<string | undefined> {
+  applyBootPolicy(file: string, by: Actor): Promise<string | undefined> {
+    return this.#serial(() => this.#applyBootPolicy(file, by));
+  }
+
+  async #applyBootPolicy(file: string, by: Actor): Promise<string | undefined> {
     let text: Buffer;
     try {
       text = readFileSync(file);
@@ -160,8 +172,20 @@ export class Manager {
     }
   }
 
-  /** Executes one management request (the control socket's verbs). */
-  async handle(req: ControlRequest, by: Actor): Promise<ControlResponse> {
+  /** Runs `f` after every change already queued on this store has finished. */
+  #serial<T>(f: () => Promise<T>): Promise<T> {
+    const next = (queues.get(this.state) ?? Promise.resolve()).then(f, f);
+    queues.set(this.state, next.catch(() => undefined));
+    return next;
+  }
+
+  /** Executes one management request (the control socket's verbs); changes one at a time. */
+  handle(req: ControlRequest, by: Actor): Promise<ControlResponse> {
+    if (req.verb === 'list' || req.verb === 'show' || req.verb === 'status') return this.#handle(req, by);
+    return this.#serial(() => this.#handle(req, by));
+  }
+
+  async #handle(req: ControlRequest, by: Actor): Promise<ControlResponse> {
     switch (req.verb) {
       case 'load':
         return this.#staged(req.text, async (text, staged) => {

@@ -6,7 +6,7 @@
 // tests sign thousands per boot. Checked against openssl and the kernel by the guest tests.
 
 import { createPrivateKey, sign, type KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
 import { WardError, errorCode } from '../errors.ts';
 
 function len(n: number): Buffer {
@@ -66,6 +66,35 @@ function readPem(path: string, what: string): string {
   }
 }
 
+/**
+ * The signing key's PEM, read only if nobody but its owner — root or the user ward runs as — can
+ * read or change it: whoever can read the key can sign policies the kernel's IPE activates (what
+ * may execute on the host), and whoever can write it can swap in their own. Opened with
+ * O_NOFOLLOW and checked on the open descriptor (no race between the check and the read): a
+ * symlink as the key path is refused rather than followed, as its target's directory is not
+ * what the configuration names.
+ */
+function readPrivateKeyPem(path: string): string {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (e) {
+    const code = errorCode(e);
+    if (code === 'ELOOP') throw new WardError('ELOOP', `the signing key ${path} is a symbolic link: name the key file itself (ward does not follow links to a key)`);
+    throw new WardError(code, `cannot read the signing key ${path}: ${code}`);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new WardError('EINVAL', `the signing key ${path} is not a regular file`);
+    const me = process.geteuid?.() ?? 0;
+    if (st.uid !== 0 && st.uid !== me) throw new WardError('EACCES', `the signing key ${path} belongs to uid ${st.uid}, not root${me !== 0 ? ` or uid ${me}` : ''}: whoever owns it can sign policies the kernel enforces (chown root ${path})`);
+    if ((st.mode & 0o077) !== 0) throw new WardError('EACCES', `the signing key ${path} has mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}: group or others can use it to sign policies the kernel enforces (chmod 600 ${path})`);
+    return readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** The signer from PEM files: an RSA private key and its X.509 certificate. */
 export function loadSigner(keyPem: string, certPem: string): Signer {
   const pem = readPem(certPem, 'signing certificate');
@@ -86,7 +115,7 @@ export function loadSigner(keyPem: string, certPem: string): Signer {
   const issuerDer = certDer.subarray(sigAlg.end, issuer.end);
   let key: KeyObject;
   try {
-    key = createPrivateKey(readPem(keyPem, 'signing key'));
+    key = createPrivateKey(readPrivateKeyPem(keyPem));
   } catch (e) {
     if (e instanceof WardError) throw e;
     throw new WardError('EINVAL', `${keyPem}: not a PEM private key (${(e as Error).message})`);

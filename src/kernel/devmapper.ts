@@ -43,9 +43,15 @@ export function encodeDev(major: number, minor: number): bigint {
   return BigInt(minor & 0xff) | (BigInt(major) << 8n) | (BigInt(minor & ~0xff) << 12n);
 }
 
-/** Whether major:minor is a device-mapper device (it has a `dm` directory in sysfs: dm-sysfs.c). */
-export function isDeviceMapper(major: number, minor: number): boolean {
-  return existsSync(`/sys/dev/block/${major}:${minor}/dm`);
+/**
+ * Whether major:minor is a device-mapper device: true when sysfs shows its `dm` directory
+ * (dm-sysfs.c), false when sysfs lists the device without one, undefined when sysfs does not
+ * list it at all — not mounted here (a container's or a mount namespace's private /sys), so it
+ * cannot tell, and the caller asks the dm ioctl (ENXIO: no dm device has that number).
+ */
+export function isDeviceMapper(major: number, minor: number): boolean | undefined {
+  if (existsSync(`/sys/dev/block/${major}:${minor}/dm`)) return true;
+  return existsSync(`/sys/dev/block/${major}:${minor}`) ? false : undefined;
 }
 
 function cString(buf: Buffer, start: number, max: number): string | undefined {

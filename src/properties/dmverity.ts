@@ -145,11 +145,14 @@ export function dmVerityOfFd(fd: number): DmVerityState {
 
 /** The dm-verity state of the block device major:minor (a file's st_dev), read from the kernel. */
 export function dmVerityOfDevice(major: number, minor: number): DmVerityState {
-  if (!isDeviceMapper(major, minor)) return { kind: 'not-dm' };
+  const dm = isDeviceMapper(major, minor);
+  if (dm === false) return { kind: 'not-dm' };
   const r = dmTableStatus(major, minor);
   if (!r.ok) {
-    // ENXIO: the device went away between the sysfs check and the ioctl.
-    if (r.error === 'ENXIO') return { kind: 'not-dm' };
+    // ENXIO: no dm device by that number (dm-ioctl.c __find_device_hash_cell). When sysfs could
+    // not tell, that is the answer; when sysfs said dm, the device is being removed while the
+    // file still holds it (and IPE still holds its root hash): not knowable, so unknown.
+    if (r.error === 'ENXIO' && dm === undefined) return { kind: 'not-dm' };
     return { kind: 'unknown', reason: `cannot read the device-mapper table of ${major}:${minor} (${r.error})`, errno: r.error };
   }
   const types = r.value.targets.map((x) => x.type);

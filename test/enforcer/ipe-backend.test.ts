@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ward } from '../helpers/cli.ts';
@@ -66,4 +66,26 @@ test('ward\'s PKCS#7 signer: openssl and ward\'s verifier accept its blobs, with
   const other = await verifySignedPolicy(blob, readCertificates([join(dir, 'ec.crt')]));
   assert.equal(other.ok ? 'ok' : other.error.code, 'ENOKEY');
   assert.equal(readFileSync(join(dir, 'p.p7s')).length, blob.length);
+});
+
+test('the signing key must be the owner\'s alone: group/world-readable, foreign-owned or symlinked keys are refused', (t) => {
+  if (!needOpenssl(t)) return;
+  const check = (key: string) => JSON.parse(ward(['daemon', '--check-config', '--json', '--config', join(dir, 'daemon.json'), '--state-dir', join(dir, 'perm-state'), '--ipe-signing-key', key, '--ipe-signing-cert', join(dir, 'rsa.crt')]).stdout) as { ok: boolean; problems: string[] };
+  writeFileSync(join(dir, 'daemon.json'), '{}\n');
+  const copy = (name: string, mode: number) => {
+    const p = join(dir, name);
+    copyFileSync(join(dir, 'rsa.key'), p);
+    chmodSync(p, mode);
+    return p;
+  };
+  assert.deepEqual(check(copy('private.key', 0o600)).problems, []);
+  assert.match(check(copy('world.key', 0o644)).problems.join('\n'), /EACCES|mode 0644: group or others can use it .*chmod 600/);
+  assert.match(check(copy('group.key', 0o640)).problems.join('\n'), /mode 0640/);
+  symlinkSync(join(dir, 'private.key'), join(dir, 'link.key'));
+  assert.match(check(join(dir, 'link.key')).problems.join('\n'), /is a symbolic link/);
+  if (process.geteuid?.() === 0) {
+    const foreign = copy('foreign.key', 0o600);
+    chownSync(foreign, 65534, 65534);
+    assert.match(check(foreign).problems.join('\n'), /belongs to uid 65534, not root/);
+  }
 });

@@ -129,6 +129,18 @@ describe('ward daemon --backend ipe (6.12 guest)', { concurrency: false }, () =>
     assert.equal(run(join(mnt, 'denied2')), 0, 'permissive: audited, not denied');
     assert.equal(ctl('enforce', 'on').ok, true);
     assert.equal(run(join(mnt, 'denied2')), 'EACCES');
+    // enforce=0 written behind ward's back: the kernel denies nothing, and status must not say
+    // "enforcing" (it did: ward's own flag was reported whatever the kernel did).
+    writeFileSync(`${IPE}/enforce`, '0');
+    assert.equal(run(join(mnt, 'denied2')), 0);
+    const drifted = ctl('daemon-status');
+    assert.equal(drifted.enforce, false, 'the kernel is permissive: not reported as enforcing');
+    assert.match((drifted.gaps as string[]).join('\n'), /the kernel's IPE is permissive \(enforce=0, set outside ward\)/);
+    const driftedText = spawnSync(process.execPath, [WARD, 'daemon-status', '--socket', `${D}/ctl.sock`], { encoding: 'utf8', timeout: 300_000 });
+    assert.match(driftedText.stdout, /^pid \d+, permissive/);
+    assert.equal(ctl('enforce', 'on').ok, true);
+    assert.equal(ctl('daemon-status').enforce, true);
+    assert.equal(run(join(mnt, 'denied2')), 'EACCES');
 
     // Stop: IPE cannot deactivate a policy, and ward does not switch enforcement off: the kernel
     // keeps enforcing the last active policy (docs/daemon.md).
@@ -142,6 +154,15 @@ describe('ward daemon --backend ipe (6.12 guest)', { concurrency: false }, () =>
     // A restart finds the kernel already holding its active policy and takes it as it is.
     const again = await start(['--ipe-signing-key', VM_IPE_KEY!, '--ipe-signing-cert', VM_IPE_CERT!]);
     assert.match(again, new RegExp(`ready: ipe: the kernel's IPE enforces "ward-daemon" ${major}\\.0\\.1`));
+
+    // The active policy updated in securityfs behind ward: same name, newer version, another
+    // text. ward's store did not move; status says the kernel enforces a version ward does not hold.
+    const sideways = `policy_name=ward-daemon policy_version=${major}.0.9\nDEFAULT action=ALLOW\nop=EXECUTE fsverity_digest=${measure(join(mnt, 'denied2'))} action=DENY\n`;
+    writeFileSync(`${IPE}/policies/ward-daemon/update`, signPkcs7(Buffer.from(sideways), loadSigner(VM_IPE_KEY!, VM_IPE_CERT!)));
+    assert.equal(kernel('ward-daemon', 'version'), `${major}.0.9`);
+    const moved = ctl('daemon-status');
+    assert.equal((moved.active as { version: string }).version, `${major}.0.1`);
+    assert.match((moved.gaps as string[]).join('\n'), new RegExp(`"ward-daemon" is at version ${major}\\.0\\.9, not ward's ${major}\\.0\\.1`));
 
     // The kernel has the last word, and ward's store follows it: someone activates a newer policy
     // in the kernel behind ward's back; activating ward's (older) one is then the kernel's EINVAL,

@@ -176,3 +176,27 @@ test('who may use the control socket: root; the admin group (primary or suppleme
   assert.equal(groupId('root'), 0);
   assert.equal(groupId('no-such-group-ward'), undefined);
 });
+
+test('concurrent changes are handled one at a time: the backend never holds a policy the store refused (no kernel: a recording admit)', async () => {
+  // Two loads of one name sent at once. Each is checked against the store, admitted by the
+  // backend (the kernel's IPE in production: it would now hold that text), then written. Run
+  // interleaved, both passed the check before either was written: the backend took both, the
+  // store only the first — the kernel enforcing a text ward does not show.
+  const st = PolicyState.open(join(dir, 'state'), { enforce: true, auditSuccess: false });
+  assert.ok(st.ok);
+  const admitted: string[] = [];
+  const m = new Manager(st.value, { trustedCerts: [], requireSigned: false }, {
+    activePolicy: async () => {},
+    mode: async () => {},
+    audit: () => {},
+    status: () => ({ backend: 'test' }),
+    admit: async (p) => void admitted.push(Buffer.from(p.text).toString()),
+  });
+  const a = pol('same', '1.0.0', 'DEFAULT action=ALLOW');
+  const b = pol('same', '1.0.0', 'DEFAULT action=DENY');
+  const [ra, rb] = await Promise.all([m.handle({ verb: 'load', text: b64(a) }, me), m.handle({ verb: 'load', text: b64(b) }, me)]);
+  assert.deepEqual([ra.ok, rb.ok, (rb as { errno?: string }).errno], [true, false, 'EEXIST']);
+  assert.deepEqual(admitted, [a], 'only the load the store took reached the backend');
+  // And the store's text is the one the backend holds.
+  assert.equal(Buffer.from(st.value.store.policies.get('same')!.text).toString(), a);
+});

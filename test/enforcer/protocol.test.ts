@@ -68,6 +68,47 @@ test('over a real socket, raw and base64 policies arrive as the same bytes; bad 
   }
 });
 
+test('raw framing over a real socket: a frame split byte by byte, an over-limit count, and more bytes than the counts', async (t) => {
+  if (!requires(t, IS_ROOT, 'root (the control socket admits root)')) return;
+  const dir = mkdtempSync(join(tmpdir(), 'ward-proto-'));
+  const seen: string[] = [];
+  const server = new ControlServer(join(dir, 'ctl.sock'), undefined, async (req) => {
+    if (req.verb === 'load') seen.push(Buffer.from(policyBytes(req.text)).toString());
+    return { ok: true };
+  });
+  await server.listen();
+  /** Sends `parts` as separate writes (each after the previous one left), returns the answer. */
+  const send = (parts: string[]) =>
+    new Promise<Record<string, unknown>>((resolve, reject) => {
+      const c = connect(server.path, async () => {
+        for (const p of parts) {
+          c.write(p);
+          await new Promise((r) => setTimeout(r, 2));
+        }
+      });
+      let out = '';
+      c.on('data', (d) => (out += d));
+      c.on('end', () => (out ? resolve(JSON.parse(out) as Record<string, unknown>) : reject(new Error('no answer'))));
+      c.on('error', reject);
+    });
+  try {
+    const whole = '{"verb":"load","textBytes":5,"pkcs7Bytes":0}\nhello';
+    assert.deepEqual(await send([...whole]), { ok: true }, 'split byte by byte');
+    assert.deepEqual(seen, ['hello']);
+    const over = await send(['{"verb":"load","textBytes":67108865}\n']);
+    assert.equal(over.errno, 'EINVAL');
+    assert.match(String(over.message), /exceed the limit/);
+    // Counts that lie short: the text would be cut to its first 5 bytes. Refused.
+    const extra = await send(['{"verb":"load","textBytes":5}\nhello, and then a DENY rule']);
+    assert.equal(extra.errno, 'EINVAL');
+    assert.match(String(extra.message), /more bytes than "textBytes" and "pkcs7Bytes" name/);
+    assert.deepEqual(seen, ['hello'], 'the cut request never reached the handler');
+  } finally {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('against a daemon from before the raw form, ward policy load falls back to base64', async () => {
   // The old daemon's framing and check (commit 3ee7169's control.ts/protocol.ts): one JSON line,
   // "text" must be a string; it answers and ends while the client may still be sending.

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, closeSync, copyFileSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { ward } from '../helpers/cli.ts';
+import { WARD_BIN, ward } from '../helpers/cli.ts';
 import { exec, TestDaemon } from '../helpers/daemon.ts';
 import { inGuest, VM_SCRATCH } from '../helpers/vm.ts';
 
@@ -161,6 +161,21 @@ test('without CAP_SYS_ADMIN the table cannot be read: both properties are unknow
   const got = evalFiles(['DEFAULT action=ALLOW', 'op=EXECUTE dmverity_roothash=sha256:00 action=DENY', 'op=EXECUTE dmverity_signature=TRUE action=DENY'], [join(mnt, 'true'), tmpfsFile()], { uid: 65534, gid: 65534 });
   // tmpfs needs no table: it has no block device, so it is still FALSE.
   assert.deepEqual(got.map((r) => [r.properties.dmverity_roothash, r.properties.dmverity_signature]), [[null, null], [null, false]]);
+});
+
+test('with sysfs not mounted (a namespace\'s private /sys) a verity file is not taken for a non-dm one', (t) => {
+  if (!inGuest(t, '6.1')) return;
+  // ward told device-mapper devices from others by /sys/dev/block/M:m/dm alone: with no sysfs
+  // every device looked non-dm, and a file on the verity device read dmverity_roothash as
+  // absent (FALSE), which a DENY rule on that root hash then wrongly lets through.
+  const policy = join(dir, 'nosys.pol');
+  writeFileSync(policy, `policy_name=vm-dm-nosys policy_version=0.0.1\nDEFAULT action=ALLOW\nop=EXECUTE dmverity_roothash=sha256:${rootHash} action=DENY\n`);
+  chmodSync(policy, 0o644);
+  const r = spawnSync('unshare', ['-m', 'sh', '-c', 'mount --make-rprivate / && mount -t tmpfs none /sys && exec "$@"', 'sh', process.execPath, WARD_BIN, 'policy', 'eval', policy, join(mnt, 'true'), join(mntLinear, 'true'), '--op', 'EXECUTE', '--json'], { encoding: 'utf8', timeout: 120_000 });
+  assert.equal(r.status === 0 || r.status === 1, true, r.stderr);
+  const got = (JSON.parse(r.stdout) as { results: EvalResult[] }).results;
+  // The ioctl names the device itself: the verity file is denied by its root hash, the linear one is not verity.
+  assert.deepEqual(got.map((x) => [x.action, x.properties.dmverity_roothash]), [['DENY', `sha256:${rootHash}`], ['ALLOW', null]]);
 });
 
 test('ward status: dm-verity present, both properties backed by the device-mapper table', (t) => {
