@@ -75,18 +75,37 @@ export function makeSticky(processWrap: Record<string, unknown>, spawnSyncBindin
 }
 
 /**
+ * An `env` object given to a Worker, as a plain copy whose NODE_OPTIONS (if any) starts with
+ * ward's options. Node parses NODE_OPTIONS from a Worker's explicit `env` for the thread's own
+ * options, and those `--require`s run *before* the ones on the command line — so
+ * `env: { NODE_OPTIONS: '--require ./x.js' }` ran x.js unchecked ahead of ward's preload.
+ */
+function enlightenWorkerEnv(env: object): Record<string, unknown> {
+  const copy: Record<string, unknown> = { ...env };
+  const given = (env as Record<string, unknown>).NODE_OPTIONS;
+  if (given !== undefined) copy.NODE_OPTIONS = enlightenedEnvironment({ NODE_OPTIONS: String(given) }, settings()).NODE_OPTIONS;
+  return copy;
+}
+
+/**
  * Worker threads inherit the process's command line (where `ward node` puts the preload) unless
  * the app passes `execArgv`, and read per-thread options from an `env` it passes: ward's preload
- * is put first in any execArgv the app gives. DENY_INTERACTIVE: a worker's code must be a file
- * (eval refused here; data:/blob: workers fail in the worker's own load hook).
+ * is put first in any execArgv and in the NODE_OPTIONS of any `env` object the app gives
+ * (SHARE_ENV and the default, a copy of process.env, are not parsed for options by Node).
+ * DENY_INTERACTIVE: a worker's code must be a file (eval refused here; data:/blob: workers fail
+ * in the worker's own load hook).
  */
 function stickyWorkers(): void {
   whenLoaded('worker_threads', (wt) => guardCtor(wt, 'Worker', (a) => {
-    const options = a[1] as { eval?: unknown; execArgv?: unknown } | undefined;
+    const options = a[1] as { eval?: unknown; execArgv?: unknown; env?: unknown } | undefined;
     if (enforcement().denyInteractive && options?.eval) denyCode('new Worker(code, { eval: true })');
-    if (options && Array.isArray(options.execArgv)) {
+    if (!options) return;
+    const next: Record<string, unknown> = { ...options };
+    if (Array.isArray(options.execArgv)) {
       const mine = `--require=${PRELOAD}`;
-      if (options.execArgv[0] !== mine) a[1] = { ...options, execArgv: [mine, ...(options.execArgv as unknown[])] };
+      if (options.execArgv[0] !== mine) next.execArgv = [mine, ...(options.execArgv as unknown[])];
     }
+    if (options.env !== null && typeof options.env === 'object') next.env = enlightenWorkerEnv(options.env);
+    a[1] = next;
   }));
 }

@@ -1,0 +1,70 @@
+// Regression tests for the second round of the review (issue 10, "new variants of each class"),
+// as the first round's test/node/bypass.test.ts: each attack from a checked app run as `nobody`
+// under `ward exec --restrict-file --deny-interactive -- ward node` (or with --deny-codegen
+// alone where that mode is the door). The payload is the text of a mode-0644 file, a snapshot
+// blob or bytes: an attack wins if it prints PWNED. WARD_NODE_TEST_BIN may point at another
+// ward checkout to show the attacks winning there.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chmodSync } from 'node:fs';
+import { join } from 'node:path';
+import { Scratch, IS_ROOT, NOBODY, NOGROUP, requires, placeFile } from '../helpers/kernel.ts';
+import { WARD_BIN } from '../helpers/cli.ts';
+import { execveCheckSupported } from '../../src/kernel/exec-check.ts';
+
+const BIN = process.env.WARD_NODE_TEST_BIN ?? WARD_BIN;
+let s: Scratch;
+let dir: string;
+const ok = () => IS_ROOT && execveCheckSupported();
+const WASM = 'new Uint8Array([0,97,115,109,1,0,0,0])';
+
+const file = (rel: string, text: string | Uint8Array, mode = 0o755): string => placeFile(dir, rel, text, mode);
+
+before(() => {
+  if (!ok()) return;
+  s = new Scratch('ward-node-variants-');
+  dir = s.tmpfs('app');
+  file('payload.js', `console.log('PWNED')\n`, 0o644);
+  file('dep.cjs', `module.exports = 1;\n`);
+  // A user-land snapshot whose main function is the payload, built by a plain node (as an
+  // attacker would, anywhere) and left 0644.
+  const main = file('snapmain.js', `require('node:v8').startupSnapshot.setDeserializeMainFunction(() => console.log('snapshot main: PWNED'));\n`);
+  const r = spawnSync(process.execPath, ['--snapshot-blob', join(dir, 'evil.blob'), '--build-snapshot', main], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  chmodSync(join(dir, 'evil.blob'), 0o644);
+});
+after(() => s?.cleanup());
+
+const P = () => JSON.stringify(join(dir, 'payload.js'));
+const D = () => JSON.stringify(join(dir, 'dep.cjs'));
+const BLOB = () => JSON.stringify(join(dir, 'evil.blob'));
+const CODEGEN = /ward node runs with --deny-codegen/;
+const child = (args: string, opts = "{ stdio: 'inherit' }") => `const r = require('node:child_process').spawnSync(process.execPath, ${args}, ${opts}); if (r.error && r.error.code !== 'ETIMEDOUT') throw r.error;`;
+
+interface Attack {
+  code: () => string;
+  flags?: string[];
+  bits?: string[];
+  refused: RegExp;
+}
+
+const A: Record<string, Attack> = {
+  // Enforcement shed by workers: NODE_OPTIONS of a Worker's env runs its --require ahead of ward's preload.
+  "a Worker's env NODE_OPTIONS --require": { code: () => `await new Promise((res) => new (require('node:worker_threads').Worker)(${D()}, { env: { NODE_OPTIONS: '--require ' + ${P()} } }).on('error', (e) => { console.log(e.code, e.message); res(); }).on('exit', res));`, refused: /ERR_WARD_EXEC_DENIED/ },
+};
+
+for (const [name, a] of Object.entries(A)) {
+  test(`variant: ${name}`, (t) => {
+    if (!requires(t, ok(), 'root (tmpfs, nobody) and AT_EXECVE_CHECK')) return;
+    const main = file(`a-${name.replace(/[^a-z0-9]/gi, '_')}.cjs`, `(async () => {\n${a.code()}\n})().catch((e) => { console.log(e.code, e.message); process.exitCode = 3; });\n`);
+    const bits = a.bits ?? ['--restrict-file', '--deny-interactive'];
+    const node = [process.execPath, BIN, 'node', ...(a.flags ?? []), main];
+    const argv = bits.length ? [BIN, 'exec', ...bits, '--', ...node] : node.slice(1);
+    const r = spawnSync(process.execPath, argv, { encoding: 'utf8', cwd: dir, timeout: 60_000, uid: NOBODY, gid: NOGROUP, env: { PATH: '/usr/bin:/bin', HOME: '/' } });
+    const out = `${r.stdout}${r.stderr}`;
+    assert.doesNotMatch(out, /PWNED/, out);
+    assert.match(out, a.refused, out);
+  });
+}
