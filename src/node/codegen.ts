@@ -10,8 +10,8 @@
 //                             --experimental-vm-modules / --experimental-shadow-realm refused
 //   Module.prototype._compile → only text ward's load hook returned from a checked file, and
 //                             only while Module.wrap/Module.wrapper are Node's own
-//   WebAssembly from bytes  → only bytes of a checked file (or Node's own internals, e.g. fetch's
-//                             llhttp, the TypeScript stripper); Module.prototype.constructor is
+//   WebAssembly from bytes  → only bytes of a checked file (or Node's bundled wasm users called
+//                             directly: fetch's llhttp, the TypeScript stripper); Module.prototype.constructor is
 //                             the guard; compileStreaming/instantiateStreaming refused
 //   source invented by a loader → ./hooks.ts
 // Under DENY_INTERACTIVE (both modes): worker eval and the inspector (./inspector.ts).
@@ -58,10 +58,18 @@ export function guardCompile(): void {
 const OWN = [new URL('./', import.meta.url).href, fileURLToPath(new URL('./', import.meta.url))];
 const own = (scriptName: string) => OWN.some((p) => scriptName.startsWith(p));
 
-/** Whether the code calling a guarded entry point is Node's own (its internals compile only their own bytes). */
+// The Node internals that compile WebAssembly of their own (bytes bundled with Node): undici's
+// llhttp (fetch) and amaro (the TypeScript stripper). Only these, never "any node: frame": many
+// Node functions call whatever function they are given with the arguments they are given
+// (util.callbackify, util.deprecate, AsyncLocalStorage.run, EventEmitter.emit, process.nextTick,
+// timers), and WebAssembly.compile passed to one of them would be called from node:… with the
+// app's bytes.
+const NODE_WASM_CALLERS = ['node:internal/deps/undici/', 'node:internal/deps/amaro/'];
+
+/** Whether the code calling a guarded entry point is one of Node's bundled wasm users (they compile only their own bytes). */
 function calledByNode(): boolean {
   const caller = getBuiltin<typeof import('node:util')>('node:util').getCallSites(10).find((s) => !own(s.scriptName));
-  return !!caller && caller.scriptName.startsWith('node:');
+  return !!caller && NODE_WASM_CALLERS.some((p) => caller.scriptName.startsWith(p));
 }
 
 export function closeCodegen(): void {

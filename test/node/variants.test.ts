@@ -53,6 +53,10 @@ interface Attack {
 const A: Record<string, Attack> = {
   // Enforcement shed by workers: NODE_OPTIONS of a Worker's env runs its --require ahead of ward's preload.
   "a Worker's env NODE_OPTIONS --require": { code: () => `await new Promise((res) => new (require('node:worker_threads').Worker)(${D()}, { env: { NODE_OPTIONS: '--require ' + ${P()} } }).on('error', (e) => { console.log(e.code, e.message); res(); }).on('exit', res));`, refused: /ERR_WARD_EXEC_DENIED/ },
+  // WebAssembly from bytes through a Node function that calls what it is given (the caller is node:…).
+  'WebAssembly.compile through util.callbackify': { flags: ['--deny-codegen'], code: () => `await new Promise((res) => require('node:util').callbackify(WebAssembly.compile)(${WASM}, (e, m) => { console.log(e ? e.code + ' ' + e.message : 'wasm: PWNED'); res(); }));`, refused: CODEGEN },
+  'WebAssembly.compile through util.deprecate': { flags: ['--deny-codegen'], code: () => `const m = await require('node:util').deprecate(WebAssembly.compile, 'x')(${WASM}); console.log(m instanceof WebAssembly.Module ? 'wasm: PWNED' : 'no module');`, refused: CODEGEN },
+  'WebAssembly.compile through AsyncLocalStorage.run': { flags: ['--deny-codegen'], code: () => `const m = await new (require('node:async_hooks').AsyncLocalStorage)().run(1, WebAssembly.compile, ${WASM}); console.log(m instanceof WebAssembly.Module ? 'wasm: PWNED' : 'no module');`, refused: CODEGEN },
 };
 
 for (const [name, a] of Object.entries(A)) {
