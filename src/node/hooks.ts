@@ -105,7 +105,10 @@ export function installHooks(options: HookOptions = {}): void {
     load(url, context, nextLoad) {
       if (url.startsWith('data:') || url.startsWith('blob:')) {
         if (enforcement().denyInteractive) denyCode(`a module from a ${url.slice(0, 5)} URL`);
-        return nextLoad(url, context);
+        const r = nextLoad(url, context);
+        // Its source is a string the app made: code generation (JSON is data, not code).
+        if (r.format !== 'json') generated(url.slice(0, 40), `a module from a ${url.slice(0, 5)} URL (its source is a string, not a file)`);
+        return r;
       }
       if (url.startsWith('node:')) {
         checkModuleLoad(moduleIdOf(url, 'builtin'));

@@ -6,7 +6,7 @@
 
 import module, { createRequire, syncBuiltinESMExports } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { denyCode } from './errors.ts';
+import { denyCode, denyCodegen } from './errors.ts';
 import { checkedRead } from './files.ts';
 import { enforcement } from './state.ts';
 import { splitNodeOptions, optionName } from './options.ts';
@@ -25,7 +25,11 @@ function loaderPath(specifier: string, parent: string | URL | undefined): string
 
 function checkLoader(specifier: string, parent: string | URL | undefined): void {
   // A loader from a data:/blob: URL is code that never was a file (SECBIT_EXEC_DENY_INTERACTIVE).
-  if (/^(data|blob):/i.test(specifier) && enforcement().denyInteractive) denyCode(`a module loader from a ${specifier.slice(0, 5).toLowerCase()} URL`);
+  if (/^(data|blob):/i.test(specifier)) {
+    if (enforcement().denyInteractive) denyCode(`a module loader from a ${specifier.slice(0, 5).toLowerCase()} URL`);
+    // Loaders load in Node's hooks thread without in-thread hooks: refused here for --deny-codegen too.
+    if (enforcement().denyCodegen) denyCodegen(`a module loader from a ${specifier.slice(0, 5).toLowerCase()} URL (its source is a string, not a file)`);
+  }
   const path = loaderPath(specifier, parent);
   if (path !== undefined) checkedRead('module loader', path);
 }

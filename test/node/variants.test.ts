@@ -57,6 +57,10 @@ const A: Record<string, Attack> = {
   'WebAssembly.compile through util.callbackify': { flags: ['--deny-codegen'], code: () => `await new Promise((res) => require('node:util').callbackify(WebAssembly.compile)(${WASM}, (e, m) => { console.log(e ? e.code + ' ' + e.message : 'wasm: PWNED'); res(); }));`, refused: CODEGEN },
   'WebAssembly.compile through util.deprecate': { flags: ['--deny-codegen'], code: () => `const m = await require('node:util').deprecate(WebAssembly.compile, 'x')(${WASM}); console.log(m instanceof WebAssembly.Module ? 'wasm: PWNED' : 'no module');`, refused: CODEGEN },
   'WebAssembly.compile through AsyncLocalStorage.run': { flags: ['--deny-codegen'], code: () => `const m = await new (require('node:async_hooks').AsyncLocalStorage)().run(1, WebAssembly.compile, ${WASM}); console.log(m instanceof WebAssembly.Module ? 'wasm: PWNED' : 'no module');`, refused: CODEGEN },
+  // --deny-codegen alone (no bits): a data: module is code from a string.
+  'import() of a data: URL under --deny-codegen alone': { bits: [], flags: ['--deny-codegen'], code: () => `await import('data:text/javascript,console.log("PW"+"NED")');`, refused: CODEGEN },
+  'a Worker on a data: URL under --deny-codegen alone': { bits: [], flags: ['--deny-codegen'], code: () => `await new Promise((res) => new (require('node:worker_threads').Worker)(new URL('data:text/javascript,console.log("PW"+"NED")')).on('error', (e) => { console.log(e.code, e.message); res(); }).on('exit', res));`, refused: CODEGEN },
+  'module.register() of a data: loader under --deny-codegen alone': { bits: [], flags: ['--deny-codegen'], code: () => `require('node:module').register('data:text/javascript,console.log("PW"+"NED")'); await import(${D()});`, refused: CODEGEN },
 };
 
 for (const [name, a] of Object.entries(A)) {
