@@ -16,7 +16,7 @@ import { autoloadSetting } from './autoload.ts';
 import { whenLoaded } from './builtins.ts';
 import { denyCode, refuse } from './errors.ts';
 import { guardCtor } from './guard.ts';
-import { enlightenedEnvPairs, enlightenedEnvironment, PRELOAD, type LaunchSettings } from './launch.ts';
+import { enlightenedEnvPairs, enlightenedEnvironment, isNodeBinary, PRELOAD, runsBeforePreload, type LaunchSettings } from './launch.ts';
 import { enforcement } from './state.ts';
 
 
@@ -37,19 +37,38 @@ const isPairs = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) =
  * rather than passed on unenlightened.
  */
 function enlightenSpawnArgs(a: unknown[]): unknown[] {
-  const first = a[0] as { envPairs?: unknown } | undefined;
+  const first = a[0] as { envPairs?: unknown; file?: unknown; args?: unknown } | undefined;
   if (first && typeof first === 'object' && !Array.isArray(first)) {
-    first.envPairs = enlightenedEnvPairs(isPairs(first.envPairs) ? first.envPairs : currentPairs(), settings());
+    const pairs = isPairs(first.envPairs) ? first.envPairs : currentPairs();
+    refuseBeforePreload(first.file, first.args, pairs);
+    first.envPairs = enlightenedEnvPairs(pairs, settings());
     return a;
   }
   if (typeof a[0] === 'string' && (a[3] === undefined || isPairs(a[3]))) {
     const out = [...a];
-    out[3] = enlightenedEnvPairs(isPairs(a[3]) ? a[3] : currentPairs(), settings());
+    const pairs = isPairs(a[3]) ? a[3] : currentPairs();
+    refuseBeforePreload(a[0], a[1], pairs);
+    out[3] = enlightenedEnvPairs(pairs, settings());
     return out;
   }
   refuse('ERR_WARD_EPERM', 'EPERM: this Node spawns processes in a way ward does not know, so it cannot hand them its checks; refusing to start the process');
 }
 
+
+/**
+ * Under enforcement, a Node child must not run code before ward's preload checks it (the
+ * inspector waiting or listening, a snapshot being built: ./launch.ts). Its command line is
+ * known only when this process starts Node itself; NODE_OPTIONS is Node's wherever it is read, so
+ * it is checked for every program started (a shell would hand it on to the node it runs).
+ */
+function refuseBeforePreload(file: unknown, args: unknown, pairs: readonly string[]): void {
+  const e = enforcement();
+  if (!e.restrictFile && !e.denyInteractive && !e.denyCodegen) return;
+  const nodeOptions = pairs.find((p) => p.startsWith('NODE_OPTIONS='))?.slice('NODE_OPTIONS='.length);
+  const argv = typeof file === 'string' && isNodeBinary(file, process.execPath) && isPairs(args) ? args.slice(1) : [];
+  const hit = runsBeforePreload(argv, nodeOptions).find((h) => h.door === 'snapshot' || e.denyInteractive);
+  if (hit) refuse('ERR_WARD_EPERM', `EPERM: starting node with ${hit.flag} is refused: ${hit.why}, and the exec securebits are set (or ward node enforces); remove ${hit.flag}`);
+}
 
 export function makeSticky(processWrap: Record<string, unknown>, spawnSyncBinding: Record<string, unknown>): void {
   const Process = processWrap.Process as { prototype: { spawn: (...a: unknown[]) => number } };
@@ -68,7 +87,9 @@ export function makeSticky(processWrap: Record<string, unknown>, spawnSyncBindin
   const execve = p.execve;
   if (typeof execve === 'function') {
     p.execve = function (file: string, args?: string[], env?: Record<string, string | undefined>) {
-      return Reflect.apply(execve, process, [file, args ?? [], enlightenedEnvironment(env ?? process.env, settings())]) as never;
+      const base = env ?? process.env;
+      refuseBeforePreload(file, args ?? [], base.NODE_OPTIONS === undefined ? [] : [`NODE_OPTIONS=${base.NODE_OPTIONS}`]);
+      return Reflect.apply(execve, process, [file, args ?? [], enlightenedEnvironment(base, settings())]) as never;
     };
   }
   stickyWorkers();

@@ -48,6 +48,10 @@ interface Attack {
   flags?: string[];
   bits?: string[];
   refused: RegExp;
+  /** Added to the environment of ward (as a caller would). */
+  env?: Record<string, string>;
+  /** Node options before the app that need the scratch directory. */
+  pre?: () => string[];
 }
 
 const A: Record<string, Attack> = {
@@ -61,6 +65,17 @@ const A: Record<string, Attack> = {
   'import() of a data: URL under --deny-codegen alone': { bits: [], flags: ['--deny-codegen'], code: () => `await import('data:text/javascript,console.log("PW"+"NED")');`, refused: CODEGEN },
   'a Worker on a data: URL under --deny-codegen alone': { bits: [], flags: ['--deny-codegen'], code: () => `await new Promise((res) => new (require('node:worker_threads').Worker)(new URL('data:text/javascript,console.log("PW"+"NED")')).on('error', (e) => { console.log(e.code, e.message); res(); }).on('exit', res));`, refused: CODEGEN },
   'module.register() of a data: loader under --deny-codegen alone': { bits: [], flags: ['--deny-codegen'], code: () => `require('node:module').register('data:text/javascript,console.log("PW"+"NED")'); await import(${D()});`, refused: CODEGEN },
+  // Node modes that run code ward's preload does not see first: refused wherever an enlightened
+  // process starts node (spawn, spawnSync, a shell's NODE_OPTIONS, process.execve) and by ward node.
+  'a child node --build-snapshot of a 0644 file': { code: () => child(`['--build-snapshot', '--snapshot-blob', ${JSON.stringify('/tmp/ward-variants-x.blob')}, ${P()}]`), refused: /--build-snapshot is refused/ },
+  'a child node --snapshot-blob (0644) with a checked script': { code: () => child(`['--snapshot-blob', ${BLOB()}, ${D()}]`), refused: /--snapshot-blob is refused/ },
+  'a child node --snapshot-blob (0644) reading a checked stdin': { code: () => child(`['--snapshot-blob', ${BLOB()}]`, `{ stdio: [require('node:fs').openSync(${D()}), 'inherit', 'inherit'] }`), refused: /--snapshot-blob is refused/ },
+  'a child node --inspect-brk (waits before the preload)': { code: () => child(`['--inspect-brk=127.0.0.1:0', ${D()}]`, "{ stdio: 'inherit', timeout: 5000 }") + ` console.log(r.signal ? 'child waited with its inspector open: PWNED' : 'exit ' + r.status);`, refused: /--inspect-brk is refused/ },
+  'a child node with NODE_OPTIONS=--inspect-wait': { code: () => child(`[${D()}]`, "{ stdio: 'inherit', timeout: 5000, env: { NODE_OPTIONS: '--inspect-wait=127.0.0.1:0' } }") + ` console.log(r.signal ? 'child waited with its inspector open: PWNED' : 'exit ' + r.status);`, refused: /--inspect-wait is refused/ },
+  'a shell child handed NODE_OPTIONS=--inspect-brk': { code: () => `require('node:child_process').execSync('node ' + ${D()}, { stdio: 'inherit', timeout: 5000, env: { PATH: require('node:path').dirname(process.execPath) + ':/usr/bin:/bin', NODE_OPTIONS: '--inspect-brk=127.0.0.1:0' } }); console.log('exit 0');`, refused: /--inspect-brk is refused/ },
+  'process.execve of node --inspect-wait': { code: () => `process.execve(process.execPath, [process.execPath, '--inspect-wait=127.0.0.1:0', ${D()}]);`, refused: /--inspect-wait is refused/ },
+  'ward node --inspect-brk (the inspector waits before the preload)': { flags: ['--inspect-brk=127.0.0.1:0'], code: () => `console.log('inspector: PWNED');`, refused: /--inspect-brk is refused/ },
+  'ward node --snapshot-blob (0644)': { flags: [], pre: () => ['--snapshot-blob', join(dir, 'evil.blob')], code: () => `console.log('checked main');`, refused: /--snapshot-blob is refused/ },
 };
 
 for (const [name, a] of Object.entries(A)) {
@@ -68,9 +83,9 @@ for (const [name, a] of Object.entries(A)) {
     if (!requires(t, ok(), 'root (tmpfs, nobody) and AT_EXECVE_CHECK')) return;
     const main = file(`a-${name.replace(/[^a-z0-9]/gi, '_')}.cjs`, `(async () => {\n${a.code()}\n})().catch((e) => { console.log(e.code, e.message); process.exitCode = 3; });\n`);
     const bits = a.bits ?? ['--restrict-file', '--deny-interactive'];
-    const node = [process.execPath, BIN, 'node', ...(a.flags ?? []), main];
+    const node = [process.execPath, BIN, 'node', ...(a.flags ?? []), ...(a.pre?.() ?? []), main];
     const argv = bits.length ? [BIN, 'exec', ...bits, '--', ...node] : node.slice(1);
-    const r = spawnSync(process.execPath, argv, { encoding: 'utf8', cwd: dir, timeout: 60_000, uid: NOBODY, gid: NOGROUP, env: { PATH: '/usr/bin:/bin', HOME: '/' } });
+    const r = spawnSync(process.execPath, argv, { encoding: 'utf8', cwd: dir, timeout: 60_000, uid: NOBODY, gid: NOGROUP, env: { PATH: '/usr/bin:/bin', HOME: '/', ...a.env } });
     const out = `${r.stdout}${r.stderr}`;
     assert.doesNotMatch(out, /PWNED/, out);
     assert.match(out, a.refused, out);
