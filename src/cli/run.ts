@@ -34,6 +34,8 @@ interface RunFlags {
   unix: string[];
   allowUnixSockets?: boolean;
   allowUdp?: boolean;
+  allowSysvIpc?: boolean;
+  allowKeyrings?: boolean;
   envHandover?: boolean;
   ldd?: boolean;
   addExec?: boolean;
@@ -84,6 +86,8 @@ function flagsToProfile(f: RunFlags): SandboxProfile {
   if (f.shareSession) p['share-session'] = true;
   if (f.allowUnixSockets) p['allow-unix-sockets'] = true;
   if (f.allowUdp) p['allow-udp'] = true;
+  if (f.allowSysvIpc) p['allow-sysv-ipc'] = true;
+  if (f.allowKeyrings) p['allow-keyrings'] = true;
   if (f.unrestrictedFs || f.unrestrictedFilesystem) p['unrestricted-fs'] = true;
   if (f.unrestrictedNet || f.unrestrictedNetwork) p['unrestricted-net'] = true;
   if (f.allowSignalsOut || f.unrestrictedScoped) p['allow-signals-out'] = true;
@@ -228,6 +232,8 @@ export function registerRunCommand(program: Command, runner: (fn: () => number |
     .option('--unix <path>', 'allow connecting to the unix socket at PATH (Landlock ABI 9; see docs)', collectList, [])
     .option('--allow-unix-sockets', 'allow connecting to every pathname unix socket the file modes allow')
     .option('--allow-udp', 'allow UDP while the network is restricted')
+    .option('--allow-sysv-ipc', "allow SysV IPC (shared memory, message queues, semaphores; other processes' objects become reachable)")
+    .option('--allow-keyrings', "allow the key management system calls (the user's keyrings, shared with every process of the user)")
     .option('--env <NAME[=value]>', 'pass the variable NAME through, or set NAME=value, for CMD (repeatable)', collect, [])
     .option('--keep-env', "give CMD the caller's whole environment (default: only the --env variables)")
     .addOption(new Option('--clear-env', 'a clean environment (the default)').hideHelp())

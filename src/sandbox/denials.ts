@@ -103,6 +103,8 @@ export function seccompHint(syscall: string): string {
     return 'refused socket() (seccomp layer) — unix sockets: --allow-unix-sockets or --unix PATH; UDP: --allow-udp; other protocols and families: --unrestricted-net';
   }
   if (syscall === 'ioctl') return 'refused a TIOCSTI/TIOCLINUX ioctl (seccomp layer): typing into the terminal is never allowed';
+  if (/^(shm|sem|msg)/.test(syscall)) return `refused ${syscall} (seccomp layer): SysV IPC reaches objects outside the sandbox; allow with --allow-sysv-ipc`;
+  if (['add_key', 'request_key', 'keyctl'].includes(syscall)) return `refused ${syscall} (seccomp layer): the user's keyrings are shared with processes outside; allow with --allow-keyrings`;
   if (syscall === 'io_uring_setup') return 'refused io_uring_setup (seccomp layer): io_uring is not available in ward run';
   return `refused ${syscall} (seccomp layer)`;
 }

@@ -39,6 +39,8 @@ export function planLayers(p: SandboxProfile, plan: SandboxPlan): Layers {
       restrictNet,
       allowUdp: !!p['allow-udp'] || landlockUdp,
       allowListen: (p['bind-tcp'] ?? []).length > 0 || unixSockets,
+      sysvIpc: !!p['allow-sysv-ipc'],
+      keyrings: !!p['allow-keyrings'],
       log: (p.log ?? []).includes('log_new_exec_on'),
     },
     newSession: !p['share-session'],
@@ -88,6 +90,8 @@ export function explainLayers(layers: Layers, plan: SandboxPlan, s: LayerState):
   if (plan.kernelAbi < UDP_ABI && layers.seccomp.allowUdp && layers.seccomp.restrictNet) open.push('UDP to any port (--allow-udp; Landlock ABI 10 restricts ports)');
   open.push('stat, chmod, chown, utime, flock and fds opened before the sandbox (not Landlock-mediated)');
   open.push('terminal escape sequences written to a shared terminal');
+  if (layers.seccomp.sysvIpc) open.push("SysV IPC objects of the caller's IPC namespace (--allow-sysv-ipc)");
+  if (layers.seccomp.keyrings) open.push("the user's keyrings (--allow-keyrings)");
   lines.push('  not restricted:');
   for (const o of open) lines.push(`    ${o}`);
   return lines.join('\n');
