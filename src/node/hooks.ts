@@ -11,10 +11,10 @@
 // Hooks registered with module.register()/--experimental-loader run in Node's hooks thread,
 // which is itself enlightened (it runs the preload), so the loader's own modules are checked.
 
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import module, { syncBuiltinESMExports } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { trustedForFd } from '../trust/trusted-for.ts';
+import { trustedForFd, type TrustResult } from '../trust/trusted-for.ts';
 import { checkModuleLoad, moduleIdOf } from './autoload.ts';
 import { builtinHandedOut, whenLoaded } from './builtins.ts';
 import { denyCode, denyCodegen } from './errors.ts';
@@ -31,6 +31,13 @@ export interface HookOptions {
 }
 
 export function checkNativeFile(kind: string, path: string): void {
+  // dlopen(3) searches the library path for a name without '/' — not the file at that name
+  // relative to the current directory, which is what a check by path would see.
+  if (!path.includes('/')) {
+    const r: TrustResult = { trusted: false, errno: 'EACCES', reason: `a bare name: dlopen would search the library path for it, so ward cannot check the file it loads; give a path (./${path}, /usr/lib/…/${path})`, mechanism: 'kernel' };
+    enforceCheck(kind, path, r);
+    return;
+  }
   refuseWardFile(pathToFileURL(path).href, `loading ${kind}`);
   const fd = openSync(path, 'r');
   try {
@@ -67,7 +74,11 @@ function guardSqlite(m: SqliteModule): void {
   if (!proto || typeof proto.loadExtension !== 'function') return;
   const load = proto.loadExtension as (...a: unknown[]) => unknown;
   proto.loadExtension = function (this: unknown, path: unknown, ...rest: unknown[]) {
-    checkNativeFile('SQLite extension', String(path));
+    const p = String(path);
+    checkNativeFile('SQLite extension', p);
+    // SQLite loads "PATH.so" when PATH itself fails to load (sqlite3LoadExtension's azEndings):
+    // a checked PATH that is not a library would otherwise lead to an unchecked PATH.so.
+    if (p.includes('/') && existsSync(`${p}.so`)) checkNativeFile('SQLite extension', `${p}.so`);
     return Reflect.apply(load, this, [path, ...rest]);
   };
 }

@@ -8,7 +8,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync } from 'node:fs';
+import { chmodSync, copyFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Scratch, IS_ROOT, NOBODY, NOGROUP, requires, placeFile } from '../helpers/kernel.ts';
 import { WARD_BIN } from '../helpers/cli.ts';
@@ -34,6 +35,13 @@ before(() => {
   const r = spawnSync(process.execPath, ['--snapshot-blob', join(dir, 'evil.blob'), '--build-snapshot', main], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   chmodSync(join(dir, 'evil.blob'), 0o644);
+  // A checked file that is not a library, next to a 0644 shared object of the same name + ".so".
+  file('ext', 'not a library\n');
+  const koffi = createRequire(import.meta.url).resolve(`@koromix/koffi-linux-${process.arch}/linux_${process.arch}/koffi.node`, { paths: [createRequire(import.meta.url).resolve('koffi')] });
+  copyFileSync(koffi, join(dir, 'ext.so'));
+  chmodSync(join(dir, 'ext.so'), 0o644);
+  copyFileSync(koffi, join(dir, 'bare.so'));
+  chmodSync(join(dir, 'bare.so'), 0o755);
 });
 after(() => s?.cleanup());
 
@@ -65,6 +73,9 @@ const A: Record<string, Attack> = {
   'import() of a data: URL under --deny-codegen alone': { bits: [], flags: ['--deny-codegen'], code: () => `await import('data:text/javascript,console.log("PW"+"NED")');`, refused: CODEGEN },
   'a Worker on a data: URL under --deny-codegen alone': { bits: [], flags: ['--deny-codegen'], code: () => `await new Promise((res) => new (require('node:worker_threads').Worker)(new URL('data:text/javascript,console.log("PW"+"NED")')).on('error', (e) => { console.log(e.code, e.message); res(); }).on('exit', res));`, refused: CODEGEN },
   'module.register() of a data: loader under --deny-codegen alone': { bits: [], flags: ['--deny-codegen'], code: () => `require('node:module').register('data:text/javascript,console.log("PW"+"NED")'); await import(${D()});`, refused: CODEGEN },
+  // Native code: the check on one path, the load from another.
+  'node:sqlite loadExtension(PATH): SQLite falls back to a 0644 PATH.so': { code: () => `const { DatabaseSync } = require('node:sqlite'); const db = new DatabaseSync(':memory:', { allowExtension: true }); try { db.loadExtension(${JSON.stringify(join(dir ?? '', 'ext'))}); } catch (e) { if (e.code !== 'ERR_WARD_EXEC_DENIED') console.log('PATH.so dlopened: PWNED', e.message); throw e; }`, refused: /ERR_WARD_EXEC_DENIED SQLite extension .*ext\.so may not be executed/ },
+  'loadExtension of a bare name (dlopen searches the library path, not the directory checked)': { code: () => `const { DatabaseSync } = require('node:sqlite'); const db = new DatabaseSync(':memory:', { allowExtension: true }); db.loadExtension('bare.so');`, refused: /a bare name: dlopen would search the library path/ },
   // Node modes that run code ward's preload does not see first: refused wherever an enlightened
   // process starts node (spawn, spawnSync, a shell's NODE_OPTIONS, process.execve) and by ward node.
   'a child node --build-snapshot of a 0644 file': { code: () => child(`['--build-snapshot', '--snapshot-blob', ${JSON.stringify('/tmp/ward-variants-x.blob')}, ${P()}]`), refused: /--build-snapshot is refused/ },
