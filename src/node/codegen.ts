@@ -10,6 +10,8 @@
 //                             --experimental-vm-modules / --experimental-shadow-realm refused
 //   Module.prototype._compile → only text ward's load hook returned from a checked file, and
 //                             only while Module.wrap/Module.wrapper are Node's own
+// In every mode, Module.prototype._compile of a file ward's hooks did not see (a legacy
+// require.extensions loader) checks that file under RESTRICT_FILE.
 //   WebAssembly from bytes  → only bytes of a checked file (or Node's bundled wasm users called
 //                             directly: fetch's llhttp, the TypeScript stripper); Module.prototype.constructor is
 //                             the guard; compileStreaming/instantiateStreaming refused
@@ -22,7 +24,7 @@ import { denyCode, denyCodegen } from './errors.ts';
 import { guardCtor } from './guard.ts';
 import { getBuiltin } from './builtins.ts';
 import { takeStdinWrapper } from './entry.ts';
-import { isCheckedSource, isCheckedWasm } from './files.ts';
+import { checkSourceFile, isCheckedSource, isCheckedWasm, wasChecked } from './files.ts';
 import { enforcement } from './state.ts';
 
 const require = createRequire(import.meta.url);
@@ -49,6 +51,11 @@ export function guardCompile(): void {
     } else if (e.denyCodegen) {
       if (!wrapIntact()) denyCodegen('compiling with a replaced Module.wrap / Module.wrapper');
       if (!isCheckedSource(filename, String(content))) denyCodegen(`compiling module text that was not read from a checked file (${filename})`);
+    } else if ((e.restrictFile || e.audit) && typeof filename === 'string' && filename.startsWith('/') && !wasChecked(filename)) {
+      // A require.extensions loader of the app's (@babel/register, pirates, ts-node's) reads the
+      // file itself, so Node's load hooks — ward's check — never see it: the check applies to
+      // the file the source came from, here.
+      checkSourceFile('module', filename);
     }
     return Reflect.apply(compile, this, [content, filename, ...rest]);
   };

@@ -29,6 +29,7 @@ before(() => {
   dir = s.tmpfs('app');
   file('payload.js', `console.log('PWNED')\n`, 0o644);
   file('dep.cjs', `module.exports = 1;\n`);
+  file('dep.js', `module.exports = 1;\n`);
   // A user-land snapshot whose main function is the payload, built by a plain node (as an
   // attacker would, anywhere) and left 0644.
   const main = file('snapmain.js', `require('node:v8').startupSnapshot.setDeserializeMainFunction(() => console.log('snapshot main: PWNED'));\n`);
@@ -73,6 +74,9 @@ const A: Record<string, Attack> = {
   'import() of a data: URL under --deny-codegen alone': { bits: [], flags: ['--deny-codegen'], code: () => `await import('data:text/javascript,console.log("PW"+"NED")');`, refused: CODEGEN },
   'a Worker on a data: URL under --deny-codegen alone': { bits: [], flags: ['--deny-codegen'], code: () => `await new Promise((res) => new (require('node:worker_threads').Worker)(new URL('data:text/javascript,console.log("PW"+"NED")')).on('error', (e) => { console.log(e.code, e.message); res(); }).on('exit', res));`, refused: CODEGEN },
   'module.register() of a data: loader under --deny-codegen alone': { bits: [], flags: ['--deny-codegen'], code: () => `require('node:module').register('data:text/javascript,console.log("PW"+"NED")'); await import(${D()});`, refused: CODEGEN },
+  // A legacy require.extensions loader (the pattern of @babel/register, pirates, ts-node) reads
+  // the file itself: Node's load hooks, where ward checks, never see it.
+  "require.extensions['.js'] replaced by a compiling loader": { code: () => `const M = require('node:module'); const fs = require('node:fs'); M._extensions['.js'] = function (m, f) { m._compile(fs.readFileSync(f, 'utf8'), f); }; console.log('checked dep through the loader:', require(${JSON.stringify(join(dir ?? '', 'dep.js'))})); require(${P()});`, refused: /checked dep through the loader: 1[\s\S]*ERR_WARD_EXEC_DENIED module .*payload\.js may not be executed/ },
   // Native code: the check on one path, the load from another.
   'node:sqlite loadExtension(PATH): SQLite falls back to a 0644 PATH.so': { code: () => `const { DatabaseSync } = require('node:sqlite'); const db = new DatabaseSync(':memory:', { allowExtension: true }); try { db.loadExtension(${JSON.stringify(join(dir ?? '', 'ext'))}); } catch (e) { if (e.code !== 'ERR_WARD_EXEC_DENIED') console.log('PATH.so dlopened: PWNED', e.message); throw e; }`, refused: /ERR_WARD_EXEC_DENIED SQLite extension .*ext\.so may not be executed/ },
   'loadExtension of a bare name (dlopen searches the library path, not the directory checked)': { code: () => `const { DatabaseSync } = require('node:sqlite'); const db = new DatabaseSync(':memory:', { allowExtension: true }); db.loadExtension('bare.so');`, refused: /a bare name: dlopen would search the library path/ },
