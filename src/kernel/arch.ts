@@ -49,6 +49,7 @@ export interface ArchTable {
     readonly add_key: number;
     readonly request_key: number;
     readonly keyctl: number;
+    readonly setpgid: number;
   };
   readonly open: {
     readonly O_NOFOLLOW: number;
@@ -100,6 +101,7 @@ const X64: ArchTable = {
     add_key: 248,
     request_key: 249,
     keyctl: 250,
+    setpgid: 109,
   },
   open: { O_NOFOLLOW: 0o400000, O_DIRECTORY: 0o200000, O_LARGEFILE: 0o100000 },
   auditArch: 0xc000003e, // AUDIT_ARCH_X86_64 = EM_X86_64 | __AUDIT_ARCH_64BIT | __AUDIT_ARCH_LE
@@ -149,6 +151,7 @@ const ARM64: ArchTable = {
     add_key: 217,
     request_key: 218,
     keyctl: 219,
+    setpgid: 154,
   },
   open: { O_NOFOLLOW: 0o100000, O_DIRECTORY: 0o40000, O_LARGEFILE: 0o400000 },
   auditArch: 0xc00000b7, // AUDIT_ARCH_AARCH64 = EM_AARCH64 | __AUDIT_ARCH_64BIT | __AUDIT_ARCH_LE

@@ -119,7 +119,10 @@ export function execSandboxed(prepared: PreparedSandbox, argv: readonly string[]
   flushNodeCompileCache(); // before the sandbox forbids writing it
   if (keepFds.some((fd, i) => fd !== 3 + i)) throw new WardError('EINVAL', `the fds to keep must be 3, 4, … in order, got ${keepFds.join(', ')}`);
   // Everything that reads files (libseccomp, /proc) happens before Landlock.
-  const filter = buildSeccomp(prepared.layers.seccomp);
+  // setsid() fails when ward leads its process group (a shell's job): CMD then shares the
+  // caller's session and terminal, and the filter also refuses taking its foreground.
+  const sharedSession = !prepared.layers.newSession || leadsProcessGroup();
+  const filter = buildSeccomp({ ...prepared.layers.seccomp, sharedSession });
   try {
     const lastCap = capLastCap();
     // --log-denials: a login uid that marks this process tree's audit records (root, once while unset).

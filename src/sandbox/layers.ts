@@ -63,15 +63,15 @@ export function explainLayers(layers: Layers, plan: SandboxPlan, s: LayerState):
   const lines = ['layers:'];
   lines.push(`  Landlock (ABI ${plan.kernelAbi}): files, TCP bind/connect${plan.scoped ? ', signals and abstract unix sockets out of the sandbox' : ''}, as listed above`);
   lines.push('  seccomp: refuses');
-  for (const d of describeSeccomp(layers.seccomp)) lines.push(`    ${d}`);
+  for (const d of describeSeccomp({ ...layers.seccomp, sharedSession: !layers.newSession || !s.canSetsid })) lines.push(`    ${d}`);
   if (layers.seccomp.unixSockets) lines.push(`    (unix sockets allowed: ${(plan.handledFs & RESOLVE_UNIX) !== 0n ? 'Landlock limits them to the --unix paths' : 'every pathname unix socket the file modes allow is reachable'})`);
   lines.push(
     `  session: ${
       !layers.newSession
-        ? "CMD shares the caller's session and terminal (--share-session); typing into the terminal is refused by seccomp"
+        ? "CMD shares the caller's session and terminal (--share-session); typing into the terminal and taking its foreground (tcsetpgrp, joining another process group) are refused by seccomp"
         : s.canSetsid
         ? 'CMD gets its own session (setsid): no controlling terminal to type into'
-        : "CMD shares the caller's session and terminal (ward leads its process group, as a shell job does, so it keeps job control and Ctrl-C); typing into the terminal is refused by seccomp"
+        : "CMD shares the caller's session and terminal (ward leads its process group, as a shell job does, so it keeps job control and Ctrl-C); typing into the terminal and taking its foreground (tcsetpgrp, joining another process group) are refused by seccomp; a shell inside runs without job control"
     }`,
   );
   lines.push(
