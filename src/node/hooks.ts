@@ -19,6 +19,7 @@ import { checkModuleLoad, moduleIdOf } from './autoload.ts';
 import { builtinHandedOut, whenLoaded } from './builtins.ts';
 import { denyCode, denyCodegen } from './errors.ts';
 import { checkedRead, enforceCheck, isWasmBytes, registerCheckedWasm, rememberSource } from './files.ts';
+import { currentOptions } from './options.ts';
 import { refuseWardFile } from './seal.ts';
 import { auditLine, enforcement } from './state.ts';
 
@@ -96,8 +97,19 @@ function generated(url: string, why: string): void {
   if (enforcement().audit) auditLine('generated-source', { url, why });
 }
 
+// The bytes ward checked for a file: URL whose load is under way (outer hook → inner hook).
+const checkedBytes = new Map<string, Buffer>();
+let asyncLoaders = false;
+
+/** An asynchronous loader was registered: from now on nextLoad may return its source (./loaders.ts). */
+export function noteAsyncLoader(): void {
+  asyncLoaders = true;
+}
+
 export function installHooks(options: HookOptions = {}): void {
   guardNativeLoads();
+  const opts = currentOptions();
+  if (opts.has('--experimental-loader') || opts.has('--loader')) asyncLoaders = true;
   let entryURL: string | undefined;
   if (options.onEntryLoaded) {
     const g = globalThis as unknown as Record<symbol, (() => void) | undefined>;
@@ -141,7 +153,13 @@ export function installHooks(options: HookOptions = {}): void {
         return nextLoad(url, context);
       }
       const bytes = checkedRead('module', path);
-      const r = nextLoad(url, context);
+      checkedBytes.set(url, bytes);
+      let r;
+      try {
+        r = nextLoad(url, context);
+      } finally {
+        checkedBytes.delete(url);
+      }
       if (r.format === 'builtin' || r.format === 'addon') return r;
       if (enforcement().denyCodegen && (r.format === 'wasm' || isWasmBytes(bytes))) registerCheckedWasm(bytes);
       let source: string | Buffer;
@@ -159,7 +177,24 @@ export function installHooks(options: HookOptions = {}): void {
       return { ...r, source, shortCircuit: true };
     },
   };
+  // Innermost, next to Node's default loader, which reads the file again by its path: what it
+  // read is replaced by the bytes ward checked (read from the checked fd), so a file renamed over
+  // between the two reads never runs (a race won 91 times in 3,000 imports before). Loaders of
+  // the app's sit between the two hooks and see the checked bytes.
+  const inner: module.RegisterHooksOptions = {
+    load(url, context, nextLoad) {
+      const r = nextLoad(url, context);
+      // Asynchronous loaders (module.register, --experimental-loader) sit below in-thread hooks:
+      // what nextLoad returns may then be a loader's source, which must run as returned.
+      if (asyncLoaders || r.source === undefined || r.source === null || r.format === 'builtin' || r.format === 'addon' || !url.startsWith('file:')) return r;
+      // A file the outer hook did not check (an app's loader asked Node for another file than
+      // the one being loaded): the check applies to the file the source comes from.
+      const bytes = checkedBytes.get(url) ?? checkedRead('module', fileURLToPath(url));
+      return { ...r, source: typeof r.source === 'string' ? bytes.toString('utf8') : bytes };
+    },
+  };
   const register = module.registerHooks;
+  register(inner);
   let ours = register(hooks);
   module.registerHooks = function (appHooks: module.RegisterHooksOptions) {
     const theirs = register(appHooks);

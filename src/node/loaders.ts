@@ -8,6 +8,7 @@ import module, { createRequire, syncBuiltinESMExports } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { denyCode, denyCodegen } from './errors.ts';
 import { checkedRead } from './files.ts';
+import { noteAsyncLoader } from './hooks.ts';
 import { enforcement } from './state.ts';
 import { splitNodeOptions, optionName } from './options.ts';
 
@@ -39,6 +40,7 @@ export function guardLoaders(): void {
   module.register = function (specifier: string | URL, parentURL?: unknown, options?: unknown) {
     const parent = typeof parentURL === 'string' || parentURL instanceof URL ? parentURL : (parentURL as { parentURL?: string | URL } | undefined)?.parentURL;
     checkLoader(String(specifier), parent);
+    noteAsyncLoader();
     return Reflect.apply(register, module, [specifier, parentURL, options]);
   } as typeof module.register;
   syncBuiltinESMExports();
@@ -53,5 +55,6 @@ export function checkStartupLoaders(): void {
     const eq = args[i]!.indexOf('=');
     const value = eq >= 0 ? args[i]!.slice(eq + 1) : args[++i];
     if (value !== undefined) checkLoader(value, undefined);
+    noteAsyncLoader();
   }
 }
