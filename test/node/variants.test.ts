@@ -8,7 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Scratch, IS_ROOT, NOBODY, NOGROUP, requires, placeFile } from '../helpers/kernel.ts';
@@ -32,6 +32,10 @@ before(() => {
   file('dep.js', `module.exports = 1;\n`);
   file('dep.mjs', `export default 1;\n`);
   file('payload.mjs', `console.log('PWNED')\n`, 0o644);
+  // A loader whose side effect (a file) is visible however its thread's output is handled.
+  mkdirSync(join(dir, 'w'), { mode: 0o777 });
+  chmodSync(join(dir, 'w'), 0o777);
+  file('loader-mark.mjs', `import { writeFileSync } from 'node:fs'; writeFileSync(${JSON.stringify(join(dir, 'w', 'LOADER_RAN'))}, 'x'); export async function load(u, c, n) { return n(u, c); }\n`, 0o644);
   // A user-land snapshot whose main function is the payload, built by a plain node (as an
   // attacker would, anywhere) and left 0644.
   const main = file('snapmain.js', `require('node:v8').startupSnapshot.setDeserializeMainFunction(() => console.log('snapshot main: PWNED'));\n`);
@@ -77,6 +81,8 @@ const A: Record<string, Attack> = {
   'a Worker on a data: URL under --deny-codegen alone': { bits: [], flags: ['--deny-codegen'], code: () => `await new Promise((res) => new (require('node:worker_threads').Worker)(new URL('data:text/javascript,console.log("PW"+"NED")')).on('error', (e) => { console.log(e.code, e.message); res(); }).on('exit', res));`, refused: CODEGEN },
   'module.register() of a data: loader under --deny-codegen alone': { bits: [], flags: ['--deny-codegen'], code: () => `require('node:module').register('data:text/javascript,console.log("PW"+"NED")'); await import(${D()});`, refused: CODEGEN },
   "registerHooks asks Node for another (0644) file than the one loaded": { code: () => `const { pathToFileURL } = require('node:url'); require('node:module').registerHooks({ load(u, c, n) { return u.endsWith('/dep.mjs') ? n(pathToFileURL(${JSON.stringify(join(dir ?? '', 'payload.mjs'))}).href, c) : n(u, c); } }); await import(${JSON.stringify(join(dir ?? '', 'dep.mjs'))});`, refused: /ERR_WARD_EXEC_DENIED module .*payload\.mjs may not be executed/ },
+  // (The worker's preload refuses and exits the worker with 126; its stderr is lost with it.)
+  "a Worker's execArgv --experimental-loader of a 0644 loader": { code: () => `const mark = ${JSON.stringify(join(dir ?? '', 'w', 'LOADER_RAN'))}; await new Promise((res) => new (require('node:worker_threads').Worker)(${JSON.stringify(join(dir ?? '', 'dep.mjs'))}, { execArgv: ['--no-warnings', '--experimental-loader', ${JSON.stringify(join(dir ?? '', 'loader-mark.mjs'))}] }).on('error', (e) => { console.log(e.code, e.message); res(); }).on('exit', (c) => { console.log('worker exit', c); res(); })); await import(${JSON.stringify(join(dir ?? '', 'dep.mjs'))}); if (require('node:fs').existsSync(mark)) console.log('loader ran: PWNED');`, refused: /worker exit 126/ },
   // A legacy require.extensions loader (the pattern of @babel/register, pirates, ts-node) reads
   // the file itself: Node's load hooks, where ward checks, never see it.
   "require.extensions['.js'] replaced by a compiling loader": { code: () => `const M = require('node:module'); const fs = require('node:fs'); M._extensions['.js'] = function (m, f) { m._compile(fs.readFileSync(f, 'utf8'), f); }; console.log('checked dep through the loader:', require(${JSON.stringify(join(dir ?? '', 'dep.js'))})); require(${P()});`, refused: /checked dep through the loader: 1[\s\S]*ERR_WARD_EXEC_DENIED module .*payload\.js may not be executed/ },
