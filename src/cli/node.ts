@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { launchNode } from '../node/launcher.ts';
 import { trustTree, type TrustReport } from '../node/trust.ts';
-import { errorCode } from '../errors.ts';
+import { errorCode, WardError } from '../errors.ts';
 import { CliError, EXIT_CANNOT_EXECUTE } from './io.ts';
 
 interface NodeOpts {
@@ -23,7 +23,7 @@ function runNode(args: string[], opts: NodeOpts): number {
   try {
     launchNode(args, { audit: opts.audit, enforce: opts.enforce, denyCodegen: opts.denyCodegen, moduleAutoload: level });
   } catch (e) {
-    process.stderr.write(`ward: cannot start node: ${errorCode(e)}\n`);
+    process.stderr.write(`ward: cannot start node: ${e instanceof WardError ? e.message : errorCode(e)}\n`);
     return EXIT_CANNOT_EXECUTE;
   }
 }

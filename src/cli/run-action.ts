@@ -38,6 +38,8 @@ export interface RunFlags {
   unix: string[];
   allowUnixSockets?: boolean;
   allowUdp?: boolean;
+  allowSysvIpc?: boolean;
+  allowKeyrings?: boolean;
   envHandover?: boolean;
   ldd?: boolean;
   addExec?: boolean;
@@ -70,6 +72,8 @@ function flagsToProfile(f: RunFlags): SandboxProfile {
   if (f.shareSession) p['share-session'] = true;
   if (f.allowUnixSockets) p['allow-unix-sockets'] = true;
   if (f.allowUdp) p['allow-udp'] = true;
+  if (f.allowSysvIpc) p['allow-sysv-ipc'] = true;
+  if (f.allowKeyrings) p['allow-keyrings'] = true;
   if (f.unrestrictedFs || f.unrestrictedFilesystem) p['unrestricted-fs'] = true;
   if (f.unrestrictedNet || f.unrestrictedNetwork) p['unrestricted-net'] = true;
   if (f.allowSignalsOut || f.unrestrictedScoped) p['allow-signals-out'] = true;

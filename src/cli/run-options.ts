@@ -69,6 +69,8 @@ export const RUN_OPTIONS: readonly RunOption[] = [
   { flags: '--unix <path>', kind: 'list', description: 'allow connecting to the unix socket at PATH (Landlock ABI 9; see docs)' },
   { flags: '--allow-unix-sockets', kind: 'flag', description: 'allow connecting to every pathname unix socket the file modes allow' },
   { flags: '--allow-udp', kind: 'flag', description: 'allow UDP while the network is restricted' },
+  { flags: '--allow-sysv-ipc', kind: 'flag', description: "allow SysV IPC (shared memory, message queues, semaphores; other processes' objects become reachable)" },
+  { flags: '--allow-keyrings', kind: 'flag', description: "allow the key management system calls (the user's keyrings, shared with every process of the user)" },
   { flags: '--env <NAME[=value]>', kind: 'collect', description: 'pass the variable NAME through, or set NAME=value, for CMD (repeatable)' },
   { flags: '--keep-env', kind: 'flag', description: "give CMD the caller's whole environment (default: only the --env variables)" },
   { flags: '--clear-env', kind: 'flag', hidden: true, description: 'a clean environment (the default)' },

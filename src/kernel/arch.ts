@@ -36,6 +36,23 @@ export interface ArchTable {
     readonly sendmsg: number;
     readonly sendmmsg: number;
     readonly listen: number;
+    // SysV IPC and the key management system calls (refused by ward run's seccomp layer).
+    readonly shmget: number;
+    readonly shmat: number;
+    readonly shmctl: number;
+    readonly shmdt: number;
+    readonly semget: number;
+    readonly semop: number;
+    readonly semctl: number;
+    readonly semtimedop: number;
+    readonly msgget: number;
+    readonly msgsnd: number;
+    readonly msgrcv: number;
+    readonly msgctl: number;
+    readonly add_key: number;
+    readonly request_key: number;
+    readonly keyctl: number;
+    readonly setpgid: number;
   };
   readonly open: {
     readonly O_NOFOLLOW: number;
@@ -134,6 +151,22 @@ const X64: ArchTable = {
     sendmsg: 46,
     sendmmsg: 307,
     listen: 50,
+    shmget: 29,
+    shmat: 30,
+    shmctl: 31,
+    shmdt: 67,
+    semget: 64,
+    semop: 65,
+    semctl: 66,
+    semtimedop: 220,
+    msgget: 68,
+    msgsnd: 69,
+    msgrcv: 70,
+    msgctl: 71,
+    add_key: 248,
+    request_key: 249,
+    keyctl: 250,
+    setpgid: 109,
   },
   open: { O_NOFOLLOW: 0o400000, O_DIRECTORY: 0o200000, O_LARGEFILE: 0o100000 },
   auditArch: 0xc000003e, // AUDIT_ARCH_X86_64 = EM_X86_64 | __AUDIT_ARCH_64BIT | __AUDIT_ARCH_LE
@@ -169,6 +202,22 @@ const ARM64: ArchTable = {
     sendmsg: 211,
     sendmmsg: 269,
     listen: 201,
+    shmget: 194,
+    shmat: 196,
+    shmctl: 195,
+    shmdt: 197,
+    semget: 190,
+    semop: 193,
+    semctl: 191,
+    semtimedop: 192,
+    msgget: 186,
+    msgsnd: 189,
+    msgrcv: 188,
+    msgctl: 187,
+    add_key: 217,
+    request_key: 218,
+    keyctl: 219,
+    setpgid: 154,
   },
   open: { O_NOFOLLOW: 0o100000, O_DIRECTORY: 0o40000, O_LARGEFILE: 0o400000 },
   auditArch: 0xc00000b7, // AUDIT_ARCH_AARCH64 = EM_AARCH64 | __AUDIT_ARCH_64BIT | __AUDIT_ARCH_LE

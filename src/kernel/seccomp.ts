@@ -30,6 +30,7 @@ export interface ArgCmp {
 // include/uapi/asm-generic/ioctls.h (x86-64 and arm64 use the generic values).
 export const TIOCSTI = 0x5412;
 export const TIOCLINUX = 0x541c;
+export const TIOCSPGRP = 0x5410;
 // include/linux/socket.h
 export const AF_UNIX = 1;
 export const AF_INET = 2;

@@ -10,8 +10,10 @@
 //                             --experimental-vm-modules / --experimental-shadow-realm refused
 //   Module.prototype._compile → only text ward's load hook returned from a checked file, and
 //                             only while Module.wrap/Module.wrapper are Node's own
-//   WebAssembly from bytes  → only bytes of a checked file (or Node's own internals, e.g. fetch's
-//                             llhttp, the TypeScript stripper); Module.prototype.constructor is
+// In every mode, Module.prototype._compile of a file ward's hooks did not see (a legacy
+// require.extensions loader) checks that file under RESTRICT_FILE.
+//   WebAssembly from bytes  → only bytes of a checked file (or Node's bundled wasm users called
+//                             directly: fetch's llhttp, the TypeScript stripper); Module.prototype.constructor is
 //                             the guard; compileStreaming/instantiateStreaming refused
 //   source invented by a loader → ./hooks.ts
 // Under DENY_INTERACTIVE (both modes): worker eval and the inspector (./inspector.ts).
@@ -23,7 +25,7 @@ import { denyCode, denyCodegen } from './errors.ts';
 import { guardCtor } from './guard.ts';
 import { getBuiltin } from './builtins.ts';
 import { takeStdinWrapper } from './entry.ts';
-import { isCheckedSource, isCheckedWasm } from './files.ts';
+import { checkSourceFile, isCheckedSource, isCheckedWasm, wasChecked } from './files.ts';
 import { enforcement } from './state.ts';
 
 type Ctor = new (...a: unknown[]) => object;
@@ -49,6 +51,11 @@ export function guardCompile(): void {
     } else if (e.denyCodegen) {
       if (!wrapIntact()) denyCodegen('compiling with a replaced Module.wrap / Module.wrapper');
       if (!isCheckedSource(filename, String(content))) denyCodegen(`compiling module text that was not read from a checked file (${filename})`);
+    } else if ((e.restrictFile || e.audit) && typeof filename === 'string' && filename.startsWith('/') && !wasChecked(filename)) {
+      // A require.extensions loader of the app's (@babel/register, pirates, ts-node's) reads the
+      // file itself, so Node's load hooks — ward's check — never see it: the check applies to
+      // the file the source came from, here.
+      checkSourceFile('module', filename);
     }
     return Reflect.apply(compile, this, ([content, filename] as unknown[]).concat(rest));
   };
@@ -58,10 +65,18 @@ export function guardCompile(): void {
 const OWN = [new URL('./', import.meta.url).href, fileURLToPath(new URL('./', import.meta.url))];
 const own = (scriptName: string) => OWN.some((p) => scriptName.startsWith(p));
 
-/** Whether the code calling a guarded entry point is Node's own (its internals compile only their own bytes). */
+// The Node internals that compile WebAssembly of their own (bytes bundled with Node): undici's
+// llhttp (fetch) and amaro (the TypeScript stripper). Only these, never "any node: frame": many
+// Node functions call whatever function they are given with the arguments they are given
+// (util.callbackify, util.deprecate, AsyncLocalStorage.run, EventEmitter.emit, process.nextTick,
+// timers), and WebAssembly.compile passed to one of them would be called from node:… with the
+// app's bytes.
+const NODE_WASM_CALLERS = ['node:internal/deps/undici/', 'node:internal/deps/amaro/'];
+
+/** Whether the code calling a guarded entry point is one of Node's bundled wasm users (they compile only their own bytes). */
 function calledByNode(): boolean {
   const caller = getBuiltin<typeof import('node:util')>('node:util').getCallSites(10).find((s) => !own(s.scriptName));
-  return !!caller && caller.scriptName.startsWith('node:');
+  return !!caller && NODE_WASM_CALLERS.some((p) => caller.scriptName.startsWith(p));
 }
 
 export function closeCodegen(): void {

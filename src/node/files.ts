@@ -27,11 +27,42 @@ export function enforceCheck(kind: string, path: string, r: TrustResult): void {
   if (e.audit) auditLine('exec-check-failed', { kind, path, errno: r.errno, reason: r.reason, mechanism: r.mechanism });
 }
 
+// Files ward's hooks checked (and read), so Module.prototype._compile can tell a file Node
+// loaded through them from one a legacy require.extensions loader read by itself (./codegen.ts).
+const checkedPaths = new Set<string>();
+
+export function wasChecked(path: string): boolean {
+  return checkedPaths.has(path);
+}
+
+/**
+ * Checks the file a source says it came from (a legacy require.extensions loader read it by
+ * itself). No such file: the text came from nowhere — generated code, which only --deny-codegen
+ * refuses.
+ */
+export function checkSourceFile(kind: string, path: string): void {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return;
+    throw e;
+  }
+  try {
+    enforceCheck(kind, path, trustedForFd(fd));
+    checkedPaths.add(path);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Opens, checks and reads a code file; returns its bytes (the ones that were checked). */
 export function checkedRead(kind: string, path: string): Buffer {
   const fd = openSync(path, 'r');
   try {
     enforceCheck(kind, path, trustedForFd(fd));
+    checkedPaths.add(path);
     return readAll(fd);
   } finally {
     closeSync(fd);

@@ -12,16 +12,17 @@
 // which is itself enlightened (it runs the preload), so the loader's own modules are checked.
 
 import type { RegisterHooksOptions } from 'node:module';
-const { closeSync, openSync } = process.getBuiltinModule('node:fs');
+const { closeSync, existsSync, openSync } = process.getBuiltinModule('node:fs');
 const module = process.getBuiltinModule('node:module');
 const { syncBuiltinESMExports } = module;
 const { fileURLToPath, pathToFileURL } = process.getBuiltinModule('node:url');
-import { trustedForFd } from '../trust/trusted-for.ts';
+import { trustedForFd, type TrustResult } from '../trust/trusted-for.ts';
 import { checkModuleLoad, moduleIdOf } from './autoload.ts';
 import { builtinHandedOut, whenLoaded } from './builtins.ts';
 import { denyCode, denyCodegen, isMissing, refuseMissing } from './errors.ts';
 import { checkedRead, enforceCheck, isWasmBytes, registerCheckedWasm, rememberSource } from './files.ts';
-import { asyncLoadersMayRun } from './loaders.ts';
+import { asyncLoadersMayRun, noteAsyncLoader } from './loaders.ts';
+import { currentOptions } from './options.ts';
 import { publicApiSource, refuseWardFile } from './seal.ts';
 import { auditLine, enforcement } from './state.ts';
 
@@ -36,6 +37,13 @@ export interface HookOptions {
 }
 
 export function checkNativeFile(kind: string, path: string): void {
+  // dlopen(3) searches the library path for a name without '/' — not the file at that name
+  // relative to the current directory, which is what a check by path would see.
+  if (!path.includes('/')) {
+    const r: TrustResult = { trusted: false, errno: 'EACCES', reason: `a bare name: dlopen would search the library path for it, so ward cannot check the file it loads; give a path (./${path}, /usr/lib/…/${path})`, mechanism: 'kernel' };
+    enforceCheck(kind, path, r);
+    return;
+  }
   refuseWardFile(pathToFileURL(path).href, `loading ${kind}`);
   const fd = openSync(path, 'r');
   try {
@@ -72,7 +80,11 @@ function guardSqlite(m: SqliteModule): void {
   if (!proto || typeof proto.loadExtension !== 'function') return;
   const load = proto.loadExtension as (...a: unknown[]) => unknown;
   proto.loadExtension = function (this: unknown, path: unknown, ...rest: unknown[]) {
-    checkNativeFile('SQLite extension', String(path));
+    const p = String(path);
+    checkNativeFile('SQLite extension', p);
+    // SQLite loads "PATH.so" when PATH itself fails to load (sqlite3LoadExtension's azEndings):
+    // a checked PATH that is not a library would otherwise lead to an unchecked PATH.so.
+    if (p.includes('/') && existsSync(`${p}.so`)) checkNativeFile('SQLite extension', `${p}.so`);
     return Reflect.apply(load, this, ([path] as unknown[]).concat(rest));
   };
 }
@@ -96,9 +108,14 @@ function generated(url: string, why: string): void {
   if (enforcement().audit) auditLine('generated-source', { url, why });
 }
 
+// The bytes ward checked for a file: URL whose load is under way (outer hook → inner hook).
+const checkedBytes = new Map<string, Buffer>();
+
 export function installHooks(options: HookOptions = {}): void {
   guardNativeLoads();
   let appHooks = 0;
+  const opts = currentOptions();
+  if (opts.has('--experimental-loader') || opts.has('--loader')) noteAsyncLoader();
   let entryURL: string | undefined;
   if (options.onEntryLoaded) {
     const g = globalThis as unknown as Record<symbol, (() => void) | undefined>;
@@ -121,14 +138,17 @@ export function installHooks(options: HookOptions = {}): void {
         // error to its translators; once any load hook is registered, Node's own validation of
         // that answer rejects it first (ERR_INVALID_RETURN_PROPERTY_VALUE, "format … got null").
         // The app gets the error Node gives without hooks.
+        let r;
         try {
-          const r = nextLoad(url, context);
+          r = nextLoad(url, context);
           if (r.format == null) throw unknownFormat(url);
-          return r;
         } catch (err) {
           if ((err as { code?: string }).code === 'ERR_INVALID_RETURN_PROPERTY_VALUE' && /"format".*got null/.test(String((err as Error).message))) throw unknownFormat(url);
           throw err;
         }
+        // Its source is a string the app made: code generation (JSON is data, not code).
+        if (r.format !== 'json') generated(url.slice(0, 40), `a module from a ${url.slice(0, 5)} URL (its source is a string, not a file)`);
+        return r;
       }
       if (url.startsWith('node:')) {
         checkModuleLoad(moduleIdOf(url, 'builtin'));
@@ -171,9 +191,16 @@ export function installHooks(options: HookOptions = {}): void {
       // reading — handed down only without asynchronous loaders, which would see it cloned.
       const own = appHooks === 0;
       const cjsDefault = own && context.importAttributes === undefined && (context.format == null || CJS_TEXT_FORMATS.has(context.format));
-      const r = cjsDefault
-        ? { format: context.format, source: bytes.toString('utf8') }
-        : nextLoad(url, own && !asyncLoadersMayRun() ? ({ ...context, source: bytes } as Parameters<typeof nextLoad>[1]) : context);
+      let r;
+      if (cjsDefault) r = { format: context.format, source: bytes.toString('utf8') };
+      else {
+        checkedBytes.set(url, bytes);
+        try {
+          r = nextLoad(url, own && !asyncLoadersMayRun() ? ({ ...context, source: bytes } as Parameters<typeof nextLoad>[1]) : context);
+        } finally {
+          checkedBytes.delete(url);
+        }
+      }
       if (r.format === 'builtin' || r.format === 'addon') return r;
       if (enforcement().denyCodegen && (r.format === 'wasm' || isWasmBytes(bytes))) registerCheckedWasm(bytes);
       let source: string | Buffer;
@@ -192,7 +219,24 @@ export function installHooks(options: HookOptions = {}): void {
       return { ...r, source, shortCircuit: true };
     },
   };
+  // Innermost, next to Node's default loader, which reads the file again by its path: what it
+  // read is replaced by the bytes ward checked (read from the checked fd), so a file renamed over
+  // between the two reads never runs (a race won 91 times in 3,000 imports before). Loaders of
+  // the app's sit between the two hooks and see the checked bytes.
+  const inner: RegisterHooksOptions = {
+    load(url, context, nextLoad) {
+      const r = nextLoad(url, context);
+      // Asynchronous loaders (module.register, --experimental-loader) sit below in-thread hooks:
+      // what nextLoad returns may then be a loader's source, which must run as returned.
+      if (asyncLoadersMayRun() || r.source === undefined || r.source === null || r.format === 'builtin' || r.format === 'addon' || !url.startsWith('file:')) return r;
+      // A file the outer hook did not check (an app's loader asked Node for another file than
+      // the one being loaded): the check applies to the file the source comes from.
+      const bytes = checkedBytes.get(url) ?? checkedRead('module', fileURLToPath(url));
+      return { ...r, source: typeof r.source === 'string' ? bytes.toString('utf8') : bytes };
+    },
+  };
   const register = module.registerHooks;
+  register(inner);
   let ours = register(hooks);
   module.registerHooks = function (theirHooks: RegisterHooksOptions) {
     const theirs = register(theirHooks);

@@ -9,7 +9,7 @@
 // without the bits, --deny-codegen, the module autoload level, audit logging).
 
 const { fileURLToPath } = process.getBuiltinModule('node:url');
-import { splitNodeOptions } from './options.ts';
+import { optionName, splitNodeOptions } from './options.ts';
 
 export const PRELOAD = fileURLToPath(new URL('../../bin/ward-node-preload.cjs', import.meta.url));
 /** ward's installation: its own files and dependencies (koffi) are never the app's to import. */
@@ -89,4 +89,52 @@ export function enlightenedEnvPairs(pairs: readonly string[], s: LaunchSettings)
     if (i > 0) base[p.slice(0, i)] = p.slice(i + 1);
   }
   return Object.entries(enlightenedEnvironment(base, s)).map(([k, v]) => `${k}=${v}`);
+}
+
+// Node options under which Node runs code before ward's preload (or never runs it), tested on
+// Node 24: the inspector listens — and with -brk/-wait waits for a debugger, indefinitely —
+// before the `--require`s are loaded, so anyone who can reach its port evaluates text there; a
+// snapshot is built from its entry file without loading any `--require`; a snapshot blob's
+// deserialize callbacks run before them, and its main function instead of the checked script.
+// Whole, normalised names (./options.ts).
+const INSPECTOR = "the inspector listens (with -brk/-wait: waits for a debugger) before ward's preload runs, and evaluates any text sent to it";
+const SNAPSHOT = "Node builds a snapshot by running the entry file without loading ward's preload, and runs a snapshot's deserialize callbacks before it (a blob is code no check sees)";
+const BEFORE_PRELOAD = new Map<string, { door: 'inspector' | 'snapshot'; why: string }>([
+  ['--inspect', { door: 'inspector', why: INSPECTOR }],
+  ['--inspect-brk', { door: 'inspector', why: INSPECTOR }],
+  ['--inspect-wait', { door: 'inspector', why: INSPECTOR }],
+  ['--inspect-brk-node', { door: 'inspector', why: INSPECTOR }],
+  ['--build-snapshot', { door: 'snapshot', why: SNAPSHOT }],
+  ['--build-snapshot-config', { door: 'snapshot', why: SNAPSHOT }],
+  ['--snapshot-blob', { door: 'snapshot', why: SNAPSHOT }],
+]);
+
+export interface BeforePreload {
+  flag: string;
+  /** The inspector is a DENY_INTERACTIVE door; building a snapshot skips every check. */
+  door: 'inspector' | 'snapshot';
+  why: string;
+}
+
+/**
+ * Every option in NODE_OPTIONS or `args` under which Node runs code ward's preload cannot check
+ * first. `args` are scanned whole (an option's value cannot be told from the script by a parser
+ * that does not know every option), so a script argument spelled like one of these options is
+ * refused too: refusing beats guessing.
+ */
+export function runsBeforePreload(args: readonly string[], nodeOptions: string | undefined): BeforePreload[] {
+  const out: BeforePreload[] = [];
+  for (const a of [...splitNodeOptions(nodeOptions ?? ''), ...args]) {
+    if (!a.startsWith('--')) continue;
+    const name = optionName(a);
+    const hit = BEFORE_PRELOAD.get(name);
+    if (hit) out.push({ flag: name, ...hit });
+  }
+  return out;
+}
+
+/** Whether `file` (as given to a spawn) is a Node binary: this process's, or one named node. */
+export function isNodeBinary(file: string, execPath: string): boolean {
+  const base = file.slice(file.lastIndexOf('/') + 1);
+  return file === execPath || /^node(js)?[0-9.]*$/.test(base);
 }

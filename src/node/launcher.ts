@@ -3,7 +3,8 @@
 
 import { decodeExecBits, getSecurebits } from '../kernel/securebits.ts';
 import { replaceProcess } from '../kernel/process.ts';
-import { ENV, enlightenedEnvironment, wardNodeOptions } from './launch.ts';
+import { WardError } from '../errors.ts';
+import { ENV, enlightenedEnvironment, runsBeforePreload, wardNodeOptions } from './launch.ts';
 
 export interface LaunchOptions {
   audit?: boolean;
@@ -21,6 +22,10 @@ export function launchNode(args: readonly string[], o: LaunchOptions, env: NodeJ
   // WARD_NODE_ENFORCE=1 / WARD_NODE_DENY_CODEGEN=1 in the caller's environment add as much as the options do.
   const enforce = !!o.enforce || env[ENV.enforce] === '1';
   const denyCodegen = !!o.denyCodegen || env[ENV.denyCodegen] === '1';
+  // Node modes that run code before the preload could check it are refused while enforcing,
+  // whether asked for on the command line or through NODE_OPTIONS (code from the environment).
+  const hit = runsBeforePreload(args, env.NODE_OPTIONS).find((h) => h.door === 'snapshot' ? bits.restrictFile || bits.denyInteractive || enforce || denyCodegen : bits.denyInteractive || enforce);
+  if (hit) throw new WardError('EPERM', `EPERM: ${hit.flag} is refused: ${hit.why}, and the exec securebits are set (or --enforce); remove ${hit.flag}`);
   const e = enlightenedEnvironment(env, { enforce, audit: o.audit, denyCodegen, denyInteractive: bits.denyInteractive, autoloadAtEntry: o.moduleAutoload });
   // On the command line too: worker threads inherit it (they read NODE_OPTIONS from an `env` the
   // app gives them), and NODE_OPTIONS keeps the preload ahead of any --require the caller put there.

@@ -7,7 +7,7 @@
 const module = process.getBuiltinModule('node:module');
 const { createRequire, syncBuiltinESMExports } = module;
 const { fileURLToPath, pathToFileURL } = process.getBuiltinModule('node:url');
-import { denyCode, isMissing, refuseMissing } from './errors.ts';
+import { denyCode, denyCodegen, isMissing, refuseMissing } from './errors.ts';
 import { checkedRead } from './files.ts';
 import { enforcement } from './state.ts';
 import { splitNodeOptions, optionName } from './options.ts';
@@ -26,7 +26,11 @@ function loaderPath(specifier: string, parent: string | URL | undefined): string
 
 function checkLoader(specifier: string, parent: string | URL | undefined): void {
   // A loader from a data:/blob: URL is code that never was a file (SECBIT_EXEC_DENY_INTERACTIVE).
-  if (/^(data|blob):/i.test(specifier) && enforcement().denyInteractive) denyCode(`a module loader from a ${specifier.slice(0, 5).toLowerCase()} URL`);
+  if (/^(data|blob):/i.test(specifier)) {
+    if (enforcement().denyInteractive) denyCode(`a module loader from a ${specifier.slice(0, 5).toLowerCase()} URL`);
+    // Loaders load in Node's hooks thread without in-thread hooks: refused here for --deny-codegen too.
+    if (enforcement().denyCodegen) denyCodegen(`a module loader from a ${specifier.slice(0, 5).toLowerCase()} URL (its source is a string, not a file)`);
+  }
   const path = loaderPath(specifier, parent);
   if (path === undefined) return;
   try {
@@ -48,6 +52,11 @@ let asyncLoaders = false;
  */
 export function asyncLoadersMayRun(): boolean {
   return asyncLoaders;
+}
+
+/** An asynchronous loader was given at start-up (seen in the options of this thread). */
+export function noteAsyncLoader(): void {
+  asyncLoaders = true;
 }
 
 export function guardLoaders(): void {

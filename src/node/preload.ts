@@ -4,7 +4,7 @@
 // nowhere, makes enforcement sticky and seals ward's own modules. No top-level await: it must
 // be loadable with --require.
 
-import { isMainThread } from './builtins.ts';
+import { getBuiltin, isMainThread } from './builtins.ts';
 import { entryLoaded, inheritSettings, loadGlobalDefault, publish, restrictModuleLoading, type AutoloadLevel } from './autoload.ts';
 import { closeCodegen, guardCompile } from './codegen.ts';
 import { checkEntry, checkFlags } from './entry.ts';
@@ -26,7 +26,9 @@ const SAFE_BINDINGS = new Set(['async_wrap', 'buffer', 'cares_wrap', 'config', '
 
 function fatal(e: unknown): never {
   const err = e as { code?: string; message?: string };
-  process.stderr.write(`ward node: ${err.code ?? 'ERR'}: ${err.message ?? String(e)}\n`);
+  // Synchronously to fd 2: a refusal in a worker or in Node's hooks thread must not be lost
+  // with the thread (process.stderr there is a stream to the main thread).
+  getBuiltin<typeof import('node:fs')>('node:fs').writeSync(2, `ward node: ${err.code ?? 'ERR'}: ${err.message ?? String(e)}\n`);
   process.exit(126);
 }
 
@@ -100,7 +102,9 @@ try {
   }
   guardCompile();
   if (e.denyCodegen) closeCodegen();
-  if (isMainThread()) checkStartupLoaders();
+  // Every thread, Node's hooks thread included (it loads a Worker's --experimental-loader before
+  // that Worker's own preload runs: the loader ran unchecked when only the main thread looked).
+  checkStartupLoaders();
   guardLoaders();
   installHooks({ onEntryLoaded: entryLoaded });
   publish();

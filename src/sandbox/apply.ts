@@ -50,6 +50,12 @@ export function resolveRules(plan: SandboxPlan, ignoreMissing = false): Resoluti
         closeSync(fd);
         throw new WardError('EINVAL', `${rule.origin} ${rule.path}: not a regular file; a rule discovered for a file is never widened to a directory`);
       }
+      // The rule is bound to this fd's file: it must be the one ward read (a swapped link or
+      // renamed file in between names another file, which the rule would then grant).
+      if (rule.expect && (st.dev !== rule.expect.dev || st.ino !== rule.expect.ino)) {
+        closeSync(fd);
+        throw new WardError('ESTALE', `${rule.origin} ${rule.path}: it is no longer the file ward read (replaced in between); nothing was run`);
+      }
       const access = ruleAccess(rule.access, isDir, plan.handledFs);
       if (access === 0n) {
         closeSync(fd);

@@ -102,7 +102,10 @@ export function seccompHint(syscall: string): string {
   if (syscall === 'socket') {
     return 'refused socket() (seccomp layer) — unix sockets: --allow-unix-sockets or --unix PATH; UDP: --allow-udp; other protocols and families: --unrestricted-net';
   }
-  if (syscall === 'ioctl') return 'refused a TIOCSTI/TIOCLINUX ioctl (seccomp layer): typing into the terminal is never allowed';
+  if (syscall === 'ioctl') return 'refused a TIOCSTI/TIOCLINUX ioctl (seccomp layer): typing into the terminal is never allowed (and TIOCSPGRP while sharing the caller\'s terminal)';
+  if (syscall === 'setpgid') return 'refused setpgid into another process group (seccomp layer): sharing the caller\'s terminal, CMD may not join its foreground; run ward from a script (own session) if CMD needs job control';
+  if (/^(shm|sem|msg)/.test(syscall)) return `refused ${syscall} (seccomp layer): SysV IPC reaches objects outside the sandbox; allow with --allow-sysv-ipc`;
+  if (['add_key', 'request_key', 'keyctl'].includes(syscall)) return `refused ${syscall} (seccomp layer): the user's keyrings are shared with processes outside; allow with --allow-keyrings`;
   if (syscall === 'io_uring_setup') return 'refused io_uring_setup (seccomp layer): io_uring is not available in ward run';
   return `refused ${syscall} (seccomp layer)`;
 }

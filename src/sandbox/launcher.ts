@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { extname, resolve } from 'node:path';
 import { WardError } from '../errors.ts';
 import { landlockAbi } from '../kernel/landlock.ts';
+import { O_CLOEXEC, O_PATH } from '../kernel/files.ts';
 import { flushNodeCompileCache, inheritedFdsToKeep, replaceProcess, resolveCommand } from '../kernel/process.ts';
 import { capLastCap, dropAllCapabilities } from '../kernel/caps.ts';
 import { cloexecFrom, leadsProcessGroup, trySetsid } from '../kernel/session.ts';
@@ -20,7 +21,7 @@ import { ACCESS_GROUPS, RESTRICT_FLAGS } from './rights.ts';
 
 // node:fs through process.getBuiltinModule, not an ESM import: importing it builds its module
 // namespace, whose fs.promises getter loads streams and readline (~4 ms of every `ward run`).
-const { writeFileSync } = process.getBuiltinModule('node:fs');
+const { closeSync, fstatSync, openSync, writeFileSync } = process.getBuiltinModule('node:fs');
 
 export interface PreparedSandbox {
   readonly plan: SandboxPlan;
@@ -61,11 +62,11 @@ export function prepareSandbox(profile: SandboxProfile, cmd: string, options: Pr
     const { libraryNeeds } = createRequire(import.meta.url)(`./libs${extname(import.meta.filename)}`) as typeof import('./libs.ts');
     const needs = libraryNeeds(command);
     // --ldd (landrun's) leaves CMD's own file out; --add-libs and --add-exec include it.
-    for (const path of needs.executables) if (path !== command || profile['add-libs']) extra.push({ path, access: ACCESS_GROUPS.rox, origin, fileOnly: true });
+    for (const path of needs.executables) if (path !== command || profile['add-libs']) extra.push({ path, access: ACCESS_GROUPS.rox, origin, fileOnly: true, expect: needs.identity.get(path) });
     for (const path of needs.readable) extra.push({ path, access: ACCESS_GROUPS.ro, origin, fileOnly: true });
     for (const lib of needs.notFound) warnings.push(`${origin}: the loader will not find ${lib}`);
   }
-  if (profile['add-exec'] && !profile['add-libs']) extra.push({ path: command, access: ACCESS_GROUPS.rox, origin: '--add-exec', fileOnly: true });
+  if (profile['add-exec'] && !profile['add-libs']) extra.push({ path: command, access: ACCESS_GROUPS.rox, origin: '--add-exec', fileOnly: true, expect: programIdentity(command) });
   const planned = negotiate(profileToRequest(profile, extra), kernelAbi);
   if (!planned.ok) throw planned.error;
   const plan = planned.value;
@@ -75,6 +76,22 @@ export function prepareSandbox(profile: SandboxProfile, cmd: string, options: Pr
   const resolution = resolveRules(plan, profile['ignore-missing']);
   for (const s of resolution.skipped) warnings.push(`skipped missing path ${s}`);
   return { plan, resolution, layers, command, env, warnings, keepEnv: !options.env && !!profile['keep-env'] };
+}
+
+/**
+ * --add-exec grants CMD's file: the one found now, bound by identity (the rule is refused if the
+ * path names another file when it is opened), and only a program — a regular file with an execute
+ * bit — since the path may be in someone else's directory and point at any file when looked up.
+ */
+function programIdentity(command: string): { dev: number; ino: number } {
+  const fd = openSync(command, O_PATH | O_CLOEXEC);
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile() || (st.mode & 0o111) === 0) throw new WardError('EACCES', `--add-exec ${command}: not a program (a regular file with an execute bit); nothing was run`);
+    return { dev: st.dev, ino: st.ino };
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** The fds CMD gets besides 0-2: 3..3+n-1 for --preserve-fds n, or what LISTEN_FDS announces. */
@@ -104,7 +121,10 @@ export function execSandboxed(prepared: PreparedSandbox, argv: readonly string[]
   flushNodeCompileCache(); // before the sandbox forbids writing it
   if (keepFds.some((fd, i) => fd !== 3 + i)) throw new WardError('EINVAL', `the fds to keep must be 3, 4, … in order, got ${keepFds.join(', ')}`);
   // Everything that reads files (libseccomp, /proc) happens before Landlock.
-  const filter = buildSeccomp(prepared.layers.seccomp);
+  // setsid() fails when ward leads its process group (a shell's job): CMD then shares the
+  // caller's session and terminal, and the filter also refuses taking its foreground.
+  const sharedSession = !prepared.layers.newSession || leadsProcessGroup();
+  const filter = buildSeccomp({ ...prepared.layers.seccomp, sharedSession });
   try {
     const lastCap = capLastCap();
     // --log-denials: a login uid that marks this process tree's audit records (root, once while unset).

@@ -39,6 +39,8 @@ export function planLayers(p: SandboxProfile, plan: SandboxPlan): Layers {
       restrictNet,
       allowUdp: !!p['allow-udp'] || landlockUdp,
       allowListen: (p['bind-tcp'] ?? []).length > 0 || unixSockets,
+      sysvIpc: !!p['allow-sysv-ipc'],
+      keyrings: !!p['allow-keyrings'],
       log: (p.log ?? []).includes('log_new_exec_on'),
     },
     newSession: !p['share-session'],
@@ -61,15 +63,15 @@ export function explainLayers(layers: Layers, plan: SandboxPlan, s: LayerState):
   const lines = ['layers:'];
   lines.push(`  Landlock (ABI ${plan.kernelAbi}): files, TCP bind/connect${plan.scoped ? ', signals and abstract unix sockets out of the sandbox' : ''}, as listed above`);
   lines.push('  seccomp: refuses');
-  for (const d of describeSeccomp(layers.seccomp)) lines.push(`    ${d}`);
+  for (const d of describeSeccomp({ ...layers.seccomp, sharedSession: !layers.newSession || !s.canSetsid })) lines.push(`    ${d}`);
   if (layers.seccomp.unixSockets) lines.push(`    (unix sockets allowed: ${(plan.handledFs & RESOLVE_UNIX) !== 0n ? 'Landlock limits them to the --unix paths' : 'every pathname unix socket the file modes allow is reachable'})`);
   lines.push(
     `  session: ${
       !layers.newSession
-        ? "CMD shares the caller's session and terminal (--share-session); typing into the terminal is refused by seccomp"
+        ? "CMD shares the caller's session and terminal (--share-session); typing into the terminal and taking its foreground (tcsetpgrp, joining another process group) are refused by seccomp"
         : s.canSetsid
         ? 'CMD gets its own session (setsid): no controlling terminal to type into'
-        : "CMD shares the caller's session and terminal (ward leads its process group, as a shell job does, so it keeps job control and Ctrl-C); typing into the terminal is refused by seccomp"
+        : "CMD shares the caller's session and terminal (ward leads its process group, as a shell job does, so it keeps job control and Ctrl-C); typing into the terminal and taking its foreground (tcsetpgrp, joining another process group) are refused by seccomp; a shell inside runs without job control"
     }`,
   );
   lines.push(
@@ -88,6 +90,8 @@ export function explainLayers(layers: Layers, plan: SandboxPlan, s: LayerState):
   if (plan.kernelAbi < UDP_ABI && layers.seccomp.allowUdp && layers.seccomp.restrictNet) open.push('UDP to any port (--allow-udp; Landlock ABI 10 restricts ports)');
   open.push('stat, chmod, chown, utime, flock and fds opened before the sandbox (not Landlock-mediated)');
   open.push('terminal escape sequences written to a shared terminal');
+  if (layers.seccomp.sysvIpc) open.push("SysV IPC objects of the caller's IPC namespace (--allow-sysv-ipc)");
+  if (layers.seccomp.keyrings) open.push("the user's keyrings (--allow-keyrings)");
   lines.push('  not restricted:');
   for (const o of open) lines.push(`    ${o}`);
   return lines.join('\n');

@@ -8,10 +8,10 @@
 // empty search-path entry (the current directory) — is refused with the reason, not guessed at.
 // LD_LIBRARY_PATH and dlopen()ed libraries are not followed (add them with --ro/--rox).
 
-import { closeSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { WardError } from '../errors.ts';
-import { readElf } from './elf.ts';
+import { readElfIdentified, type FileIdentity } from './elf.ts';
 import { readLdCache, type LdCache } from './ldcache.ts';
 import { BINPRM_BUF_SIZE, parseShebang } from './shebang.ts';
 
@@ -22,6 +22,13 @@ export interface LibraryNeeds {
   readonly readable: string[];
   /** Libraries the loader will not find (it will fail to start the program). */
   readonly notFound: string[];
+  /**
+   * The file each granted path named when ward read it (device, inode of the fd it read). The
+   * rule must be bound to that file: a directory on the search path may belong to someone else,
+   * who can swap a checked library for a link to any file between ward's read and the rule
+   * (tested: root's sandbox got read+execute on /etc/shadow).
+   */
+  readonly identity: ReadonlyMap<string, FileIdentity>;
 }
 
 const LD_CACHE = '/etc/ld.so.cache';
@@ -56,12 +63,13 @@ function regularFile(path: string): boolean {
   }
 }
 
-function head(path: string): Uint8Array {
+function head(path: string): { bytes: Uint8Array; id: FileIdentity; regular: boolean } {
   const fd = openSync(path, 'r');
   try {
+    const st = fstatSync(fd);
     const buf = Buffer.alloc(BINPRM_BUF_SIZE);
     const n = readSync(fd, buf, 0, buf.length, 0);
-    return buf.subarray(0, n);
+    return { bytes: buf.subarray(0, n), id: { dev: st.dev, ino: st.ino }, regular: st.isFile() };
   } finally {
     closeSync(fd);
   }
@@ -84,8 +92,13 @@ export function libraryNeeds(program: string): LibraryNeeds {
   const notFound: string[] = [];
   let cache: LdCache | undefined | null = null;
   const ldCache = (): LdCache | undefined => (cache === null ? (cache = readLdCache(LD_CACHE)) : cache);
-  const file = (path: string, where: string): void => {
-    if (!regularFile(path)) throw odd(where, `${show(path)} is not a regular file`);
+  const identity = new Map<string, FileIdentity>();
+  // Grants `path` as the file that was read (`id`, `regular`: from the fd its bytes came from).
+  const file = (path: string, where: string, id: FileIdentity, regular: boolean): void => {
+    if (!regular) throw odd(where, `${show(path)} is not a regular file`);
+    const before = identity.get(path);
+    if (before && (before.dev !== id.dev || before.ino !== id.ino)) throw odd(where, `${show(path)} changed while ward read it (another file each time)`);
+    identity.set(path, id);
     executables.add(path);
   };
 
@@ -102,8 +115,10 @@ export function libraryNeeds(program: string): LibraryNeeds {
       seenPaths.add(real);
       if (seenPaths.size > MAX_OBJECTS) throw odd(main, `more than ${MAX_OBJECTS} shared objects`);
       let info;
+      let read;
       try {
-        info = readElf(path);
+        read = readElfIdentified(path);
+        info = read.info;
       } catch (e) {
         throw odd(path, `malformed ELF file (${(e as Error).message})`);
       }
@@ -117,7 +132,7 @@ export function libraryNeeds(program: string): LibraryNeeds {
           throw odd(path, `found for the needed library ${show(neededAs)}, but it calls itself ${show(info.soname)}`);
         }
       }
-      file(path, path);
+      file(path, path, read.id, read.regular);
       if (info.interp) {
         const interp = Buffer.from(info.interp).toString('latin1');
         const problem = pathProblem(interp);
@@ -125,8 +140,10 @@ export function libraryNeeds(program: string): LibraryNeeds {
         // The dynamic loader, not any program the ELF names: a shared object whose SONAME (if
         // any) is its file name, as ld-linux's and musl's are.
         let loader;
+        let loaderRead;
         try {
-          loader = readElf(interp);
+          loaderRead = readElfIdentified(interp);
+          loader = loaderRead.info;
         } catch (e) {
           throw odd(path, `its ELF interpreter ${show(interp)} is not a readable ELF file (${(e as Error).message})`);
         }
@@ -134,7 +151,7 @@ export function libraryNeeds(program: string): LibraryNeeds {
         if (loader.kind !== 'elf' || !loader.sharedLibrary || (soname !== undefined && soname !== basename(interp) && soname !== basename(realpathSync(interp)))) {
           throw odd(path, `its ELF interpreter ${show(interp)} is not a dynamic loader (a shared object named by its SONAME)`);
         }
-        file(interp, `${path} (PT_INTERP)`);
+        file(interp, `${path} (PT_INTERP)`, loaderRead.id, loaderRead.regular);
       }
       const origin = dirname(real);
       const runpath = info.runpath ? expandSearchPath(info.runpath, origin, `${path} (DT_RUNPATH)`) : undefined;
@@ -191,18 +208,19 @@ export function libraryNeeds(program: string): LibraryNeeds {
   for (let depth = 0; ; depth++) {
     if (depth > MAX_INTERP_DEPTH) throw odd(program, `more than ${MAX_INTERP_DEPTH} #! interpreters in a row (the kernel gives up: ELOOP)`);
     if (!regularFile(current)) throw odd(current, 'not a regular file');
-    const sb = parseShebang(head(current));
+    const h = head(current);
+    const sb = parseShebang(h.bytes);
     if (sb.kind === 'enoexec') throw odd(current, `${sb.why} (the kernel refuses to run it: ENOEXEC)`);
     if (sb.kind === 'none') {
       loadElf(current);
       break;
     }
-    executables.add(current); // the script: the kernel checks execute, the interpreter reads it
+    file(current, current, h.id, h.regular); // the script: the kernel checks execute, the interpreter reads it
     const interp = Buffer.from(sb.interpreter).toString('latin1');
     const problem = pathProblem(interp);
     if (problem) throw odd(current, `the #! line names the interpreter ${show(sb.interpreter)}: ${problem}`);
     current = interp;
   }
   const readable = regularFile(LD_CACHE) ? [LD_CACHE] : [];
-  return { executables: [...executables], readable, notFound };
+  return { executables: [...executables], readable, notFound, identity };
 }

@@ -14,6 +14,8 @@ export interface PathRule {
   readonly origin: string;
   /** Must be a regular file (a discovered file never becomes a directory rule). */
   readonly fileOnly?: boolean;
+  /** Must be this file (device, inode): the one ward read when it discovered the path. */
+  readonly expect?: { readonly dev: number; readonly ino: number };
 }
 
 export interface SandboxRequest {

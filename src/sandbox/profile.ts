@@ -41,11 +41,13 @@ export interface SandboxProfile {
   'allow-unix-sockets'?: boolean;
   /** UDP while the network is restricted. */
   'allow-udp'?: boolean;
+  'allow-sysv-ipc'?: boolean;
+  'allow-keyrings'?: boolean;
   log?: LogFlag[];
 }
 
 const GROUPS: readonly AccessGroup[] = ['ro', 'rox', 'rw', 'rwx'];
-const BOOLEANS = ['unrestricted-fs', 'unrestricted-net', 'allow-signals-out', 'allow-abstract-unix-out', 'add-libs', 'ldd', 'add-exec', 'ignore-missing', 'clear-env', 'keep-env', 'keep-caps', 'share-session', 'allow-unix-sockets', 'allow-udp'] as const;
+const BOOLEANS = ['unrestricted-fs', 'unrestricted-net', 'allow-signals-out', 'allow-abstract-unix-out', 'add-libs', 'ldd', 'add-exec', 'ignore-missing', 'clear-env', 'keep-env', 'keep-caps', 'share-session', 'allow-unix-sockets', 'allow-udp', 'allow-sysv-ipc', 'allow-keyrings'] as const;
 const KNOWN = [...GROUPS, 'unix', 'bind-tcp', 'connect-tcp', ...BOOLEANS, 'compat', 'abi', 'env', 'log'];
 /** An environment entry: NAME (pass through) or NAME=value. */
 export const ENV_ENTRY = /^[^=\0]+(=[^\0]*)?$/;

@@ -20,6 +20,21 @@
 //   seccomp cannot tell a bound socket from an unbound one, so with --bind-tcp (or unix sockets)
 //   listen stays allowed and that gap remains (docs/sandbox.md).
 // - io_uring_setup: io_uring can create sockets and connect them without the syscalls above.
+// - When CMD shares the caller's session (ward leads its process group, as a shell job does, or
+//   --share-session): TIOCSPGRP (tcsetpgrp) and setpgid() into another process group. A process
+//   of the session that ignores SIGTTOU may make its group the terminal's foreground
+//   (drivers/tty/tty_jobctrl.c, tty_check_change) or join the foreground group of the same
+//   session (kernel/sys.c, setpgid): either way a sandboxed process left running after CMD read
+//   what the user then typed to the shell (tested, root and nobody). setpgid(pid, 0) — a new
+//   group of one's own — stays allowed; joining any other group is refused, since seccomp cannot
+//   tell one of the sandbox's groups from the shell's.
+// - SysV IPC (unless --allow-sysv-ipc): shared memory segments, message queues and semaphore
+//   sets live in the IPC namespace, named by a number, and are checked only against their mode
+//   (ipc/util.c ipcperms): a sandboxed process attached to, read and rewrote a segment of a
+//   process outside, of the same user (tested). Landlock does not mediate them.
+// - The key management system calls (unless --allow-keyrings): the user keyring (@u) and the
+//   user session keyring are per user, not per process tree, and are reachable by every process
+//   of that user (security/keys/process_keys.c); a sandboxed process read a key the caller added.
 //
 // Socket families, types and protocols are `int` in the kernel (net/socket.c): compared masked
 // to 32 bits, or with "greater than" so that garbage in the upper half is refused, never passed.
@@ -39,6 +54,7 @@ import {
   SOCK_TYPE_MASK,
   SeccompFilter,
   TIOCLINUX,
+  TIOCSPGRP,
   TIOCSTI,
   scmpActErrno,
   type ArgCmp,
@@ -56,15 +72,26 @@ export interface SeccompRequest {
   readonly allowUdp: boolean;
   /** listen(2) allowed (a --bind-tcp port or unix sockets); otherwise refused with the network restricted. */
   readonly allowListen?: boolean;
+  /** CMD shares the caller's session and terminal: refuse taking the terminal's foreground. */
+  readonly sharedSession?: boolean;
+  /** Allow SysV IPC (shared memory, message queues, semaphores of the IPC namespace). */
+  readonly sysvIpc?: boolean;
+  /** Allow the key management system calls (the user's keyrings). */
+  readonly keyrings?: boolean;
   /** Audit each refusal (for --log-denials). */
   readonly log?: boolean;
 }
 
 export interface SeccompRule {
-  readonly syscall: 'ioctl' | 'socket' | 'io_uring_setup' | 'sendto' | 'sendmsg' | 'sendmmsg' | 'listen';
+  readonly syscall: 'ioctl' | 'socket' | 'io_uring_setup' | 'sendto' | 'sendmsg' | 'sendmmsg' | 'listen' | 'setpgid' | SysvIpcCall | KeyringCall;
   readonly cmps: readonly ArgCmp[];
   readonly errno: keyof typeof ERRNO;
 }
+
+export const SYSV_IPC_CALLS = ['shmget', 'shmat', 'shmctl', 'shmdt', 'semget', 'semop', 'semctl', 'semtimedop', 'msgget', 'msgsnd', 'msgrcv', 'msgctl'] as const;
+export const KEYRING_CALLS = ['add_key', 'request_key', 'keyctl'] as const;
+type SysvIpcCall = (typeof SYSV_IPC_CALLS)[number];
+type KeyringCall = (typeof KEYRING_CALLS)[number];
 
 const eq32 = (arg: number, v: number): ArgCmp => ({ arg, op: 'masked_eq', a: LOW32, b: BigInt(v) });
 
@@ -75,6 +102,13 @@ export function seccompRules(req: SeccompRequest): SeccompRule[] {
     { syscall: 'ioctl', cmps: [eq32(1, TIOCLINUX)], errno: 'EPERM' },
     { syscall: 'io_uring_setup', cmps: [], errno: 'EPERM' },
   ];
+  if (req.sharedSession) {
+    rules.push({ syscall: 'ioctl', cmps: [eq32(1, TIOCSPGRP)], errno: 'EPERM' });
+    // pid_t is int: any bit set in the register is refused (garbage above bit 31 included).
+    rules.push({ syscall: 'setpgid', cmps: [{ arg: 1, op: 'ne', a: 0n }], errno: 'EPERM' });
+  }
+  if (!req.sysvIpc) for (const c of SYSV_IPC_CALLS) rules.push({ syscall: c, cmps: [], errno: 'EPERM' });
+  if (!req.keyrings) for (const c of KEYRING_CALLS) rules.push({ syscall: c, cmps: [], errno: 'EPERM' });
   if (!req.unixSockets) rules.push({ syscall: 'socket', cmps: [eq32(0, AF_UNIX)], errno: 'EACCES' });
   if (req.restrictNet) {
     // flags: sendto(fd, buf, len, flags, …), sendmsg(fd, msg, flags), sendmmsg(fd, vec, n, flags).
@@ -108,6 +142,9 @@ export function seccompRules(req: SeccompRequest): SeccompRule[] {
 /** One line per thing the filter refuses, for --explain. */
 export function describeSeccomp(req: SeccompRequest): string[] {
   const out = ['TIOCSTI and TIOCLINUX ioctls (typing into or pasting from a terminal)', 'io_uring (it can open and connect sockets past the filter)'];
+  if (req.sharedSession) out.push("taking the shared terminal's foreground: tcsetpgrp (TIOCSPGRP) and setpgid() into another process group (a process left behind would read what the user types next)");
+  if (!req.sysvIpc) out.push("SysV IPC: shared memory, message queues, semaphores (any process's objects are reachable by number; --allow-sysv-ipc)");
+  if (!req.keyrings) out.push("the kernel keyrings: add_key, request_key, keyctl (the user's keyrings are shared by all its processes; --allow-keyrings)");
   if (!req.unixSockets) out.push('creating unix sockets, so connecting to any pathname unix socket (socketpair still works)');
   if (req.restrictNet) {
     out.push(req.allowUdp ? 'inet sockets other than TCP and UDP' : 'inet sockets other than TCP (UDP, SCTP, MPTCP, raw, ICMP)');

@@ -99,7 +99,7 @@ export function machineStatus(): StatusItem[] {
       name: 'exec securebits',
       value: `restrict_file=${bits.restrictFile ? 1 : 0}${bits.restrictFileLocked ? ' (locked)' : ''} deny_interactive=${bits.denyInteractive ? 1 : 0}${bits.denyInteractiveLocked ? ' (locked)' : ''}`,
       usable: execveCheckSupported(),
-      meaning: 'set with ward exec; enlightened interpreters (ward node) enforce checks when they are on',
+      meaning: "set with ward exec; enlightened interpreters (ward node) enforce checks when they are on. They bind only interpreters that honour them: a shell or other program run under them can start a plain node, or one told to run code before ward's preload (--inspect-brk, --build-snapshot); keep such programs out with the exec policy (IPE, ward daemon)",
     },
     fanotifyStatus(),
     bpfLsmStatus(),

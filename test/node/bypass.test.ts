@@ -98,7 +98,7 @@ const A: Record<string, Attack> = {
   'inspector Session (setBreakpointByUrl)': { code: () => `const s = new (require('node:inspector').Session)(); s.connect(); s.post('Debugger.enable'); console.log('session: PWNED');`, refused: /the inspector \(Connection\) is refused/ },
   "process.binding('inspector')": { code: () => `const b = process.binding('inspector'); new b.Connection(() => {}); console.log('inspector: PWNED');`, refused: /process.binding\('inspector'\) is refused/ },
   'SIGUSR1 starts the inspector': { code: () => `process.kill(process.pid, 'SIGUSR1'); await new Promise((r) => setTimeout(r, 300)); if (require('node:inspector').url()) console.log('inspector: PWNED'); else console.log('ERR_WARD no inspector');`, refused: /ERR_WARD no inspector/ },
-  '--inspect=0 at start': { flags: ['--inspect=0'], code: () => `console.log('inspector: PWNED');`, refused: /an inspector listening .* is refused/ },
+  '--inspect=0 at start': { flags: ['--inspect=0'], code: () => `console.log('inspector: PWNED');`, refused: /an inspector listening .* is refused|--inspect is refused: the inspector listens/ },
   // 10. Flags.
   'v8.setFlagsFromString weakens eval for new workers': { flags: ['--deny-codegen'], code: () => `require('node:v8').setFlagsFromString('--no-disallow-code-generation-from-strings'); console.log('flag: PWNED');`, refused: /EPERM: v8.setFlagsFromString/ },
   'v8.setFlagsFromString spelled --nodisallow_code_generation_from_strings': { flags: ['--deny-codegen'], code: () => `require('node:v8').setFlagsFromString('--nodisallow_code_generation_from_strings'); console.log('flag: PWNED');`, refused: /EPERM: v8.setFlagsFromString/ },
