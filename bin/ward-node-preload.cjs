@@ -9,6 +9,11 @@
 // --experimental-loader) sees every module the ESM loader resolves and loads, from the first one —
 // ward's own included — and could replace ward's code. require() of CommonJS does not consult it.
 //
+// Why no compile cache: module.enableCompileCache() is process-wide — the app would find
+// module.getCompileCacheDir() already set, its own enableCompileCache()/NODE_COMPILE_CACHE would
+// not take effect, ward's code would land in the app's cache, and under --permission the set-up
+// is denied. Without it a start costs ≈1–2 ms more CPU (docs/node.md, "Node's own tests").
+//
 // Only dist/node/preload.js (a dist/ built without the bundle) is ES modules loaded with require():
 // options that switch that off are refused here in one line rather than with a stack trace.
 const nodeModule = require('node:module');
@@ -20,11 +25,11 @@ function refuse(what) {
   process.exit(126);
 }
 const root = path.join(__dirname, '..');
-try {
-  if (typeof nodeModule.enableCompileCache === 'function') nodeModule.enableCompileCache(process.env.WARD_COMPILE_CACHE || path.join(root, '.cache', 'compile'));
-} catch {
-  /* no cache */
-}
+// Under Node's permission model ward needs its FFI (an addon) and to read its own files; say so in
+// one line before the first read would throw ERR_ACCESS_DENIED from here.
+const permission = process.permission;
+if (permission && !permission.has('addon')) refuse('ward node asks the kernel through its FFI (koffi), a native addon: add --allow-addons to --permission (ward still checks every addon the app loads)');
+if (permission && !permission.has('fs.read', root)) refuse(`ward node reads its own files: add --allow-fs-read=${root} to --permission`);
 const sources = path.join(root, 'src');
 const fromSource = fs.existsSync(path.join(sources, 'node', 'preload.ts'));
 const bundle = path.join(root, 'dist', 'node', 'preload.bundle.cjs');
@@ -32,7 +37,11 @@ const runtime = fromSource ? null : fs.existsSync(bundle) ? bundle : path.join(r
 if (runtime !== null && process.features.require_module === false && !runtime.endsWith('.cjs')) refuse('ward node loads its runtime with require() of ES modules, which --no-experimental-require-module switches off; remove that option');
 if (fromSource && !process.features.typescript) refuse("ward node's runtime is TypeScript run by Node's type stripping, which --no-experimental-strip-types switches off; remove that option");
 
-/** Runs CommonJS `code` as the file `filename` (never through Node's ESM loader). */
+/**
+ * Runs CommonJS `code` as the file `filename`, compiled by V8 directly (vm.compileFunction), not
+ * by Node's CommonJS loader: that loader uses Node's compile cache when the app turned it on at
+ * start (NODE_COMPILE_CACHE), and ward's code must not land in the app's cache.
+ */
 function run(code, filename) {
   const vm = require('node:vm');
   const m = { exports: {} };
