@@ -51,25 +51,17 @@ export const REFUSALS = {
 
 // --- Differences without enforcement: ward's documented limits and its open bugs -----------------
 export const LIMITS = {
-  'no-require-module': {
-    reason: 'runs node --no-experimental-require-module: ward loads its runtime with require() of ES modules and refuses to start (limit, docs/node.md "Options ward cannot run under")',
-    match: /--no-experimental-require-module switches off/,
+  'permission-addons': {
+    reason: 'runs node --permission without --allow-addons: ward asks the kernel through its FFI (koffi), a native addon, and refuses to start in one line (limit, docs/node.md "Options ward cannot run under")',
+    match: /add --allow-addons to --permission/,
   },
-  'require-esm-warning': {
-    reason: "expects Node's warning for require() of an ES module: Node gives it once per process and ward's own require() of its runtime has used it (limit, docs/node.md \"What remains\")",
-    match: /ExperimentalWarning|Support for loading ES Module in require|evaluated to a falsy value/,
-  },
-  'compile-cache': {
-    reason: "uses Node's compile cache: ward's preload turns the cache on for its own runtime, so module.getCompileCacheDir() is set before the app asks, the app's cache directory also receives ward's modules, and under --permission the preload's cache set-up is denied (ward bug, open)",
-    match: /\[compile cache\]|enableCompileCache|ERR_ACCESS_DENIED|expected: 0,/,
+  'compile-cache-shim': {
+    reason: "sets NODE_COMPILE_CACHE at start and counts the entries in the cache: Node caches every CommonJS file it compiles from then on, and ward's --require'd preload shim (bin/ward-node-preload.cjs) is one — one entry more than on plain node; ward's runtime is compiled outside Node's cache (limit)",
+    match: /ward-node-preload\.cjs|actual: [12],\s+expected: [01],/,
   },
   'worker-execargv': {
     reason: "compares a worker's process.execArgv with what it passed: it also holds ward's --require of its preload, which is how the preload reaches worker threads (limit)",
     match: /ward-node-preload\.cjs/,
-  },
-  'loader-sees-ward': {
-    reason: "registers an asynchronous loader (--loader/--experimental-loader): Node's hooks thread resolves and loads ward's own runtime modules through it, so the loader sees (and may change) them — counts, first-resolve assumptions and transforms in the test break (ward bug, open)",
-    match: /imports must be URLs|Unexpected identifier 'Patch'|actual: \d{2,},|Missing expected rejection/,
   },
 } satisfies Record<string, FailureClass>;
 
@@ -81,39 +73,23 @@ export type Entry<N> = N | readonly [N, RegExp];
 
 /** Tests that plain node passes and `ward node` (no enforcement) fails, by limit. */
 export const UNENFORCED: Record<string, Entry<LimitName>> = {
-  'test/es-module/test-cjs-esm-warn.js': 'require-esm-warning',
-  'test/es-module/test-disable-require-module-with-detection.js': 'no-require-module',
-  'test/es-module/test-esm-example-loader.mjs': 'loader-sees-ward',
-  'test/es-module/test-esm-initialization.mjs': 'loader-sees-ward',
-  'test/es-module/test-esm-loader-dependency.mjs': 'loader-sees-ward',
-  'test/es-module/test-esm-preserve-symlinks-not-found-plain.mjs': 'loader-sees-ward',
-  'test/es-module/test-esm-preserve-symlinks-not-found.mjs': 'loader-sees-ward',
-  'test/es-module/test-esm-type-field-errors-2.js': 'no-require-module',
-  'test/es-module/test-require-module-feature-detect.js': 'no-require-module',
-  'test/es-module/test-require-module-warning.js': 'require-esm-warning',
-  'test/es-module/test-require-node-modules-warning.js': 'require-esm-warning',
-  'test/parallel/test-compile-cache-api-permission.js': 'compile-cache',
-  'test/parallel/test-compile-cache-api-tmpdir.js': 'compile-cache',
-  'test/parallel/test-compile-cache-bad-syntax.js': 'compile-cache',
-  'test/parallel/test-compile-cache-permission-allowed.js': 'compile-cache',
-  'test/parallel/test-compile-cache-permission-disallowed.js': 'compile-cache',
-  'test/parallel/test-compile-cache-success.js': 'compile-cache',
-  'test/parallel/test-require-mjs.js': 'no-require-module',
+  'test/parallel/test-compile-cache-api-permission.js': 'permission-addons',
+  'test/parallel/test-compile-cache-bad-syntax.js': 'compile-cache-shim',
+  'test/parallel/test-compile-cache-permission-allowed.js': 'permission-addons',
+  'test/parallel/test-compile-cache-permission-disallowed.js': 'permission-addons',
+  'test/parallel/test-compile-cache-success.js': 'compile-cache-shim',
   'test/parallel/test-worker-execargv.js': 'worker-execargv',
 };
 
 /** Tests that fail under -fi after `ward node trust`, by refusal (or by the limit they already hit without it). */
 export const ENFORCED: Record<string, Entry<RefusalName | LimitName>> = {
   'test/es-module/test-cjs-legacyMainResolve.js': 'internals',
-  'test/es-module/test-cjs-esm-warn.js': 'require-esm-warning',
   'test/es-module/test-cjs-prototype-pollution.js': 'data-url',
-  'test/es-module/test-disable-require-module-with-detection.js': 'no-require-module',
   'test/es-module/test-esm-assertionless-json-import.js': 'data-url',
   'test/es-module/test-esm-data-urls.js': 'data-url',
   'test/es-module/test-esm-dns-promises.mjs': 'internals',
   'test/es-module/test-esm-dynamic-import-mutating-fs.js': 'unchecked-file',
   'test/es-module/test-esm-dynamic-import-mutating-fs.mjs': 'unchecked-file',
-  'test/es-module/test-esm-example-loader.mjs': 'loader-sees-ward',
   'test/es-module/test-esm-experimental-warnings.mjs': 'eval',
   'test/es-module/test-esm-export-not-found.mjs': 'eval',
   'test/es-module/test-esm-extensionless-esm-and-wasm.mjs': 'unchecked-file',
@@ -124,10 +100,8 @@ export const ENFORCED: Record<string, Entry<RefusalName | LimitName>> = {
   'test/es-module/test-esm-import-attributes-validation.js': 'internals',
   'test/es-module/test-esm-import-meta-resolve.mjs': 'data-url',
   'test/es-module/test-esm-import-meta.mjs': 'data-url',
-  'test/es-module/test-esm-initialization.mjs': 'loader-sees-ward',
   'test/es-module/test-esm-invalid-data-urls.js': 'data-url',
   'test/es-module/test-esm-json.mjs': 'unchecked-file',
-  'test/es-module/test-esm-loader-dependency.mjs': 'loader-sees-ward',
   'test/es-module/test-esm-loader-default-resolver.mjs': 'refused-child',
   'test/es-module/test-esm-loader-entry-url.mjs': 'refused-child',
   'test/es-module/test-esm-loader-invalid-format.mjs': 'virtual-file',
@@ -140,10 +114,8 @@ export const ENFORCED: Record<string, Entry<RefusalName | LimitName>> = {
   'test/es-module/test-esm-main-lookup.mjs': ['data-url', /get %Error\.prototype%\.url/],
   'test/es-module/test-esm-module-not-found-commonjs-hint.mjs': 'eval',
   'test/es-module/test-esm-non-js.mjs': 'eval',
-  'test/es-module/test-esm-preserve-symlinks-not-found-plain.mjs': 'loader-sees-ward',
   // It writes its entry and submodule into the tmpdir (0644) and checks only the children's status.
   'test/es-module/test-esm-preserve-symlinks-main.js': ['unchecked-file', /1 !== 0|actual: 1,/],
-  'test/es-module/test-esm-preserve-symlinks-not-found.mjs': 'loader-sees-ward',
   'test/es-module/test-esm-preserve-symlinks.js': 'unchecked-file',
   'test/es-module/test-esm-prototype-pollution.mjs': 'data-url',
   'test/es-module/test-esm-repl-imports.js': 'refused-child',
@@ -151,7 +123,6 @@ export const ENFORCED: Record<string, Entry<RefusalName | LimitName>> = {
   'test/es-module/test-esm-resolve-type.mjs': 'internals',
   'test/es-module/test-esm-symlink.js': 'unchecked-file',
   'test/es-module/test-esm-source-map.mjs': 'eval',
-  'test/es-module/test-esm-type-field-errors-2.js': 'no-require-module',
   'test/es-module/test-esm-undefined-cjs-global-like-variables.js': 'data-url',
   'test/es-module/test-esm-url-extname.js': 'internals',
   'test/es-module/test-esm-unknown-extension.js': 'unchecked-file',
@@ -159,17 +130,14 @@ export const ENFORCED: Record<string, Entry<RefusalName | LimitName>> = {
   'test/es-module/test-esm-windows.js': 'unchecked-file',
   'test/es-module/test-loaders-hidden-from-users.js': 'internals',
   'test/es-module/test-require-module-feature-detect.js': 'eval',
-  'test/es-module/test-require-module-warning.js': 'require-esm-warning',
   'test/es-module/test-require-module-with-detection.js': 'unchecked-file',
-  'test/es-module/test-require-node-modules-warning.js': 'require-esm-warning',
-  'test/parallel/test-compile-cache-api-permission.js': 'compile-cache',
-  'test/parallel/test-compile-cache-api-tmpdir.js': 'compile-cache',
-  'test/parallel/test-compile-cache-bad-syntax.js': 'compile-cache',
-  'test/parallel/test-compile-cache-permission-allowed.js': 'compile-cache',
-  'test/parallel/test-compile-cache-permission-disallowed.js': 'compile-cache',
+  'test/parallel/test-compile-cache-api-permission.js': 'permission-addons',
+  'test/parallel/test-compile-cache-bad-syntax.js': 'compile-cache-shim',
+  'test/parallel/test-compile-cache-permission-allowed.js': 'permission-addons',
+  'test/parallel/test-compile-cache-permission-disallowed.js': 'permission-addons',
   // Its child runs script.js, written 0644 into the tmpdir; only the child's status is printed.
   'test/parallel/test-compile-cache-updated-file.js': ['unchecked-file', /terminated with status 1, expected 0/],
-  'test/parallel/test-compile-cache-success.js': 'compile-cache',
+  'test/parallel/test-compile-cache-success.js': 'compile-cache-shim',
   'test/parallel/test-internal-module-require.js': 'internals',
   'test/parallel/test-internal-module-wrap.js': 'internals',
   'test/parallel/test-module-cache.js': 'unchecked-file',
@@ -182,7 +150,6 @@ export const ENFORCED: Record<string, Entry<RefusalName | LimitName>> = {
   'test/parallel/test-preload-print-process-argv.js': 'unchecked-file',
   'test/parallel/test-preload-worker.js': 'eval',
   'test/parallel/test-require-enoent-dir.js': 'unchecked-file',
-  'test/parallel/test-require-mjs.js': 'no-require-module',
   'test/parallel/test-require-unicode.js': 'unchecked-file',
   'test/parallel/test-worker-abort-on-uncaught-exception-terminate.js': 'worker-eval',
   'test/parallel/test-worker-abort-on-uncaught-exception.js': 'worker-eval',

@@ -83,7 +83,7 @@ test('node --test runs with files, without files, and with --inspect-port (not -
 
 test('options ward cannot run under are refused in one line; --permission --allow-addons runs', (t) => {
   if (!requires(t, ok(), 'root and AT_EXECVE_CHECK')) return;
-  for (const opt of ['--no-addons', '--no-experimental-require-module', '--no-experimental-strip-types', '--permission']) {
+  for (const opt of ['--no-addons', '--no-experimental-strip-types', '--permission']) {
     const r = fi([opt, '--allow-fs-read=*', 'req.cjs'].filter((a) => a !== '--allow-fs-read=*' || opt === '--permission'));
     assert.equal(r.status, 126, `${opt}: ${r.err}`);
     assert.match(r.err, /^ward node: ERR_WARD_EPERM: [^\n]+\n$/, `${opt}: ${r.err}`);
@@ -91,6 +91,12 @@ test('options ward cannot run under are refused in one line; --permission --allo
   }
   const perm = fi(['--permission', '--allow-fs-read=*', '--allow-addons', 'req.cjs']);
   assert.equal(perm.out, 'req-esm 42\n', perm.err);
+  // ward's runtime is one CommonJS bundle, in a checkout too (bin/ward-node-preload.cjs): without
+  // require() of ES modules only the app's own require() of one fails, with Node's own error.
+  const noRequireModule = fi(['--no-experimental-require-module', 'req.cjs']);
+  assert.equal(noRequireModule.out, '');
+  assert.match(noRequireModule.err, /ERR_REQUIRE_ESM/);
+  assert.doesNotMatch(noRequireModule.err, /ERR_WARD/);
 });
 
 test('an extension-less wasm file runs when executable, is refused when not', (t) => {
