@@ -26,8 +26,8 @@ export const REFUSALS = {
     match: /the flag --expose-internals is refused/,
   },
   inspector: {
-    reason: 'uses the inspector (a worker/session Connection, --inspect): DENY_INTERACTIVE closes it',
-    match: /the inspector \(\w+\) is refused|an inspector listening .* is refused/,
+    reason: 'uses the inspector (a worker/session Connection, --inspect, --inspect-brk): DENY_INTERACTIVE closes it',
+    match: /the inspector \(\w+\) is refused|an inspector listening .* is refused|starting node with --inspect[\w-]* is refused/,
   },
   'data-url': {
     reason: 'imports a data: URL module (or loader): DENY_INTERACTIVE refuses code that never was a file',
