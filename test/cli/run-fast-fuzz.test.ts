@@ -7,38 +7,11 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Command } from 'commander';
-import { buildProgram } from '../../src/cli/main.ts';
 import { RUN_OPTIONS, longName, parseRunArgs } from '../../src/cli/run-options.ts';
+import { commanderParse } from '../helpers/run-parse.ts';
+import { rng } from '../helpers/rng.ts';
 
-async function commanderParse(args: string[]): Promise<{ command: string[]; flags: Record<string, unknown> } | { error: string }> {
-  const program = await buildProgram(() => {}, 'run');
-  const run = program.commands.find((c) => c.name() === 'run') as Command;
-  run.configureOutput({ writeErr: () => {}, writeOut: () => {} });
-  program.configureOutput({ writeErr: () => {}, writeOut: () => {} });
-  let got: { command: string[]; flags: Record<string, unknown> } | undefined;
-  run.action((command: string[], flags: Record<string, unknown>) => {
-    got = { command, flags: { ...flags } };
-  });
-  try {
-    await program.parseAsync(['run', ...args], { from: 'user' });
-  } catch (e) {
-    return { error: (e as { code?: string }).code ?? String(e) };
-  }
-  return got ?? { error: 'no action' };
-}
 
-// A small deterministic PRNG (mulberry32): a failure names its seed and argv, and reruns the same.
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const NAMES = RUN_OPTIONS.map(longName);
 const VALUES = [

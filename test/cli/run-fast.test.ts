@@ -7,28 +7,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import type { Command } from 'commander';
-import { buildProgram } from '../../src/cli/main.ts';
 import { parseRunArgs } from '../../src/cli/run-options.ts';
 import { WARD_BIN, ward } from '../helpers/cli.ts';
+import { commanderParse } from '../helpers/run-parse.ts';
 
-/** What commander makes of `ward run ARGS`: the command and opts(), or the error code it stops with. */
-async function commanderParse(args: string[]): Promise<{ command: string[]; flags: Record<string, unknown> } | { error: string }> {
-  const program = await buildProgram(() => {}, 'run');
-  const run = program.commands.find((c) => c.name() === 'run') as Command;
-  run.configureOutput({ writeErr: () => {}, writeOut: () => {} });
-  program.configureOutput({ writeErr: () => {}, writeOut: () => {} });
-  let got: { command: string[]; flags: Record<string, unknown> } | undefined;
-  run.action((command: string[], flags: Record<string, unknown>) => {
-    got = { command, flags: { ...flags } };
-  });
-  try {
-    await program.parseAsync(['run', ...args], { from: 'user' });
-  } catch (e) {
-    return { error: (e as { code?: string }).code ?? String(e) };
-  }
-  return got ?? { error: 'no action' };
-}
 
 // Command lines the fast entry must take itself (landrun's forms among them) …
 const TAKEN: string[][] = [

@@ -7,17 +7,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseVerityTable, type VerityTable } from '../../src/properties/dmverity.ts';
+import { rng } from '../helpers/rng.ts';
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** verity_status()'s STATUSTYPE_TABLE line for a parsed table (options in their parsed order). */
 function print(t: VerityTable): string {
