@@ -6,10 +6,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { closeSync, copyFileSync, fstatSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, fstatSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { ward } from '../helpers/cli.ts';
+import { mountVerityImage } from '../helpers/fsverity.ts';
 import { inGuest, VM_SCRATCH } from '../helpers/vm.ts';
 import { computeVerityDigest } from '../../src/properties/index.ts';
 
@@ -19,12 +20,7 @@ const files: Record<string, { path: string; alg: 'sha256' | 'sha512'; verity: bo
 
 before(() => {
   if (process.env.WARD_VM_KERNEL !== '6.1') return;
-  mkdirSync(mnt, { recursive: true });
-  const img = join(dir, 'ext4.img');
-  execFileSync('truncate', ['-s', '32M', img]);
-  execFileSync('mkfs.ext4', ['-q', '-b', '4096', '-O', 'verity', img]);
-  execFileSync('modprobe', ['loop']);
-  execFileSync('mount', ['-o', 'loop', img, mnt]);
+  assert.equal(mountVerityImage(dir), mnt);
   const make = (name: string, data: Uint8Array, alg: 'sha256' | 'sha512', verity: boolean) => {
     const path = join(mnt, name);
     writeFileSync(path, data, { mode: 0o755 });
