@@ -7,12 +7,13 @@
 // answer to execve (EACCES, as IPE) and the pins in /sys/fs/bpf.
 
 import { strict as assert } from 'node:assert';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { appendFileSync, chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { PropertyReader } from '../../src/properties/context.ts';
 import { IN_VM, VM_KERNEL, VM_SCRATCH, inGuest } from '../helpers/vm.ts';
 import { WARD, sh } from './guest.ts';
+import { startGuestDaemon } from '../helpers/guest-daemon.ts';
 
 const ON = IN_VM && VM_KERNEL === '6.1';
 const D = `${VM_SCRATCH}/daemon`;
@@ -42,34 +43,18 @@ function ctl(...args: string[]): { ok: boolean; errno?: string; [k: string]: unk
 }
 
 let daemon: ChildProcess | undefined;
+let daemonLog: () => string = () => '';
 const started = new Set<ChildProcess>(); // every daemon this file started, killed in after()
-let log = '';
 
 /** Starts the real daemon and waits for its "ready:" line; returns its log so far. */
 async function start(failureMode: 'open' | 'closed'): Promise<string> {
-  log = '';
-  const p = spawn(process.execPath, [
-    WARD, 'daemon', '--config', `${D}/daemon.json`, '--state-dir', `${D}/state`, '--socket', `${D}/ctl.sock`,
+  const r = await startGuestDaemon(WARD, [
+    '--config', `${D}/daemon.json`, '--state-dir', `${D}/state`, '--socket', `${D}/ctl.sock`,
     '--audit-log', `${D}/audit.jsonl`, '--mount', M, '--quiet', '--backend', 'bpf', '--failure-mode', failureMode,
-  ], { stdio: ['ignore', 'ignore', 'pipe'] });
-  daemon = p;
-  started.add(p);
-  p.once('exit', () => started.delete(p));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`daemon not ready after 600 s: ${log}`)), 600_000);
-    p.stderr!.on('data', (d: Buffer) => {
-      log += d.toString();
-      if (log.includes('ready:')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    p.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`daemon exited (${code}): ${log}`));
-    });
-  });
-  return log;
+  ], started);
+  daemon = r.process;
+  daemonLog = r.output;
+  return r.log;
 }
 
 async function kill9(): Promise<void> {
@@ -154,7 +139,7 @@ describe('ward daemon --backend bpf (6.1 guest)', { concurrency: false }, () => 
     daemon!.kill('SIGTERM');
     assert.equal(await new Promise((r) => daemon!.once('exit', r)), 0);
     daemon = undefined;
-    assert.match(log, /stopping \(bpf enforcement ends with the daemon\)/);
+    assert.match(daemonLog(), /stopping \(bpf enforcement ends with the daemon\)/);
     assert.equal(run(`${M}/denied2`), 0, 'open mode: stopped, nothing enforced');
     assert.equal(existsSync(PINS), false);
   });

@@ -4,7 +4,7 @@
 // the files under /sys/kernel/security/ipe (which policy is loaded, at which version, active).
 
 import { strict as assert } from 'node:assert';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -13,6 +13,7 @@ import { IPE, nextIpeMajor } from '../helpers/ipe.ts';
 import { makeVerityFile, measure, mountVerityImage } from '../helpers/fsverity.ts';
 import { loadSigner, signPkcs7 } from '../../src/enforcer/pkcs7-sign.ts';
 import { WARD } from '../bpf/guest.ts';
+import { startGuestDaemon } from '../helpers/guest-daemon.ts';
 
 const ON = IN_VM && VM_KERNEL === '6.12';
 const D = join(VM_SCRATCH, 'ipe-daemon');
@@ -20,7 +21,7 @@ let mnt = '';
 let major = 0;
 const started = new Set<ChildProcess>();
 let daemon: ChildProcess | undefined;
-let log = '';
+let daemonLog: () => string = () => '';
 
 /** execve's answer: 0 (ran), or the errno code of a refused exec. */
 function run(path: string): number | string {
@@ -43,29 +44,13 @@ function policy(name: string, version: string, deny: string): string {
 }
 
 async function start(extra: string[]): Promise<string> {
-  log = '';
-  const p = spawn(process.execPath, [
-    WARD, 'daemon', '--config', `${D}/daemon.json`, '--state-dir', `${D}/state`, '--socket', `${D}/ctl.sock`,
+  const r = await startGuestDaemon(WARD, [
+    '--config', `${D}/daemon.json`, '--state-dir', `${D}/state`, '--socket', `${D}/ctl.sock`,
     '--audit-log', `${D}/audit.jsonl`, '--quiet', '--backend', 'ipe', ...extra,
-  ], { stdio: ['ignore', 'ignore', 'pipe'] });
-  daemon = p;
-  started.add(p);
-  p.once('exit', () => started.delete(p));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`daemon not ready after 600 s: ${log}`)), 600_000);
-    p.stderr!.on('data', (d: Buffer) => {
-      log += d.toString();
-      if (log.includes('ready:')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    p.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`daemon exited (${code}): ${log}`));
-    });
-  });
-  return log;
+  ], started);
+  daemon = r.process;
+  daemonLog = r.output;
+  return r.log;
 }
 
 describe('ward daemon --backend ipe (6.12 guest)', { concurrency: false }, () => {
@@ -147,7 +132,7 @@ describe('ward daemon --backend ipe (6.12 guest)', { concurrency: false }, () =>
     daemon!.kill('SIGTERM');
     assert.equal(await new Promise((r) => daemon!.once('exit', r)), 0);
     daemon = undefined;
-    assert.match(log, /stopping \(the kernel's IPE keeps enforcing its active policy\)/);
+    assert.match(daemonLog(), /stopping \(the kernel's IPE keeps enforcing its active policy\)/);
     assert.equal(kernel('ward-daemon', 'active'), '1');
     assert.equal(run(join(mnt, 'denied2')), 'EACCES', 'the kernel still denies after the daemon stopped');
 
