@@ -13,7 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { PropertyReader } from '../../src/properties/context.ts';
 import { IN_VM, VM_KERNEL, VM_SCRATCH, inGuest } from '../helpers/vm.ts';
 import { WARD, sh } from './guest.ts';
-import { startGuestDaemon } from '../helpers/guest-daemon.ts';
+import { execAnswer, guestCtl, startGuestDaemon } from '../helpers/guest-daemon.ts';
 
 const ON = IN_VM && VM_KERNEL === '6.1';
 const D = `${VM_SCRATCH}/daemon`;
@@ -29,18 +29,8 @@ function digest(path: string): string {
   }
 }
 
-/** execve's answer: 0 (ran), or the errno code of a refused exec. */
-function run(path: string): number | string {
-  const r = spawnSync(path, { timeout: 120_000 });
-  return r.error ? ((r.error as NodeJS.ErrnoException).code ?? 'error') : (r.status ?? `signal ${r.signal}`);
-}
-
-/** `ward ARGS --socket S --json` against the test daemon (TCG: a generous time limit). */
-function ctl(...args: string[]): { ok: boolean; errno?: string; [k: string]: unknown } {
-  const r = spawnSync(process.execPath, [WARD, ...args, '--socket', `${D}/ctl.sock`, '--json'], { encoding: 'utf8', timeout: 300_000 });
-  if (r.error || r.signal) throw new Error(`ward ${args.join(' ')}: ${r.error?.message ?? r.signal}`);
-  return JSON.parse(r.stdout) as { ok: boolean; errno?: string };
-}
+const run = execAnswer;
+const ctl = (...args: string[]) => guestCtl(WARD, `${D}/ctl.sock`, args);
 
 let daemon: ChildProcess | undefined;
 let daemonLog: () => string = () => '';

@@ -4,7 +4,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { chmodSync, chownSync, copyFileSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -263,6 +263,26 @@ test('with --libraries, `ld.so ./prog` of a denied non-PIE (ET_EXEC) program is 
   }
 });
 
+/**
+ * Runs fixtures/late-listener.ts on a fresh copy of the good program, owned by nobody, in a
+ * directory of d.m1: a second listener holds the exec `holdMs` after ward answered while a
+ * writer (patient, or eager: opening at once) tries to put a script there.
+ */
+function lateListenerRun(name: string, holdMs: number, eager: boolean): { r: SpawnSyncReturns<string>; out: { error?: string; writer?: string; ran?: string; exit?: string } } {
+  const dir = join(d.m1, name);
+  mkdirSync(dir);
+  chownSync(dir, NOBODY, NOBODY);
+  const f = join(dir, 'prog');
+  copyFileSync(good, f);
+  chownSync(f, NOBODY, NOBODY);
+  chmodSync(f, 0o755);
+  const evil = join(d.scratch.root, `${name}-evil.sh`);
+  writeFileSync(evil, '#!/bin/sh\necho PWNED\n');
+  const fixture = fileURLToPath(new URL('./fixtures/late-listener.ts', import.meta.url));
+  const r = spawnSync('timeout', ['-s', 'KILL', eager ? '300' : '200', process.execPath, fixture, d.m1, f, good, evil, String(holdMs), ...(eager ? ['eager'] : [])], { encoding: 'utf8' });
+  return { r, out: JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as { error?: string; writer?: string; ran?: string; exit?: string } };
+}
+
 test('14: an exec held between ward\'s answer and the kernel\'s deny-write (as a starved exec thread is) never runs what a patient writer put there (as nobody)', (t) => {
   if (!requires(t, canRun, 'root, python3')) return;
   // A second permission listener answers 1 s after ward: as long as an exec thread that nobody
@@ -270,18 +290,7 @@ test('14: an exec held between ward\'s answer and the kernel\'s deny-write (as a
   // fix). The writer waits until ward's lease is gone, then rewrites the file. Before the fix the
   // lease went after a fixed 100 ms and the exec ran the new content ("PWNED") every time; now
   // the lease stays until the exec'ing process runs the file (its mm holds deny-write) or is gone.
-  const dir = join(d.m1, 'late');
-  mkdirSync(dir);
-  chownSync(dir, NOBODY, NOBODY);
-  const f = join(dir, 'prog');
-  copyFileSync(good, f);
-  chownSync(f, NOBODY, NOBODY);
-  chmodSync(f, 0o755);
-  const evil = join(d.scratch.root, 'evil.sh');
-  writeFileSync(evil, '#!/bin/sh\necho PWNED\n');
-  const fixture = fileURLToPath(new URL('./fixtures/late-listener.ts', import.meta.url));
-  const r = spawnSync('timeout', ['-s', 'KILL', '200', process.execPath, fixture, d.m1, f, good, evil, '1000'], { encoding: 'utf8' });
-  const out = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as { error?: string; writer?: string; ran?: string };
+  const { r, out } = lateListenerRun('late', 1000, false);
   assert.equal(out.error, undefined, r.stdout + r.stderr);
   assert.doesNotMatch(out.ran ?? '', /PWNED/, `the exec ran what the writer put there: ${r.stdout}`);
   assert.equal(out.ran, '', 'the allowed program ran (it prints nothing)');
@@ -292,18 +301,7 @@ test('14: a writer that got in before the kernel\'s deny-write and waits for war
   // As above, but the listener keeps the exec for 11 s (longer than ward holds a lease without
   // evidence, 10 s) and the writer opens at once, so it waits for ward's lease with write access.
   // Before the fix: released after 100 ms, the writer rewrote the file, the exec ran it.
-  const dir = join(d.m1, 'late-eager');
-  mkdirSync(dir);
-  chownSync(dir, NOBODY, NOBODY);
-  const f = join(dir, 'prog');
-  copyFileSync(good, f);
-  chownSync(f, NOBODY, NOBODY);
-  chmodSync(f, 0o755);
-  const evil = join(d.scratch.root, 'evil-eager.sh');
-  writeFileSync(evil, '#!/bin/sh\necho PWNED\n');
-  const fixture = fileURLToPath(new URL('./fixtures/late-listener.ts', import.meta.url));
-  const r = spawnSync('timeout', ['-s', 'KILL', '300', process.execPath, fixture, d.m1, f, good, evil, '11000', 'eager'], { encoding: 'utf8' });
-  const out = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as { error?: string; writer?: string; ran?: string; exit?: string };
+  const { r, out } = lateListenerRun('late-eager', 11_000, true);
   assert.equal(out.error, undefined, r.stdout + r.stderr);
   assert.doesNotMatch(out.ran ?? '', /PWNED/, `the exec ran what the writer put there: ${r.stdout}`);
   assert.equal(out.exit, 'SIGKILL', r.stdout);

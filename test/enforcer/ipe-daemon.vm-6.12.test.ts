@@ -13,7 +13,7 @@ import { IPE, nextIpeMajor } from '../helpers/ipe.ts';
 import { makeVerityFile, measure, mountVerityImage } from '../helpers/fsverity.ts';
 import { loadSigner, signPkcs7 } from '../../src/enforcer/pkcs7-sign.ts';
 import { WARD } from '../bpf/guest.ts';
-import { startGuestDaemon } from '../helpers/guest-daemon.ts';
+import { execAnswer, guestCtl, startGuestDaemon } from '../helpers/guest-daemon.ts';
 
 const ON = IN_VM && VM_KERNEL === '6.12';
 const D = join(VM_SCRATCH, 'ipe-daemon');
@@ -23,17 +23,8 @@ const started = new Set<ChildProcess>();
 let daemon: ChildProcess | undefined;
 let daemonLog: () => string = () => '';
 
-/** execve's answer: 0 (ran), or the errno code of a refused exec. */
-function run(path: string): number | string {
-  const r = spawnSync(path, { timeout: 120_000 });
-  return r.error ? ((r.error as NodeJS.ErrnoException).code ?? 'error') : (r.status ?? `signal ${r.signal}`);
-}
-
-function ctl(...args: string[]): { ok: boolean; errno?: string; [k: string]: unknown } {
-  const r = spawnSync(process.execPath, [WARD, ...args, '--socket', `${D}/ctl.sock`, '--json'], { encoding: 'utf8', timeout: 300_000 });
-  if (r.error || r.signal) throw new Error(`ward ${args.join(' ')}: ${r.error?.message ?? r.signal}`);
-  return JSON.parse(r.stdout) as { ok: boolean; errno?: string };
-}
+const run = execAnswer;
+const ctl = (...args: string[]) => guestCtl(WARD, `${D}/ctl.sock`, args);
 
 const kernel = (name: string, file: string) => readFileSync(`${IPE}/policies/${name}/${file}`, 'utf8').trim();
 
