@@ -1,6 +1,6 @@
 // The Debian package on this machine: `npm run package:deb`, lintian, `dpkg -i` with a PATH
 // whose `node` is a trap (the package must bring its own), the CLI and the daemon's config check
-// on the shipped files, the unit verified by systemd-analyze, an upgrade that keeps state and
+// on the shipped files, `ward node APP` (one Node start-up, on the package's runtime), the unit verified by systemd-analyze, an upgrade that keeps state and
 // edited conffiles, remove, purge, and nothing named ward left behind.
 // Not here: systemd is not PID 1 on this machine, so the maintainer scripts' start/stop of the
 // service is not exercised (their enable/disable through deb-systemd-helper is).
