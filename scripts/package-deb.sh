@@ -4,7 +4,8 @@
 # dependency), so the host needs no Node and a system Node upgrade cannot break the daemon.
 #   /usr/lib/ward/           the npm tarball's contents (built dist/, bin/) + production node_modules
 #   /usr/lib/ward/runtime/   Node 24 (stripped)
-#   /usr/bin/ward            a launcher running ward on that runtime
+#   /usr/bin/ward            a launcher running ward on that runtime (`ward node APP`: bin/ward-node,
+#                            which runs the app on that runtime too, one Node start-up)
 #   /etc/ward/               daemon.json (permissive) + boot.pol (allow-all): conffiles
 #   /lib/systemd/system/ward.service, /var/lib/ward, /var/cache/ward, ward(1), bash completion
 set -euo pipefail
@@ -68,6 +69,16 @@ install -d "$ROOT/usr/bin"
 cat > "$ROOT/usr/bin/ward" <<'LAUNCHER'
 #!/bin/sh
 # ward on the package's own Node runtime (never the system's node).
+# `ward node APP` goes to the shell launcher, which finds that runtime beside it and execs it with
+# ward's preload: one Node start-up, the app's parent is the caller. (Run by sh, not sourced as
+# bin/ward does: the launcher finds ward's root from $0. Its files are not executable here.)
+# `ward node trust`, `ward node --help` and every other command are the CLI, as bin/ward does.
+if [ "${1-}" = node ]; then
+  case "${2-}" in
+    trust | help | -h | --help) ;;
+    *) shift; exec /bin/sh /usr/lib/ward/bin/ward-node "$@" ;;
+  esac
+fi
 # Compiled-code cache: writable by root only, removed with the package.
 WARD_COMPILE_CACHE=/var/cache/ward/compile
 export WARD_COMPILE_CACHE

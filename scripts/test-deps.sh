@@ -25,6 +25,8 @@ command -v strip >/dev/null 2>&1 || need+=(binutils)
 command -v lintian >/dev/null 2>&1 || need+=(lintian)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 command -v man >/dev/null 2>&1 || need+=(man-db)
+# …and count the Node start-ups of its `ward node` (execve as the kernel sees them).
+command -v strace >/dev/null 2>&1 || need+=(strace)
 if [ "${WARD_BENCH_DEPS:-0}" = 1 ]; then
   command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)
   command -v fapolicyd >/dev/null 2>&1 || need+=(fapolicyd)

@@ -1,6 +1,6 @@
 // The Debian package on this machine: `npm run package:deb`, lintian, `dpkg -i` with a PATH
 // whose `node` is a trap (the package must bring its own), the CLI and the daemon's config check
-// on the shipped files, the unit verified by systemd-analyze, an upgrade that keeps state and
+// on the shipped files, `ward node APP` (one Node start-up, on the package's runtime), the unit verified by systemd-analyze, an upgrade that keeps state and
 // edited conffiles, remove, purge, and nothing named ward left behind.
 // Not here: systemd is not PID 1 on this machine, so the maintainer scripts' start/stop of the
 // service is not exercised (their enable/disable through deb-systemd-helper is).
@@ -107,6 +107,49 @@ describe('Debian package', { timeout: 900_000 }, () => {
     assert.equal(status.status, 0, status.stderr);
     assert.match(status.stdout, /Landlock/);
     assert.doesNotMatch(status.stderr, /system node used/);
+  });
+
+  it("ward node APP: one Node start-up, on the package's runtime, with enforcement; ward node trust and --help are the CLI", (t) => {
+    if (!requires(t, installed(), 'the package installed')) return;
+    if (!requires(t, run('sh', ['-c', 'command -v strace']).status === 0, 'strace (scripts/test-deps.sh installs it)')) return;
+    const RUNTIME = '/usr/lib/ward/runtime/bin/node';
+    const app = join(work, 'app');
+    mustRun('mkdir', [app]);
+    // dep.js is not executable: under --enforce its AT_EXECVE_CHECK fails, until `ward node trust`.
+    writeFileSync(
+      join(app, 'main.js'),
+      `let dep; try { dep = require('./dep.js'); } catch (e) { dep = e.code; }
+      console.log(JSON.stringify({ execPath: process.execPath, ppid: process.ppid, dep, preload: Object.keys(require.cache).filter((p) => p.startsWith('/usr/lib/ward/')) }));\n`,
+      { mode: 0o755 },
+    );
+    writeFileSync(join(app, 'dep.js'), 'module.exports = 42;\n', { mode: 0o644 });
+    const node = (args: string[]) => {
+      const r = spawnSync('/usr/bin/ward', ['node', ...args], { env, encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      return JSON.parse(r.stdout) as { execPath: string; ppid: number; dep: number | string; preload: string[] };
+    };
+    // The app is this test's child on the package's Node (no intermediate process; the PATH's
+    // node is the trap), with ward's preload loaded from the package.
+    const plain = node([join(app, 'main.js')]);
+    assert.deepEqual(plain, { execPath: RUNTIME, ppid: process.pid, dep: 42, preload: ['/usr/lib/ward/bin/ward-node-preload.cjs'] });
+    assert.equal(node(['--enforce', join(app, 'main.js')]).dep, 'ERR_WARD_EXEC_DENIED');
+    // One Node start-up, as the kernel's execve saw them (strace, an independent observer): the
+    // launcher, its shell, then the runtime once with the app — the CLI (ward.js) never starts.
+    const log = join(work, 'execve.log');
+    const traced = run('strace', ['-f', '-qq', '-s', '256', '-e', 'trace=execve', '-e', 'signal=none', '-o', log, '/usr/bin/ward', 'node', join(app, 'main.js')], { env });
+    assert.equal(traced.status, 0, traced.stderr);
+    const execs = readFileSync(log, 'utf8').split('\n').filter((l) => / = 0$/.test(l)).map((l) => /execve\("([^"]+)", \[(.*?)\]/.exec(l)!);
+    assert.deepEqual(execs.map((m) => m[1]), ['/usr/bin/ward', '/bin/sh', RUNTIME], readFileSync(log, 'utf8'));
+    assert.doesNotMatch(execs.map((m) => m[2]).join('\n'), /ward\.js/);
+    // `ward node trust` is still the CLI (on the package's runtime): it makes dep.js loadable.
+    const trust = run('/usr/bin/ward', ['node', 'trust', app], { env });
+    assert.equal(trust.status, 0, trust.stdout + trust.stderr);
+    assert.ok(statSync(join(app, 'dep.js')).mode & 0o100, 'ward node trust did not set the execute bit');
+    assert.equal(node(['--enforce', join(app, 'main.js')]).dep, 42);
+    const help = run('/usr/bin/ward', ['node', '--help'], { env });
+    assert.equal(help.status, 0, help.stderr);
+    assert.match(help.stdout, /^Usage: ward node /);
+    assert.doesNotMatch(trust.stderr + help.stderr, /system node used/);
   });
 
   it('the shipped configuration passes ward daemon --check-config: permissive, allow-all boot policy', (t) => {
