@@ -1,12 +1,13 @@
 // `ward run` in a checkout runs its fast entry from a bundle cached in .cache/run/
 // (scripts/run-bundle.cjs): code ward runs, so a cached file is used only if the running user owns
 // it and no one else may write it — anyone who may write .cache/ could otherwise put their code in
-// ward. Each case plants a bundle that says SWAPPED and checks whether ward ran it, in a copy of
-// the checkout (bin/, scripts/, src/; node_modules linked), never the checkout's own cache.
+// ward; ward node's preload cache (.cache/preload/) is checked the same way. Each case plants a
+// bundle that says SWAPPED and checks whether ward ran it, in a copy of the checkout (bin/,
+// scripts/, src/; node_modules linked), never the checkout's own cache.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -82,4 +83,20 @@ test('an edited source makes the cached run bundle stale: it is made again', (t)
   const r = run(dir);
   assert.equal(r.status, 0, r.stderr);
   assert.doesNotMatch(r.stdout, /SWAPPED/);
+});
+
+test("ward node's cached preload bundle has the same check: not run when others may write it", (t) => {
+  const dir = checkout();
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const node = () => spawnSync(process.execPath, [join(dir, 'bin/ward.js'), 'node', '-e', 'console.log("app")'], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(node().stdout, 'app\n');
+  const [name] = readdirSync(join(dir, '.cache/preload'));
+  const cache = join(dir, '.cache/preload', name!);
+  rmSync(cache);
+  writeFileSync(cache, "process.stdout.write('SWAPPED\\n');\n", { mode: 0o644 });
+  assert.equal(node().stdout, 'SWAPPED\napp\n', 'control: a bundle of ours is what runs');
+  chmodSync(cache, 0o664);
+  const r = node();
+  assert.equal(r.stdout, 'app\n', r.stderr);
+  assert.equal(statSync(cache).mode & 0o777, 0o644, "replaced by ward's own");
 });
