@@ -3,7 +3,7 @@
 // CommonJS file — dist/node/preload.bundle.cjs in an installed package (scripts/bundle-preload.ts),
 // and in a checkout the same bundle made from the TypeScript sources in src/ by
 // scripts/preload-bundler.cjs (cached in .cache/preload/, keyed by the sources' hash; made in
-// memory when that is not writable).
+// memory when that is not writable, or not the running user's own: see cached() there).
 //
 // Why CommonJS, and never Node's ESM loader: an app's asynchronous loader (--loader,
 // --experimental-loader) sees every module the ESM loader resolves and loads, from the first one —
@@ -57,21 +57,9 @@ function loadFromSource() {
   const modules = bundler.graph(path.join(sources, 'node', 'preload.ts'));
   const ts = require('typescript/package.json').version;
   const cached = path.join(root, '.cache', 'preload', `${bundler.key(modules, ts)}.cjs`);
-  let code;
-  try {
-    code = fs.readFileSync(cached, 'utf8');
-  } catch {
-    code = bundler.bundle(sources, modules);
-    try {
-      // Written whole, then renamed: a concurrent start never reads half a bundle.
-      fs.mkdirSync(path.dirname(cached), { recursive: true });
-      const tmp = `${cached}.${process.pid}.tmp`;
-      fs.writeFileSync(tmp, code, { mode: 0o644 });
-      fs.renameSync(tmp, cached);
-    } catch {
-      /* unwritable: made in memory at each start */
-    }
-  }
+  // Used only if this user made it and no one else may write it (see cached()): whoever may
+  // write .cache/ could otherwise put code into every enlightened Node started from here.
+  const code = bundler.cached(cached, () => bundler.bundle(sources, modules));
   run(code, path.join(sources, 'node', 'preload.bundle.cjs'));
 }
 

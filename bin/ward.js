@@ -35,8 +35,17 @@ try {
 
 const argv = process.argv.slice(2);
 // `ward run` first tries its fast entry (src/cli/run-fast.ts: no commander, no other command
-// group); undefined means "not a form it parses", and the full CLI handles it.
-const fast = argv[0] === 'run' ? await (await import(source ? '../src/cli/run-fast.ts' : '../dist/cli/run-fast.js')).runFast(argv) : undefined;
+// group); undefined means "not a form it parses", and the full CLI handles it. The entry is
+// loaded as one CommonJS bundle of its modules (scripts/preload-bundler.cjs): the built
+// dist/cli/run.bundle.cjs, or in a checkout scripts/run-bundle.cjs's (cached in .cache/run/).
+// A dist/ built without it (plain tsc) runs the ES modules: the same code, slower to load.
+async function fastEntry() {
+  const require = module.createRequire(import.meta.url);
+  if (source) return require('../scripts/run-bundle.cjs');
+  if (process.getBuiltinModule('node:fs').existsSync(`${here}/../dist/cli/run.bundle.cjs`)) return require('../dist/cli/run.bundle.cjs');
+  return import('../dist/cli/run-fast.js');
+}
+const fast = argv[0] === 'run' ? await (await fastEntry()).runFast(argv) : undefined;
 if (fast !== undefined) process.exitCode = fast;
 else {
   const { main } = await import(source ? '../src/cli/main.ts' : '../dist/cli/main.js');

@@ -14,6 +14,8 @@ if bad=$(grep -rnE "['\"\`]\.{1,2}/[^'\"\`]*\.ts['\"\`]" dist --include='*.js');
   echo "$bad" >&2
   exit 1
 fi
-# The enlightened-Node preload as one CommonJS file (see the script for why), checked to parse.
+# The enlightened-Node preload and `ward run`'s fast entry, each as one CommonJS file (see the
+# script for why), checked to parse.
 node scripts/bundle-preload.ts dist
 node --check dist/node/preload.bundle.cjs
+node --check dist/cli/run.bundle.cjs

@@ -38,7 +38,7 @@ describe('npm package', { timeout: 600_000 }, () => {
     assert.match(readFileSync(join(REPO_ROOT, 'README.md'), 'utf8'), new RegExp(`npm install (-g )?${NAME.replace('/', '\\/')}`));
     // Never `npx <name>` (it may fetch another package from the registry), never under sudo.
     assert.deepEqual(readFileSync(join(REPO_ROOT, 'README.md'), 'utf8').split('\n').filter((l) => /^\s*(sudo\s+)?npx\s/.test(l) || /sudo\s+npx/.test(l)), []);
-    for (const need of ['LICENSE', 'README.md', 'package.json', 'bin/ward.js', 'dist/cli/main.js', 'dist/index.d.ts']) assert.ok(packed.includes(need), `${need} missing from the tarball`);
+    for (const need of ['LICENSE', 'README.md', 'package.json', 'bin/ward.js', 'dist/cli/main.js', 'dist/cli/run.bundle.cjs', 'dist/index.d.ts']) assert.ok(packed.includes(need), `${need} missing from the tarball`);
     assert.match(readFileSync(join(pkgDir, 'LICENSE'), 'utf8'), /^MIT License/);
     const stray = packed.filter((p) => /^(src|test|bench|scripts|packaging|\.cache|node_modules)\//.test(p) || (p.endsWith('.ts') && !p.endsWith('.d.ts')));
     assert.deepEqual(stray, []);
