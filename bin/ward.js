@@ -41,7 +41,11 @@ const argv = process.argv.slice(2);
 // A dist/ built without it (plain tsc) runs the ES modules: the same code, slower to load.
 async function fastEntry() {
   const require = module.createRequire(import.meta.url);
-  if (source) return require('../scripts/run-bundle.cjs');
+  if (source) {
+    // Nothing exported: this user can neither use nor write the cached bundle (run-bundle.cjs).
+    const bundled = require('../scripts/run-bundle.cjs');
+    return bundled.runFast ? bundled : import('../src/cli/run-fast.ts');
+  }
   if (process.getBuiltinModule('node:fs').existsSync(`${here}/../dist/cli/run.bundle.cjs`)) return require('../dist/cli/run.bundle.cjs');
   return import('../dist/cli/run-fast.js');
 }

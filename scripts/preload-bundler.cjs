@@ -209,4 +209,4 @@ const BUNDLES = {
   run: { name: "ward run's fast entry", entry: 'cli/run-fast', also: ['sandbox/libs'], out: 'cli/run.bundle.cjs' },
 };
 
-module.exports = { graph, key, bundle, cached, cachedByStamp, BUNDLES };
+module.exports = { graph, key, bundle, cached, cachedByStamp, readTrusted, BUNDLES };
