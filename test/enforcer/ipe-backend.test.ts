@@ -3,14 +3,14 @@
 // clear refusal; the signing configuration is checked before anything starts; and ward's own
 // PKCS#7 signer makes blobs that openssl and ward's verifier both accept.
 
-import { test, before, after } from 'node:test';
+import { test, before, after, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ward } from '../helpers/cli.ts';
-import { IN_CI } from '../helpers/kernel.ts';
+import { requires } from '../helpers/kernel.ts';
 import { loadSigner, signPkcs7 } from '../../src/enforcer/pkcs7-sign.ts';
 import { readCertificates, verifySignedPolicy } from '../../src/enforcer/signature.ts';
 
@@ -26,15 +26,12 @@ before(() => {
 
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function needOpenssl(t: { skip: (m: string) => void }): boolean {
-  if (hasOpenssl) return true;
-  if (IN_CI) throw new Error('openssl is missing (scripts/test-deps.sh installs it)');
-  t.skip('openssl is missing');
-  return false;
-}
+// Through requires(): a missing openssl fails the test under CI=true (scripts/test-deps.sh installs it).
+const needOpenssl = (t: TestContext): boolean => requires(t, hasOpenssl, 'openssl (scripts/test-deps.sh installs it)');
 
 test('--backend ipe where the kernel has no IPE: refused, naming what is missing, nothing started', (t) => {
-  if (existsSync('/sys/kernel/security/ipe')) return t.skip('this kernel has IPE: the 6.12 guest test covers it');
+  // On a kernel with IPE this is the 6.12 guest test's case (test/enforcer/ipe-daemon.vm-6.12.test.ts).
+  if (!requires(t, !existsSync('/sys/kernel/security/ipe'), 'a kernel without IPE (the 6.12 guest test covers one with it)')) return;
   writeFileSync(join(dir, 'daemon.json'), '{}\n');
   const r = ward(['daemon', '--config', join(dir, 'daemon.json'), '--state-dir', join(dir, 'state'), '--socket', join(dir, 'ctl.sock'), '--audit-log', join(dir, 'audit.jsonl'), '--backend', 'ipe'], { timeout: 60_000 });
   assert.notEqual(r.status, 0);
