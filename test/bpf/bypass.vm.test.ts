@@ -10,11 +10,11 @@
 
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, closeSync, copyFileSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { PropertyReader } from '../../src/properties/context.ts';
 import { IN_VM, VM_KERNEL, VM_SCRATCH, inGuest } from '../helpers/vm.ts';
+import { digest } from './guest.ts';
 
 const ON = IN_VM && VM_KERNEL === '6.1';
 const D = `${VM_SCRATCH}/bypass`;
@@ -25,14 +25,6 @@ const RUN = fileURLToPath(new URL('./enforce-run.ts', import.meta.url));
 // that strips TypeScript). Interpreter only; regular expressions interpreted too.
 const NO_NEW_CODE = ['--no-opt', '--no-sparkplug', '--no-maglev', '--regexp-interpret-all', '--no-wasm-lazy-compilation'];
 
-function digest(path: string): string {
-  const fd = openSync(path, 'r');
-  try {
-    return new PropertyReader().verityDigest(fd).value;
-  } finally {
-    closeSync(fd);
-  }
-}
 
 const REMAP = `import os, mmap, sys
 f = sys.argv[1]

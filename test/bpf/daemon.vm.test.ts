@@ -8,26 +8,16 @@
 
 import { strict as assert } from 'node:assert';
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { appendFileSync, chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { PropertyReader } from '../../src/properties/context.ts';
 import { IN_VM, VM_KERNEL, VM_SCRATCH, inGuest } from '../helpers/vm.ts';
-import { WARD, sh } from './guest.ts';
+import { WARD, digest, sh } from './guest.ts';
 import { execAnswer, guestCtl, startGuestDaemon } from '../helpers/guest-daemon.ts';
 
 const ON = IN_VM && VM_KERNEL === '6.1';
 const D = `${VM_SCRATCH}/daemon`;
 const M = `${D}/m`; // a tmpfs this test mounts: the daemon's --mount (the files it covers)
 const PINS = '/sys/fs/bpf/ward';
-const reader = new PropertyReader();
-function digest(path: string): string {
-  const fd = openSync(path, 'r');
-  try {
-    return reader.verityDigest(fd).value;
-  } finally {
-    closeSync(fd);
-  }
-}
 
 const run = execAnswer;
 const ctl = (...args: string[]) => guestCtl(WARD, `${D}/ctl.sock`, args);

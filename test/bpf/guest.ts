@@ -2,6 +2,8 @@
 
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { closeSync, openSync } from 'node:fs';
+import { PropertyReader } from '../../src/properties/context.ts';
 
 export const WARD = fileURLToPath(new URL('../../bin/ward.js', import.meta.url));
 
@@ -21,4 +23,16 @@ export function sh(command: string, env: NodeJS.ProcessEnv = process.env): Run {
 
 export function ward(args: string): string {
   return `${process.execPath} ${WARD} ${args}`;
+}
+
+const reader = new PropertyReader();
+
+/** The file's fs-verity digest as ward's policies name it (`sha256:…`), by ward's own reader. */
+export function digest(path: string): string {
+  const fd = openSync(path, 'r');
+  try {
+    return reader.verityDigest(fd).value;
+  } finally {
+    closeSync(fd);
+  }
 }

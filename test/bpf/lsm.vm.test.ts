@@ -12,24 +12,14 @@ import { fileURLToPath } from 'node:url';
 import { BpfBackend } from '../../src/enforcer/bpf-backend.ts';
 import type { AccessRecord, AuditRecord } from '../../src/enforcer/audit.ts';
 import { parsePolicyOrThrow } from '../../src/policy/parser.ts';
-import { PropertyReader } from '../../src/properties/context.ts';
 import { IN_VM, VM_KERNEL, VM_SCRATCH, inGuest } from '../helpers/vm.ts';
-import { sh } from './guest.ts';
+import { digest, sh } from './guest.ts';
 
 const ON = IN_VM && VM_KERNEL === '6.1';
 const D = `${VM_SCRATCH}/bpf`;
 const HOLD = fileURLToPath(new URL('./hold.ts', import.meta.url));
 const LIBZ = '/usr/lib/x86_64-linux-gnu/libz.so.1';
 const mod = (name: string) => spawnSync('modinfo', ['-n', name], { encoding: 'utf8' }).stdout.trim();
-const reader = new PropertyReader();
-function digest(path: string): string {
-  const fd = openSync(path, 'r');
-  try {
-    return reader.verityDigest(fd).value;
-  } finally {
-    closeSync(fd);
-  }
-}
 
 const MMAP = (f: string) => `python3 -c "import mmap,os; fd=os.open('${f}', os.O_RDONLY); mmap.mmap(fd, 0, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ|mmap.PROT_EXEC)"`;
 const MPROTECT = (f: string) =>
