@@ -59,6 +59,13 @@ export interface ArchTable {
     readonly O_DIRECTORY: number;
     readonly O_LARGEFILE: number;
   };
+  /** socket(2) types and the flag it shares with open(2) (include/linux/net.h; MIPS alone differs). */
+  readonly socket: {
+    readonly SOCK_STREAM: number;
+    readonly SOCK_DGRAM: number;
+    readonly SOCK_RAW: number;
+    readonly SOCK_CLOEXEC: number;
+  };
   /** AUDIT_ARCH_* for seccomp filters (include/uapi/linux/audit.h). */
   readonly auditArch: number;
   /** System calls that name files, sockets or programs, watched by `ward run --learn`. */
@@ -127,6 +134,10 @@ const DM_GENERIC: DmIoctlLayout = {
   flags: { DM_STATUS_TABLE_FLAG: 1 << 4, DM_ACTIVE_PRESENT_FLAG: 1 << 5, DM_BUFFER_FULL_FLAG: 1 << 8 },
 };
 
+// include/linux/net.h (enum sock_type; ARCH_HAS_SOCKET_TYPES only on MIPS); SOCK_CLOEXEC is
+// O_CLOEXEC (asm-generic/fcntl.h), the same on both architectures here.
+const SOCKET_GENERIC: ArchTable['socket'] = { SOCK_STREAM: 1, SOCK_DGRAM: 2, SOCK_RAW: 3, SOCK_CLOEXEC: 0o2000000 };
+
 // arch/x86/entry/syscalls/syscall_64.tbl; arch/x86/include/uapi/asm (generic fcntl values).
 const X64: ArchTable = {
   machine: 'x86_64',
@@ -169,6 +180,7 @@ const X64: ArchTable = {
     setpgid: 109,
   },
   open: { O_NOFOLLOW: 0o400000, O_DIRECTORY: 0o200000, O_LARGEFILE: 0o100000 },
+  socket: SOCKET_GENERIC,
   auditArch: 0xc000003e, // AUDIT_ARCH_X86_64 = EM_X86_64 | __AUDIT_ARCH_64BIT | __AUDIT_ARCH_LE
   learn: {
     open: 2, creat: 85, openat: 257, openat2: 437, execve: 59, execveat: 322, connect: 42, bind: 49,
@@ -220,6 +232,7 @@ const ARM64: ArchTable = {
     setpgid: 154,
   },
   open: { O_NOFOLLOW: 0o100000, O_DIRECTORY: 0o40000, O_LARGEFILE: 0o400000 },
+  socket: SOCKET_GENERIC,
   auditArch: 0xc00000b7, // AUDIT_ARCH_AARCH64 = EM_AARCH64 | __AUDIT_ARCH_64BIT | __AUDIT_ARCH_LE
   // The generic table has only the *at forms.
   learn: {

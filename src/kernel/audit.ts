@@ -4,12 +4,11 @@
 // whether auditing is enabled (CAP_AUDIT_CONTROL). Thin: records come back as (type, text).
 
 import { errnoName } from '../errors.ts';
+import { arch } from './arch.ts';
 import { KernelError } from './errors.ts';
 import { fn, lastErrno } from './ffi.ts';
 
 const AF_NETLINK = 16;
-const SOCK_RAW = 3;
-const SOCK_CLOEXEC = 0o2000000;
 const NETLINK_AUDIT = 9;
 const AUDIT_NLGRP_READLOG = 1;
 const AUDIT_GET = 1000;
@@ -35,7 +34,7 @@ function fail(what: string): never {
 }
 
 function socket(groups: number): number {
-  const fd = Number(fn('int socket(int domain, int type, int protocol)')(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_AUDIT));
+  const fd = Number(fn('int socket(int domain, int type, int protocol)')(AF_NETLINK, arch().socket.SOCK_RAW | arch().socket.SOCK_CLOEXEC, NETLINK_AUDIT));
   if (fd < 0) fail('socket(AF_NETLINK, NETLINK_AUDIT)');
   const addr = Buffer.alloc(12);
   addr.writeUInt16LE(AF_NETLINK, 0);

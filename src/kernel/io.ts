@@ -2,6 +2,7 @@
 // socket helpers Node lacks: SO_PEERCRED and unix datagrams (sd_notify).
 
 import { errnoName } from '../errors.ts';
+import { arch } from './arch.ts';
 import { check, fn, lastErrno } from './ffi.ts';
 
 export const POLLIN = 0x1;
@@ -54,8 +55,6 @@ export function peerCredentials(fd: number): { pid: number; uid: number; gid: nu
 }
 
 const AF_UNIX = 1;
-const SOCK_DGRAM = 2;
-const SOCK_CLOEXEC = 0o2000000;
 
 /** Sends one datagram to a unix socket path ('@name' = abstract), e.g. sd_notify's NOTIFY_SOCKET. */
 export function sendUnixDatagram(path: string, message: string): void {
@@ -64,7 +63,7 @@ export function sendUnixDatagram(path: string, message: string): void {
   const name = path.startsWith('@') ? Buffer.concat([Buffer.from([0]), Buffer.from(path.slice(1))]) : Buffer.from(path);
   name.copy(addr, 2);
   const addrLen = 2 + name.length + (path.startsWith('@') ? 0 : 1);
-  const sock = check(fn('int socket(int domain, int type, int protocol)')(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0), 'socket');
+  const sock = check(fn('int socket(int domain, int type, int protocol)')(AF_UNIX, arch().socket.SOCK_DGRAM | arch().socket.SOCK_CLOEXEC, 0), 'socket');
   try {
     const msg = Buffer.from(message);
     check(fn('long sendto(int fd, const uint8_t *buf, unsigned long len, int flags, const uint8_t *addr, uint32_t addrlen)')(sock, msg, msg.length, 0, addr, addrLen), 'sendto', path);

@@ -21,7 +21,8 @@ const F_SETFD = 2;
 const F_GETFL = 3;
 const F_SETFL = 4;
 const FD_CLOEXEC = 1;
-const O_NONBLOCK = 0o4000;
+// Node knows O_NONBLOCK per architecture.
+const O_NONBLOCK: number = constants.O_NONBLOCK;
 const SIGPIPE = 13;
 const SIGXFSZ = 25;
 const SIG_SETMASK = 2;

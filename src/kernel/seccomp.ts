@@ -37,9 +37,8 @@ export const AF_INET = 2;
 export const AF_INET6 = 10;
 export const AF_NETLINK = 16;
 export const AF_MAX = 46;
-// include/linux/net.h (enum sock_type); the type argument also carries SOCK_NONBLOCK/SOCK_CLOEXEC.
-export const SOCK_STREAM = 1;
-export const SOCK_DGRAM = 2;
+// include/linux/net.h: the low bits of socket(2)'s type argument are the type (arch.ts has the
+// types); the rest carries SOCK_NONBLOCK/SOCK_CLOEXEC.
 export const SOCK_TYPE_MASK = 0xf;
 // include/linux/socket.h: send with TCP Fast Open (connects without connect(2)).
 export const MSG_FASTOPEN = 0x20000000;

@@ -39,7 +39,7 @@
 // Socket families, types and protocols are `int` in the kernel (net/socket.c): compared masked
 // to 32 bits, or with "greater than" so that garbage in the upper half is refused, never passed.
 
-import { sys } from '../kernel/arch.ts';
+import { arch, sys } from '../kernel/arch.ts';
 import {
   AF_INET,
   AF_INET6,
@@ -49,8 +49,6 @@ import {
   IPPROTO_TCP,
   MSG_FASTOPEN,
   SCMP_ACT_ALLOW,
-  SOCK_DGRAM,
-  SOCK_STREAM,
   SOCK_TYPE_MASK,
   SeccompFilter,
   TIOCLINUX,
@@ -120,6 +118,7 @@ export function seccompRules(req: SeccompRequest): SeccompRule[] {
     const families = new Set([AF_UNIX, AF_INET, AF_INET6, AF_NETLINK]);
     for (let f = 0; f < AF_MAX; f++) if (!families.has(f)) rules.push({ syscall: 'socket', cmps: [eq32(0, f)], errno: 'EACCES' });
     rules.push({ syscall: 'socket', cmps: [{ arg: 0, op: 'gt', a: BigInt(AF_MAX - 1) }], errno: 'EACCES' });
+    const { SOCK_STREAM, SOCK_DGRAM } = arch().socket;
     for (const fam of [AF_INET, AF_INET6]) {
       // Types: only stream (TCP), and datagram (UDP) with --allow-udp.
       for (let t = 0; t <= SOCK_TYPE_MASK; t++) {

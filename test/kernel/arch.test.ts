@@ -21,6 +21,12 @@ test('the running architecture agrees with Node and with uname -m', () => {
   assert.equal(execFileSync('uname', ['-m'], { encoding: 'utf8' }).trim(), t.machine);
 });
 
+test("the running architecture's socket types agree with Python's socket module (built from this libc's headers)", () => {
+  const s = arch().socket;
+  const py = execFileSync('python3', ['-c', 'import socket; print(socket.SOCK_STREAM, socket.SOCK_DGRAM, socket.SOCK_RAW, socket.SOCK_CLOEXEC)'], { encoding: 'utf8' }).trim();
+  assert.equal(py, `${s.SOCK_STREAM} ${s.SOCK_DGRAM} ${s.SOCK_RAW} ${s.SOCK_CLOEXEC}`);
+});
+
 test('an unknown architecture is refused, naming it', () => {
   assert.throws(() => archTable('riscv64'), (e: unknown) => {
     assert.ok(e instanceof WardError);
