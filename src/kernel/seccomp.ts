@@ -76,7 +76,8 @@ function libseccomp(): NonNullable<typeof lib> {
 
 /** libseccomp's version ("2.5.4"), or an error when it is missing. */
 export function libseccompVersion(): string {
-  const v = libseccomp().version() as { major: number; minor: number; micro: number };
+  // seccomp_version() returns a pointer to a static struct: koffi hands back the pointer, decoded here.
+  const v = ffi().decode(libseccomp().version(), 'scmp_version') as { major: number; minor: number; micro: number };
   return `${v.major}.${v.minor}.${v.micro}`;
 }
 

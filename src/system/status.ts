@@ -9,6 +9,7 @@ import { machineProviders, propertyBackings } from '../properties/providers.ts';
 import { errorCode } from '../errors.ts';
 import { activeLsms } from '../kernel/lsm.ts';
 import { bpfLsmStatus } from './bpf-status.ts';
+import { sandboxLayersItem } from './sandbox-status.ts';
 import { kernelIpe } from '../enforcer/securityfs.ts';
 import { displayText } from '../policy/model.ts';
 
@@ -142,6 +143,7 @@ export function machineStatus(): StatusItem[] {
       usable: (caps >> CAP_SYS_ADMIN) & 1n ? true : 'partial',
       meaning: `CAP_SYS_ADMIN ${(caps >> CAP_SYS_ADMIN) & 1n ? 'yes' : 'no'} (daemon), CAP_MAC_ADMIN ${(caps >> CAP_MAC_ADMIN) & 1n ? 'yes' : 'no'} (kernel IPE policy writes); ward check, exec and run work unprivileged`,
     },
+    sandboxLayersItem(abi),
     {
       name: 'Node.js',
       value: process.versions.node,

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { release } from 'node:os';
 import { existsSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { ward } from '../helpers/cli.ts';
 import { IN_CI } from '../helpers/kernel.ts';
 
@@ -25,6 +26,10 @@ test('ward status --json: the capability matrix, consistent with the running ker
     const memfd = existsSync('/proc/sys/vm/memfd_noexec') ? readFileSync('/proc/sys/vm/memfd_noexec', 'utf8').trim() : undefined;
     if (memfd !== '2') assert.match(fan.meaning, new RegExp(`memfd execution \\(sysctl vm\\.memfd_noexec=${memfd ?? 'absent'};`));
     else assert.doesNotMatch(fan.meaning, /memfd execution/);
+    // Filesystems mounted in user namespaces are named while this machine allows them.
+    const userns = existsSync('/proc/sys/user/max_user_namespaces') ? readFileSync('/proc/sys/user/max_user_namespaces', 'utf8').trim() : undefined;
+    if (userns !== '0') assert.match(fan.meaning, new RegExp(`filesystems users mount in their own user namespaces \\(user\\.max_user_namespaces=${userns ?? '\\?'}; 0 closes it\\)`));
+    else assert.doesNotMatch(fan.meaning, /user namespaces/);
   }
   assert.equal(get('Node.js')!.value, process.versions.node);
   if (IN_CI) {
@@ -57,4 +62,23 @@ test('ward status: every IPE property line says who backs it and what ward reads
   const human = ward(['status']).stdout;
   const escape = (s: string) => s.replace(/[()/\\.*+?[\]{}|^$]/g, '\\$&');
   for (const p of props) assert.match(human, new RegExp(`${p.name}\\s+${String(p.value)} \\(${escape(p.source!)}\\)\\n`), `text line for ${p.name}`);
+});
+
+test("ward status names ward run's layers beyond Landlock, with the libseccomp version dpkg installed", () => {
+  const { items } = JSON.parse(ward(['status', '--json']).stdout) as { items: Array<{ name: string; value: unknown; usable: unknown; meaning: string }> };
+  const layers = items.find((i) => i.name === 'ward run layers');
+  assert.ok(layers, 'status has "ward run layers"');
+  for (const l of ['session of its own', 'every capability dropped', 'fds 0-2 only', 'clean environment', 'never restricted: memfd']) assert.match(layers.meaning, new RegExp(l));
+  // The oracle: the libseccomp2 package dpkg knows (Debian's version string starts with upstream's).
+  const r = spawnSync('dpkg-query', ['-W', '-f', '${Version}', 'libseccomp2'], { encoding: 'utf8' });
+  if (r.status === 0 && r.stdout) {
+    assert.equal(layers.value, 'landlock+seccomp');
+    assert.equal(layers.usable, true);
+    const upstream = r.stdout.split('-')[0]!.replace(/^\d+:/, '');
+    assert.match(layers.meaning, new RegExp(`seccomp through libseccomp ${upstream.replaceAll('.', '\\.')}: TIOCSTI/TIOCLINUX, io_uring`));
+  } else {
+    assert.equal(IN_CI, false, 'CI machines have libseccomp2 (scripts/test-deps.sh)');
+    assert.equal(layers.value, 'landlock only');
+    assert.match(layers.meaning, /libseccomp cannot be loaded/);
+  }
 });

@@ -310,11 +310,12 @@ test('14: a writer that got in before the kernel\'s deny-write and waits for war
   assert.match(d.log, /killed pid \d+: a writer opened the file it was executing before the kernel's deny-write/, d.log);
 });
 
-test('daemon-status names the limits that remain: the decide-then-run window, memfd execution, boot_verified on a writable /', (t) => {
+test('daemon-status names the limits that remain: the decide-then-run window, memfd execution, filesystems mounted in user namespaces, boot_verified on a writable /', (t) => {
   if (!requires(t, canRun, 'root')) return;
   const text = d.ctl(['daemon-status']).stdout;
   assert.match(text, /limit: decide-then-run: .*SCHED_IDLE.*BPF LSM backend/, text);
   assert.match(text, /limit: .*memfd execution.*vm\.memfd_noexec=2/, text);
+  assert.match(text, /limit: a filesystem mounted inside another mount namespace .*user namespace.* is not watched/, text);
   // This host's / is read-write (the oracle: its own mountinfo).
   const rootRw = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')).filter((f) => f[4] === '/').at(-1)![5]!.split(',').includes('rw');
   if (rootRw) assert.match(text, /limit: boot_verified=TRUE holds for every file on the root filesystem, mounted read-write here/, text);
