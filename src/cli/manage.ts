@@ -5,6 +5,7 @@ import { errorCode } from '../errors.ts';
 import type { Command } from 'commander';
 import { DEFAULTS, loadConfig } from '../enforcer/config.ts';
 import { terminalSafe } from '../enforcer/display.ts';
+import { displayText } from '../policy/model.ts';
 import { policyManager, type PolicyInput, type PolicyManager } from '../enforcer/policy-manager.ts';
 import type { ControlResponse } from '../enforcer/protocol.ts';
 import { CliError, EXIT_FAIL, EXIT_OK, displayName, printJson, readInput } from './io.ts';
@@ -30,7 +31,7 @@ function manager(f: ClientFlags): PolicyManager {
 }
 
 /** Runs one verb and prints its answer: text, or with --json one JSON object (errors included). */
-async function call(f: ClientFlags, verb: (m: PolicyManager) => Promise<ControlResponse>, show: (r: Ok) => string): Promise<number> {
+async function call(f: ClientFlags, verb: (m: PolicyManager) => Promise<ControlResponse>, show: (r: Ok) => string | Uint8Array): Promise<number> {
   let r: ControlResponse;
   try {
     r = await verb(manager(f));
@@ -100,9 +101,10 @@ export function registerManageCommands(policy: Command, program: Command, run: A
   );
   clientOptions(policy.command('show').description('print a loaded policy as it was given').argument('<name>')).action((name: string, f: ClientFlags) =>
     run(async () => call(f, (m) => m.show(name), (r) => {
-      // As given, byte for byte, into a file or a pipe; on a terminal, control characters made visible.
-      const text = Buffer.from(r.text as string, 'base64').toString('latin1');
-      return process.stdout.isTTY ? terminalSafe(text, true) : text;
+      // As given, byte for byte, into a file or a pipe (a Buffer: a string would be re-encoded as
+      // UTF-8); on a terminal, decoded as UTF-8 with control characters made visible.
+      const bytes = Buffer.from(r.text as string, 'base64');
+      return process.stdout.isTTY ? terminalSafe(displayText(bytes.toString('latin1')), true) : bytes;
     })),
   );
   clientOptions(policy.command('activate').description('make a loaded policy the active one (an older version than the active one is EINVAL)').argument('<name>')).action((name: string, f: ClientFlags) =>

@@ -75,7 +75,7 @@ export class IpeBackend implements EnforcementBackend {
 
   /** The kernel holds exactly this text under the policy's name (new_policy, or update). */
   #deploy(p: Policy, pkcs7?: Uint8Array): void {
-    const there = this.#k.list().find((x) => x.name === p.rawName);
+    const there = this.#k.list().find((x) => x.rawName === p.rawName);
     if (there && Buffer.compare(this.#k.show(p.rawName), Buffer.from(p.text)) === 0) return;
     const blob = this.#blob(p, pkcs7);
     if (there) this.#call(`update "${displayText(p.name)}" to ${versionString(p.version)}`, () => this.#k.update(p.rawName, blob));
@@ -96,7 +96,7 @@ export class IpeBackend implements EnforcementBackend {
   }
 
   async retire(rawName: string): Promise<void> {
-    if (!this.#k.list().some((x) => x.name === rawName)) return;
+    if (!this.#k.list().some((x) => x.rawName === rawName)) return;
     this.#call(`delete "${displayText(rawName)}"`, () => this.#k.delete(rawName));
   }
 
@@ -108,7 +108,7 @@ export class IpeBackend implements EnforcementBackend {
       return;
     }
     this.#deploy(p);
-    if (!this.#k.list().find((x) => x.name === p.rawName)?.active) this.#call(`activate "${displayText(p.name)}"`, () => this.#k.activate(p.rawName));
+    if (!this.#k.list().find((x) => x.rawName === p.rawName)?.active) this.#call(`activate "${displayText(p.name)}"`, () => this.#k.activate(p.rawName));
   }
 
   async start(policy: Policy | undefined, mode: EnforcementMode, events: BackendEvents): Promise<void> {

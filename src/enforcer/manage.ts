@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { WardError, errorCode } from '../errors.ts';
 import { parsePolicyLazy, ruleCount } from '../policy/parser.ts';
-import { compareVersions, displayText, versionString, type Policy } from '../policy/model.ts';
+import { compareVersions, displayText, rawText, versionString, type Policy } from '../policy/model.ts';
 import { activatePolicy, deletePolicy, loadPolicy, updatePolicy } from '../policy/lifecycle.ts';
 import { activationRecord, auditSuccessRecord, enforceRecord, loadRecord, type Actor, type AuditRecord } from './audit.ts';
 import type { EnforcementMode } from './backend.ts';
@@ -34,7 +34,7 @@ export interface Effects {
   retire?(rawName: string): Promise<void>;
 }
 
-const toRaw = (name: string) => Buffer.from(name, 'utf8').toString('latin1');
+const toRaw = rawText;
 const fail = (e: WardError): ControlResponse => ({ ok: false, errno: e.code, message: e.message });
 
 // Changes to a store run one at a time. Each is checked against the store, admitted by the

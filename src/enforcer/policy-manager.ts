@@ -3,7 +3,7 @@
 // the interface and prints the answer; it never asks which one it has.
 
 import { errorCode } from '../errors.ts';
-import { versionString } from '../policy/model.ts';
+import { rawText as toRaw, versionString } from '../policy/model.ts';
 import { parsePolicy } from '../policy/parser.ts';
 import { request } from './client.ts';
 import type { ControlRequest, ControlResponse } from './protocol.ts';
@@ -99,20 +99,21 @@ export class KernelPolicyManager implements PolicyManager {
   load(p: PolicyInput) {
     return this.#do(() => (kernelIpe.load(p.pkcs7 ?? p.text), { ...nameOf(p), signed: p.pkcs7 !== undefined }));
   }
+  // Names from the command line are UTF-8 text; the kernel's are the bytes of policy_name (toRaw).
   list() {
-    return this.#do(() => ({ policies: kernelIpe.list().map((x) => ({ ...x, rules: null })) }));
+    return this.#do(() => ({ policies: kernelIpe.list().map(({ name, version, active }) => ({ name, version, active, rules: null })) }));
   }
   show(name: string) {
-    return this.#do(() => ({ name, text: kernelIpe.show(name).toString('base64') }));
+    return this.#do(() => ({ name, text: kernelIpe.show(toRaw(name)).toString('base64') }));
   }
   activate(name: string) {
-    return this.#do(() => (kernelIpe.activate(name), { name, version: kernelIpe.list().find((x) => x.name === name)?.version ?? '?' }));
+    return this.#do(() => (kernelIpe.activate(toRaw(name)), { name, version: kernelIpe.list().find((x) => x.rawName === toRaw(name))?.version ?? '?' }));
   }
   update(name: string, p: PolicyInput) {
-    return this.#do(() => (kernelIpe.update(name, p.pkcs7 ?? p.text), { ...nameOf(p), active: kernelIpe.list().find((x) => x.name === name)?.active ?? false }));
+    return this.#do(() => (kernelIpe.update(toRaw(name), p.pkcs7 ?? p.text), { ...nameOf(p), active: kernelIpe.list().find((x) => x.rawName === toRaw(name))?.active ?? false }));
   }
   delete(name: string) {
-    return this.#do(() => kernelIpe.delete(name));
+    return this.#do(() => kernelIpe.delete(toRaw(name)));
   }
   enforce(on: boolean) {
     return this.#do(() => (kernelIpe.enforce(on), { enforce: on }));

@@ -122,6 +122,11 @@ export function displayText(binary: string): string {
   return utf8.decode(Buffer.from(binary, 'latin1'));
 }
 
+/** Text (a name typed on a command line) → the binary string of its UTF-8 bytes, as policies hold names. */
+export function rawText(text: string): string {
+  return Buffer.from(text, 'utf8').toString('latin1');
+}
+
 export function propertyText(p: Property, upperHex = false): string {
   if (p.kind === 'bool') return `${p.name}=${p.value ? 'TRUE' : 'FALSE'}`;
   return `${p.name}=${p.digest.algorithm}:${upperHex ? p.digest.hex.toUpperCase() : p.digest.hex}`;

@@ -93,6 +93,13 @@ test('management verbs follow the kernel: EEXIST, ESTALE, EINVAL, EPERM, ENOENT'
   assert.equal(exec(bad), 0);
   const shown = d.ctl(['policy', 'show', 'allowlist']);
   assert.equal(shown.stdout, pol('allowlist', '1.1.0', `DEFAULT action=ALLOW\nDEFAULT op=EXECUTE action=DENY\nop=EXECUTE fsverity_digest=${goodDigest} action=ALLOW\nop=EXECUTE fsverity_digest=${badDigest} action=ALLOW`));
+  // A name and a comment that are not ASCII: addressed by the name typed, shown byte for byte
+  // (before, the bytes were written as if each were a character: "déjà" came out as "dÃ©jÃ ").
+  const utf8Text = pol('déjà-vu', '0.0.1', '# ünïcödé comment\nDEFAULT action=ALLOW');
+  assert.equal(d.ctl(['policy', 'load', d.policy('utf8.pol', utf8Text)]).status, 0);
+  assert.equal(d.ctl(['policy', 'show', 'déjà-vu']).stdout, utf8Text);
+  assert.match(d.ctl(['policy', 'list']).stdout, /^  déjà-vu 0\.0\.1 \(0 rules\)$/m);
+  assert.equal(d.ctl(['policy', 'delete', 'déjà-vu']).status, 0);
   // Back to denying bad for the next tests.
   const v3 = d.policy('v3.pol', pol('allowlist', '1.2.0', `DEFAULT action=ALLOW\nDEFAULT op=EXECUTE action=DENY\nop=EXECUTE fsverity_digest=${goodDigest} action=ALLOW`));
   assert.equal(d.ctl(['policy', 'update', 'allowlist', v3]).status, 0);

@@ -98,6 +98,14 @@ describe('ward daemon --backend ipe (6.12 guest)', { concurrency: false }, () =>
       assert.equal(existsSync(`${IPE}/policies/${n}`), false, `${n} left the kernel too`);
     }
     assert.equal(ctl('policy', 'delete', 'ward-daemon').errno, 'EPERM', 'the active policy cannot be deleted');
+    // A name that is not ASCII: ward holds names as bytes; the kernel names the policy's directory
+    // with the same bytes. (Before, the backend looked the policy up by its bytes re-encoded as
+    // UTF-8: load said it was refused, delete left it in the kernel.)
+    const accented = 'wärd-ü';
+    assert.equal(ctl('policy', 'load', policy(accented, `${major}.0.0`, join(mnt, 'allowed'))).ok, true);
+    assert.equal(readFileSync(Buffer.from(`${IPE}/policies/${accented}/version`, 'utf8'), 'utf8').trim(), `${major}.0.0`);
+    assert.equal(ctl('policy', 'delete', accented).ok, true);
+    assert.equal(existsSync(Buffer.from(`${IPE}/policies/${accented}`, 'utf8')), false, 'the accented policy left the kernel too');
 
     // Permissive is the kernel's enforce=0.
     assert.equal(ctl('enforce', 'off').ok, true);

@@ -95,3 +95,33 @@ test('ward policy --kernel drives the kernel\'s IPE, and the kernel answers as w
     assert.equal(readFileSync(`${IPE}/enforce`, 'utf8').trim(), v === 'on' ? '1' : '0');
   }
 });
+
+test('ward policy --kernel addresses a policy whose name is not ASCII by its bytes (load, list, show, update, delete)', async (t) => {
+  if (!inGuest(t, '6.12')) return;
+  const dir = join(VM_SCRATCH, 'ipe-kernel-mode-utf8');
+  mkdirSync(dir, { recursive: true });
+  const signer = loadSigner(VM_IPE_KEY!, VM_IPE_CERT!);
+  const name = 'kmödé-ü';
+  const files = ['1.0.0', '2.0.0'].map((version, i) => {
+    const text = Buffer.from(`policy_name=${name} policy_version=${version}\nDEFAULT action=ALLOW\n`, 'utf8');
+    const pol = join(dir, `${i}.pol`);
+    const p7s = join(dir, `${i}.p7s`);
+    writeFileSync(pol, text);
+    writeFileSync(p7s, signPkcs7(text, signer));
+    return { pol, p7s, text };
+  });
+  assert.equal((await cli(['policy', 'load', '--kernel', files[0]!.pol, '--signed', files[0]!.p7s])).status, 0);
+  // The kernel named the directory with the name's UTF-8 bytes (the oracle: the directory itself).
+  const { readdirSync } = await import('node:fs');
+  assert.ok(readdirSync(`${IPE}/policies`, { encoding: 'buffer' }).some((d) => d.equals(Buffer.from(name, 'utf8'))));
+  const listed = JSON.parse((await cli(['policy', 'list', '--kernel', '--json'])).stdout) as { policies: Array<{ name: string; version: string }> };
+  assert.deepEqual(listed.policies.find((p) => p.name === name), { name, version: '1.0.0', active: false, rules: null });
+  // Byte for byte (the capture decodes what was written as UTF-8).
+  assert.equal((await cli(['policy', 'show', '--kernel', name])).stdout, files[0]!.text.toString('utf8'));
+  const up = await cli(['policy', 'update', '--kernel', name, files[1]!.pol, '--signed', files[1]!.p7s]);
+  assert.equal(up.status, 0, up.stderr);
+  assert.equal(readFileSync(Buffer.from(`${IPE}/policies/${name}/version`, 'utf8'), 'utf8').trim(), '2.0.0');
+  const del = await cli(['policy', 'delete', '--kernel', name]);
+  assert.equal(del.status, 0, del.stderr);
+  assert.ok(!readdirSync(`${IPE}/policies`, { encoding: 'buffer' }).some((d) => d.equals(Buffer.from(name, 'utf8'))));
+});
