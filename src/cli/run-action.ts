@@ -5,6 +5,7 @@
 import { WardError, errorCode } from '../errors.ts';
 import { CMD_ENV_VAR, execSandboxed, explainSandbox, fdsToKeep, prepareSandbox } from '../sandbox/launcher.ts';
 import { ENV_ENTRY, mergeProfiles, parseProfileText, type SandboxProfile } from '../sandbox/profile.ts';
+import type { LogFlag } from '../sandbox/rights.ts';
 import { CliError, EXIT_CANNOT_EXECUTE, EXIT_LAUNCH_FAILED, EXIT_NOT_FOUND, preserveCount } from './io.ts';
 
 // node:fs through process.getBuiltinModule, not an ESM import: importing it builds its module
@@ -47,6 +48,9 @@ export interface RunFlags {
   unrestrictedFilesystem?: boolean;
   unrestrictedScoped?: boolean;
   logLevel?: string;
+  logDisableOriginating?: boolean;
+  logEnableSubprocesses?: boolean;
+  logDisableSubdomains?: boolean;
   logDenials?: boolean;
   learn?: string;
   logNewExec?: boolean;
@@ -80,7 +84,11 @@ function flagsToProfile(f: RunFlags): SandboxProfile {
   if (f.allowAbstractUnixOut || f.unrestrictedScoped) p['allow-abstract-unix-out'] = true;
   if (f.addLibs) p['add-libs'] = true;
   if (f.ldd) p.ldd = true;
-  if (f.logNewExec) p.log = ['log_new_exec_on'];
+  const log: LogFlag[] = [];
+  if (f.logDisableOriginating) log.push('log_same_exec_off');
+  if (f.logNewExec || f.logEnableSubprocesses) log.push('log_new_exec_on');
+  if (f.logDisableSubdomains) log.push('log_subdomains_off');
+  if (log.length) p.log = log;
   if (f.addExec) p['add-exec'] = true;
   if (f.ignoreMissing) p['ignore-missing'] = true;
   if (f.clearEnv) p['clear-env'] = true;
@@ -172,7 +180,10 @@ export function run(command: string[], f: RunFlags, raw: readonly string[]): num
     process.stderr.write(`ward: ${e.message}\n`);
     return e.code === 'ENOENT' && e.message.endsWith('command not found') ? EXIT_NOT_FOUND : EXIT_LAUNCH_FAILED;
   }
-  if (f.explain || f.dryRun || f.logLevel === 'debug') {
+  // landrun reads its level from LANDRUN_LOG_LEVEL when --log-level is not given (urfave/cli's
+  // env source; the flag wins). landrun takes an unknown level as "error", so only debug matters.
+  const logLevel = f.logLevel ?? process.env.LANDRUN_LOG_LEVEL?.toLowerCase();
+  if (f.explain || f.dryRun || logLevel === 'debug') {
     process.stderr.write(`${explainSandbox(prepared, keepFds)}\n`);
   }
   for (const w of prepared.warnings) process.stderr.write(`ward: warning: ${w}\n`);
