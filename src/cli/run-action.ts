@@ -139,29 +139,44 @@ async function runLearn(command: string[], f: RunFlags, out: string): Promise<nu
   }
 }
 
-/** --log-denials: the sandbox runs in a child ward run while this one reads the audit records. */
-async function runLogged(command: string[], f: RunFlags, raw: readonly string[]): Promise<number> {
+/**
+ * --log-denials (and --explain as root): the sandbox runs in a child ward run while this one
+ * reads the audit records; after it exits comes a summary of its denials.
+ */
+async function runLogged(command: string[], f: RunFlags, raw: readonly string[], flag: '--log-denials' | '--explain'): Promise<number> {
   // Loaded only here: every module costs each plain `ward run` launch time.
   const { openDenialLog, runWithDenialLog } = await import('../sandbox/watch.ts');
   let log;
   try {
-    log = openDenialLog();
+    log = openDenialLog(flag);
   } catch (e) {
     if (!(e instanceof WardError)) throw e;
     process.stderr.write(`ward: ${e.message}\n`);
-    return run(command, { ...f, logDenials: false }, raw);
+    return runSandboxed(command, f);
   }
-  // The same command line for the child, without --log-denials (before the "--").
-  const end = raw.indexOf('--');
-  const head = (end < 0 ? raw : raw.slice(0, end)).filter((a) => a !== '--log-denials');
-  return runWithDenialLog(log, [...head, ...(end < 0 ? [] : raw.slice(end))], (line) => process.stderr.write(`${line}\n`));
+  // The same command line for the child without --log-denials: its options are what precedes
+  // CMD (raw ends with CMD and its arguments, which may contain "--log-denials" themselves).
+  const head = raw.slice(0, raw.length - command.length).filter((a) => a !== '--log-denials');
+  return runWithDenialLog(log, [...head, ...command], (line) => process.stderr.write(`${line}\n`), !!f.logDenials);
 }
 
 export function run(command: string[], f: RunFlags, raw: readonly string[]): number | Promise<number> {
   const [cmd] = command;
   if (!cmd) throw new CliError('EINVAL', 'missing the command: ward run [OPTIONS] -- CMD [ARGS…]');
-  if (f.logDenials) return runLogged(command, f, raw);
+  if (f.logDenials) return runLogged(command, f, raw, '--log-denials');
   if (f.learn) return runLearn(command, f, f.learn);
+  // --explain also sums up the run's denials afterwards, when the audit records can be read; not
+  // in the child such a run starts (--audit-marker marks it), nor with --dry-run (no run).
+  // Nor when fds beyond 0-2 are to reach CMD: the child is given only those three.
+  if (f.explain && !f.dryRun && f.auditMarker === undefined) {
+    if (f.preserveFds === undefined && process.env.LISTEN_FDS === undefined) return runLogged(command, f, raw, '--explain');
+    process.stderr.write('ward: --explain: no summary of denials after the run when fds are passed to CMD (--preserve-fds, LISTEN_FDS)\n');
+  }
+  return runSandboxed(command, f);
+}
+
+function runSandboxed(command: string[], f: RunFlags): number {
+  const cmd = command[0]!;
   const keepFds = fdsToKeep(preserveCount(f.preserveFds));
   const profile = mergeProfiles(...loadProfiles(f), flagsToProfile(f));
   let handedOver: NodeJS.ProcessEnv | undefined;

@@ -85,7 +85,7 @@ export const RUN_OPTIONS: readonly RunOption[] = [
   { flags: '--log-denials', kind: 'flag', description: "print each Landlock denial as it happens, with the flag that would allow it (root: reads the kernel's audit records)" },
   { flags: '--log-new-exec', kind: 'flag', hidden: true, description: 'ask the kernel to log denials after the exec (used by --log-denials)' },
   { flags: '--audit-marker <uid>', kind: 'value', hidden: true, description: 'the login uid marking this run in audit records (used by --log-denials)' },
-  { flags: '--explain', kind: 'flag', description: 'print the final ruleset on stderr before running' },
+  { flags: '--explain', kind: 'flag', description: "print the final ruleset on stderr before running; as root, also a summary of the run's denials after it" },
   { flags: '--dry-run', kind: 'flag', description: 'print the final ruleset and exit without running' },
   { flags: '--preserve-fds <n>', kind: 'value', description: 'pass inherited fds 3..3+n-1 to CMD (LISTEN_FDS is honoured by itself)' },
 ];
