@@ -42,8 +42,8 @@ function run(argv: string[], cwd: string, nobody = false): Promise<{ status: num
 }
 
 /** Runs CMD under --log-denials, adding the suggested flags after each failure. */
-async function followHints(cmd: string[], rounds = 6): Promise<{ flags: string[]; stdout: string; log: string }> {
-  let flags = ['--add-libs'];
+async function followHints(cmd: string[], rounds = 6, start: string[] = []): Promise<{ flags: string[]; stdout: string; log: string }> {
+  let flags = ['--add-libs', ...start];
   let log = '';
   for (let i = 0; i < rounds; i++) {
     const r = await run(['run', '--log-denials', ...flags, '--', ...cmd], s.root);
@@ -64,9 +64,13 @@ test('python3 (stdlib, dlopened ssl), node (https, /etc/ssl), git, curl (a port)
   const node = await followHints([process.execPath, '-e', 'require("https"); console.log(require("fs").readdirSync("/etc/ssl/certs").length > 0)']);
   assert.equal(node.stdout, 'true\n');
   assert.ok(node.flags.includes('/etc/ssl'), node.log);
-  const git = await followHints(['/usr/bin/git', '--version']);
-  assert.match(git.stdout, /^git version/);
-  assert.ok(git.flags.includes('/dev/null'), git.log);
+  // git reads ~/.gitconfig (HOME passed with --env, as CMD gets no other variable): the value
+  // written there must be seen confined, so the hints must have allowed reading that file.
+  const home = s.dir('git-home');
+  writeFileSync(`${home}/.gitconfig`, '[user]\n\tname = Confined Tester\n');
+  const git = await followHints(['/usr/bin/git', 'config', '--global', '--get', 'user.name'], 6, ['--env', `HOME=${home}`]);
+  assert.equal(git.stdout, 'Confined Tester\n', git.log);
+  assert.ok(git.log.includes(`--ro ${home}/.gitconfig`), git.log);
   const curl = await followHints(['/usr/bin/curl', '-s', `http://127.0.0.1:${port}/`]);
   assert.equal(curl.stdout, 'hi\n');
   assert.ok(curl.log.includes(`--connect-tcp ${port}`), curl.log);
