@@ -5,6 +5,7 @@
 import { WardError, errorCode } from '../errors.ts';
 import { CMD_ENV_VAR, execSandboxed, explainSandbox, fdsToKeep, prepareSandbox } from '../sandbox/launcher.ts';
 import { ENV_ENTRY, mergeProfiles, parseProfileText, type SandboxProfile } from '../sandbox/profile.ts';
+import type { LogFlag } from '../sandbox/rights.ts';
 import { CliError, EXIT_CANNOT_EXECUTE, EXIT_LAUNCH_FAILED, EXIT_NOT_FOUND, preserveCount } from './io.ts';
 
 // node:fs through process.getBuiltinModule, not an ESM import: importing it builds its module
@@ -47,6 +48,9 @@ export interface RunFlags {
   unrestrictedFilesystem?: boolean;
   unrestrictedScoped?: boolean;
   logLevel?: string;
+  logDisableOriginating?: boolean;
+  logEnableSubprocesses?: boolean;
+  logDisableSubdomains?: boolean;
   logDenials?: boolean;
   learn?: string;
   logNewExec?: boolean;
@@ -80,7 +84,11 @@ function flagsToProfile(f: RunFlags): SandboxProfile {
   if (f.allowAbstractUnixOut || f.unrestrictedScoped) p['allow-abstract-unix-out'] = true;
   if (f.addLibs) p['add-libs'] = true;
   if (f.ldd) p.ldd = true;
-  if (f.logNewExec) p.log = ['log_new_exec_on'];
+  const log: LogFlag[] = [];
+  if (f.logDisableOriginating) log.push('log_same_exec_off');
+  if (f.logNewExec || f.logEnableSubprocesses) log.push('log_new_exec_on');
+  if (f.logDisableSubdomains) log.push('log_subdomains_off');
+  if (log.length) p.log = log;
   if (f.addExec) p['add-exec'] = true;
   if (f.ignoreMissing) p['ignore-missing'] = true;
   if (f.clearEnv) p['clear-env'] = true;
@@ -131,29 +139,44 @@ async function runLearn(command: string[], f: RunFlags, out: string): Promise<nu
   }
 }
 
-/** --log-denials: the sandbox runs in a child ward run while this one reads the audit records. */
-async function runLogged(command: string[], f: RunFlags, raw: readonly string[]): Promise<number> {
+/**
+ * --log-denials (and --explain as root): the sandbox runs in a child ward run while this one
+ * reads the audit records; after it exits comes a summary of its denials.
+ */
+async function runLogged(command: string[], f: RunFlags, raw: readonly string[], flag: '--log-denials' | '--explain'): Promise<number> {
   // Loaded only here: every module costs each plain `ward run` launch time.
   const { openDenialLog, runWithDenialLog } = await import('../sandbox/watch.ts');
   let log;
   try {
-    log = openDenialLog();
+    log = openDenialLog(flag);
   } catch (e) {
     if (!(e instanceof WardError)) throw e;
     process.stderr.write(`ward: ${e.message}\n`);
-    return run(command, { ...f, logDenials: false }, raw);
+    return runSandboxed(command, f);
   }
-  // The same command line for the child, without --log-denials (before the "--").
-  const end = raw.indexOf('--');
-  const head = (end < 0 ? raw : raw.slice(0, end)).filter((a) => a !== '--log-denials');
-  return runWithDenialLog(log, [...head, ...(end < 0 ? [] : raw.slice(end))], (line) => process.stderr.write(`${line}\n`));
+  // The same command line for the child without --log-denials: its options are what precedes
+  // CMD (raw ends with CMD and its arguments, which may contain "--log-denials" themselves).
+  const head = raw.slice(0, raw.length - command.length).filter((a) => a !== '--log-denials');
+  return runWithDenialLog(log, [...head, ...command], (line) => process.stderr.write(`${line}\n`), !!f.logDenials);
 }
 
 export function run(command: string[], f: RunFlags, raw: readonly string[]): number | Promise<number> {
   const [cmd] = command;
   if (!cmd) throw new CliError('EINVAL', 'missing the command: ward run [OPTIONS] -- CMD [ARGS…]');
-  if (f.logDenials) return runLogged(command, f, raw);
+  if (f.logDenials) return runLogged(command, f, raw, '--log-denials');
   if (f.learn) return runLearn(command, f, f.learn);
+  // --explain also sums up the run's denials afterwards, when the audit records can be read; not
+  // in the child such a run starts (--audit-marker marks it), nor with --dry-run (no run).
+  // Nor when fds beyond 0-2 are to reach CMD: the child is given only those three.
+  if (f.explain && !f.dryRun && f.auditMarker === undefined) {
+    if (f.preserveFds === undefined && process.env.LISTEN_FDS === undefined) return runLogged(command, f, raw, '--explain');
+    process.stderr.write('ward: --explain: no summary of denials after the run when fds are passed to CMD (--preserve-fds, LISTEN_FDS)\n');
+  }
+  return runSandboxed(command, f);
+}
+
+function runSandboxed(command: string[], f: RunFlags): number {
+  const cmd = command[0]!;
   const keepFds = fdsToKeep(preserveCount(f.preserveFds));
   const profile = mergeProfiles(...loadProfiles(f), flagsToProfile(f));
   let handedOver: NodeJS.ProcessEnv | undefined;
@@ -172,7 +195,10 @@ export function run(command: string[], f: RunFlags, raw: readonly string[]): num
     process.stderr.write(`ward: ${e.message}\n`);
     return e.code === 'ENOENT' && e.message.endsWith('command not found') ? EXIT_NOT_FOUND : EXIT_LAUNCH_FAILED;
   }
-  if (f.explain || f.dryRun || f.logLevel === 'debug') {
+  // landrun reads its level from LANDRUN_LOG_LEVEL when --log-level is not given (urfave/cli's
+  // env source; the flag wins). landrun takes an unknown level as "error", so only debug matters.
+  const logLevel = f.logLevel ?? process.env.LANDRUN_LOG_LEVEL?.toLowerCase();
+  if (f.explain || f.dryRun || logLevel === 'debug') {
     process.stderr.write(`${explainSandbox(prepared, keepFds)}\n`);
   }
   for (const w of prepared.warnings) process.stderr.write(`ward: warning: ${w}\n`);

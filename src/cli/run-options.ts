@@ -57,7 +57,11 @@ export const RUN_OPTIONS: readonly RunOption[] = [
   { flags: '--unrestricted-scoped', kind: 'flag', hidden: true, description: "landrun's: --allow-signals-out and --allow-abstract-unix-out" },
   { flags: '--ldd', kind: 'flag', description: "add read+execute rules for CMD's interpreter and shared libraries (not CMD itself)" },
   { flags: '--add-exec', kind: 'flag', description: 'add a read+execute rule for CMD itself' },
-  { flags: '--log-level <level>', kind: 'value', choices: ['error', 'info', 'debug'], description: "landrun's logging level: debug prints the ruleset as --explain does" },
+  { flags: '--log-level <level>', kind: 'value', choices: ['error', 'info', 'debug'], description: "landrun's logging level: debug prints the ruleset as --explain does (default: $LANDRUN_LOG_LEVEL)" },
+  // landrun's audit flags, Landlock's restrict-self logging flags (ABI 7; dropped, with a note, below it).
+  { flags: '--log-disable-originating', kind: 'flag', description: "Landlock audit: no records of denials before CMD's exec (ward's own; LANDLOCK_RESTRICT_SELF_LOG_SAME_EXEC_OFF)" },
+  { flags: '--log-enable-subprocesses', kind: 'flag', description: 'Landlock audit: records of denials after the exec, i.e. of CMD and its children (LANDLOCK_RESTRICT_SELF_LOG_NEW_EXEC_ON)' },
+  { flags: '--log-disable-subdomains', kind: 'flag', description: 'Landlock audit: no records of denials by sandboxes CMD nests inside (LANDLOCK_RESTRICT_SELF_LOG_SUBDOMAINS_OFF)' },
   { flags: '--profile <file>', kind: 'value', description: 'a JSON profile with the same vocabulary as these flags (flags add to it)' },
   { flags: '--profile-json <json>', kind: 'value', hidden: true, description: 'a profile given inline (used by spawnSandboxed)' },
   { flags: '--strict', kind: 'flag', description: 'refuse to run if the kernel cannot enforce everything asked (the default)' },
@@ -81,7 +85,7 @@ export const RUN_OPTIONS: readonly RunOption[] = [
   { flags: '--log-denials', kind: 'flag', description: "print each Landlock denial as it happens, with the flag that would allow it (root: reads the kernel's audit records)" },
   { flags: '--log-new-exec', kind: 'flag', hidden: true, description: 'ask the kernel to log denials after the exec (used by --log-denials)' },
   { flags: '--audit-marker <uid>', kind: 'value', hidden: true, description: 'the login uid marking this run in audit records (used by --log-denials)' },
-  { flags: '--explain', kind: 'flag', description: 'print the final ruleset on stderr before running' },
+  { flags: '--explain', kind: 'flag', description: "print the final ruleset on stderr before running; as root, also a summary of the run's denials after it" },
   { flags: '--dry-run', kind: 'flag', description: 'print the final ruleset and exit without running' },
   { flags: '--preserve-fds <n>', kind: 'value', description: 'pass inherited fds 3..3+n-1 to CMD (LISTEN_FDS is honoured by itself)' },
 ];

@@ -109,3 +109,54 @@ export function seccompHint(syscall: string): string {
   if (syscall === 'io_uring_setup') return 'refused io_uring_setup (seccomp layer): io_uring is not available in ward run';
   return `refused ${syscall} (seccomp layer)`;
 }
+
+/** What a run was denied, for the summary after it: each distinct denial once, with a count. */
+export interface DenialSummary {
+  readonly total: number;
+  readonly distinct: ReadonlyArray<{ readonly text: string; readonly count: number }>;
+  /** The ward run flags that would allow all of them (those a flag can allow). */
+  readonly flags: readonly string[];
+  /** How many distinct denials no flag allows (their lines say what to do instead). */
+  readonly withoutFlag: number;
+}
+
+// The seccomp refusals one flag lifts; socket() is ambiguous (unix, UDP or another family).
+const SECCOMP_FLAGS: ReadonlyArray<readonly [RegExp, string]> = [
+  [/^(shm|sem|msg)/, '--allow-sysv-ipc'],
+  [/^(add_key|request_key|keyctl)$/, '--allow-keyrings'],
+];
+
+/** Landlock denials and seccomp refusals (by system call name), in the order seen. */
+export function summarizeDenials(denials: readonly Denial[], refusedSyscalls: readonly string[]): DenialSummary {
+  const counts = new Map<string, { count: number; flag: string | undefined }>();
+  const add = (text: string, flag: string | undefined) => {
+    const e = counts.get(text);
+    if (e) e.count++;
+    else counts.set(text, { count: 1, flag });
+  };
+  for (const d of denials) {
+    const h = hintFor(d);
+    add(describeDenial(d), h.startsWith('--') ? h : undefined);
+  }
+  for (const sc of refusedSyscalls) add(seccompHint(sc), SECCOMP_FLAGS.find(([re]) => re.test(sc))?.[1]);
+  const hints = new Set([...counts.values()].map((e) => e.flag).filter((f): f is string => f !== undefined));
+  // --rw and --rox on a path cover --ro on it.
+  for (const h of [...hints]) if (h.startsWith('--ro ') && (hints.has(`--rw ${h.slice(5)}`) || hints.has(`--rox ${h.slice(5)}`))) hints.delete(h);
+  return {
+    total: denials.length + refusedSyscalls.length,
+    distinct: [...counts].map(([text, e]) => ({ text, count: e.count })),
+    flags: [...hints],
+    withoutFlag: [...counts.values()].filter((e) => e.flag === undefined).length,
+  };
+}
+
+/** The summary as lines (without the "ward: " prefix). */
+export function formatSummary(s: DenialSummary): string[] {
+  if (s.total === 0) return ['no Landlock denials'];
+  const lines = [`denied during the run: ${s.distinct.length} distinct, ${s.total} in all:`];
+  for (const d of s.distinct) lines.push(`  ${d.count}× ${d.text}`);
+  // The flags alone on their line, so that it can be pasted (or parsed) as it is.
+  if (s.flags.length) lines.push(`to allow these: ${s.flags.join(' ')}`);
+  if (s.withoutFlag) lines.push(`${s.withoutFlag} of them no single flag allows: their lines above say what does`);
+  return lines;
+}

@@ -2,13 +2,16 @@
 // exec: LANDLOCK_RESTRICT_SELF_LOG_NEW_EXEC_ON), while this process reads the kernel's audit
 // records (root: CAP_AUDIT_READ for the read-only multicast group; CAP_AUDIT_CONTROL to switch
 // auditing on for the run if it was off, and back afterwards) and prints each denial of that
-// child's Landlock domain with the flag that would allow it.
+// child's Landlock domain with the flag that would allow it. `--explain` as root collects them the
+// same way, without the live lines: after the run comes one summary (each distinct denial once,
+// with a count, and the flags that would allow them all).
 
 import { fileURLToPath } from 'node:url';
 import { WardError } from '../errors.ts';
 import { AUDIT_LANDLOCK_ACCESS, AUDIT_LANDLOCK_DOMAIN, AUDIT_SECCOMP, AuditReader, auditEnabled, setAuditEnabled } from '../kernel/audit.ts';
 import { sys } from '../kernel/arch.ts';
-import { auditFields, describeDenial, hintFor, parseAccessRecord, parseDomainRecord, seccompHint, type Denial } from './denials.ts';
+import { landlockAbi } from '../kernel/landlock.ts';
+import { auditFields, describeDenial, formatSummary, parseAccessRecord, parseDomainRecord, seccompHint, summarizeDenials, type Denial } from './denials.ts';
 
 const WARD_BIN = fileURLToPath(new URL('../../bin/ward.js', import.meta.url));
 
@@ -17,15 +20,23 @@ export interface DenialLog {
   readonly restoreAudit: boolean;
 }
 
-/** Opens the audit reader, or explains why denials cannot be shown (the caller then runs plainly). */
-export function openDenialLog(): DenialLog {
+/**
+ * Opens the audit reader, or explains why denials cannot be shown (the caller then runs plainly).
+ * `flag` is the option that asked (--log-denials or --explain), for the message.
+ */
+export function openDenialLog(flag = '--log-denials'): DenialLog {
+  // Landlock writes audit records from ABI 7 (Linux 6.15, security/landlock/audit.c); below it
+  // the stream would stay silent and "no denials" would be a lie.
+  const without = flag === '--explain' ? 'no summary of denials after the run' : 'running without it';
+  const abi = landlockAbi();
+  if (abi < 7) throw new WardError('ENOSYS', `${flag}: denials cannot be shown: Landlock writes audit records from ABI 7 (Linux 6.15), this kernel has ABI ${abi}; ${without}`);
   let reader: AuditReader;
   try {
     reader = new AuditReader();
   } catch (e) {
     throw new WardError(
       (e as WardError).code ?? 'EPERM',
-      `--log-denials reads the kernel's audit records, which needs root (CAP_AUDIT_READ) (${(e as Error).message}); running without it. ` +
+      `${flag}: denials cannot be shown: reading the kernel's audit records needs root (CAP_AUDIT_READ) (${(e as Error).message}); ${without}. ` +
         "A denial shows as \"Permission denied\" (EACCES) or \"Operation not permitted\" (EPERM); --explain lists what is allowed",
     );
   }
@@ -35,12 +46,15 @@ export function openDenialLog(): DenialLog {
     return { reader, restoreAudit: on === 0 };
   } catch (e) {
     reader.close();
-    throw new WardError((e as WardError).code ?? 'EPERM', `--log-denials: the kernel's audit is off and cannot be switched on (${(e as Error).message}); running without it`);
+    throw new WardError((e as WardError).code ?? 'EPERM', `${flag}: the kernel's audit is off and cannot be switched on (${(e as Error).message}); ${without}`);
   }
 }
 
-/** Runs `ward run ARGS` as a child, printing its denials; resolves to its exit status. */
-export async function runWithDenialLog(log: DenialLog, args: readonly string[], print: (line: string) => void): Promise<number> {
+/**
+ * Runs `ward run ARGS` as a child and, when it has exited, prints the summary of its denials;
+ * `live` also prints each distinct denial as it happens. Resolves to the child's exit status.
+ */
+export async function runWithDenialLog(log: DenialLog, args: readonly string[], print: (line: string) => void, live = true): Promise<number> {
   const { spawn } = process.getBuiltinModule('node:child_process');
   // A login uid no login has marks the child's tree, whose seccomp refusals carry it as auid.
   const marker = 0x7d000000 + (process.pid & 0xffffff);
@@ -49,12 +63,12 @@ export async function runWithDenialLog(log: DenialLog, args: readonly string[], 
   let domain: string | undefined;
   const pending: Array<{ denial: Denial }> = [];
   const seen: Denial[] = [];
+  const refused: string[] = [];
   const shown = new Set<string>();
-  let seccompRefusals = 0;
   const show = (d: Denial) => {
     seen.push(d);
     const line = describeDenial(d);
-    if (!shown.has(line)) print(`ward: ${line}`); // each distinct denial once
+    if (live && !shown.has(line)) print(`ward: ${line}`); // each distinct denial once
     shown.add(line);
   };
   const drain = (): number => {
@@ -70,10 +84,11 @@ export async function runWithDenialLog(log: DenialLog, args: readonly string[], 
       } else if (r.type === AUDIT_SECCOMP) {
         const f = auditFields(r.text);
         if (f.get('auid') !== String(marker)) continue;
-        const line = `${seccompHint(names.get(Number(f.get('syscall'))) ?? `syscall ${f.get('syscall')}`)} (pid ${f.get('pid')}${f.get('comm') ? ` ${f.get('comm')}` : ''})`;
-        if (!shown.has(line)) print(`ward: ${line}`);
+        const name = names.get(Number(f.get('syscall'))) ?? `syscall ${f.get('syscall')}`;
+        const line = `${seccompHint(name)} (pid ${f.get('pid')}${f.get('comm') ? ` ${f.get('comm')}` : ''})`;
+        if (live && !shown.has(line)) print(`ward: ${line}`);
         shown.add(line);
-        seccompRefusals++;
+        refused.push(name);
       } else if (r.type === AUDIT_LANDLOCK_ACCESS) {
         const d = parseAccessRecord(r.text);
         if (!d) continue;
@@ -95,14 +110,7 @@ export async function runWithDenialLog(log: DenialLog, args: readonly string[], 
       await new Promise((r) => setTimeout(r, 50));
       quiet = drain() > 0 ? 0 : quiet + 50;
     }
-    if (seccompRefusals) print(`ward: ${seccompRefusals} refusal(s) by the seccomp layer (see above)`);
-    if (seen.length) {
-      const hints = new Set(seen.map(hintFor).filter((h) => h.startsWith('--')));
-      // --rw and --rox on a path cover --ro on it.
-      for (const h of [...hints]) if (h.startsWith('--ro ') && (hints.has(`--rw ${h.slice(5)}`) || hints.has(`--rox ${h.slice(5)}`))) hints.delete(h);
-      const flags = [...hints];
-      print(`ward: ${seen.length} denial(s)${flags.length ? `; to allow them: ${flags.join(' ')}` : ''}`);
-    } else print('ward: no Landlock denials');
+    for (const line of formatSummary(summarizeDenials(seen, refused))) print(`ward: ${line}`);
     return code ?? 128 + (signal ? (process.getBuiltinModule('node:os').constants.signals[signal] ?? 0) : 0);
   } finally {
     clearInterval(timer);

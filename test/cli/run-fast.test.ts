@@ -18,6 +18,7 @@ const TAKEN: string[][] = [
   ['--rox', '/usr,/lib', '--ro=/etc', '--rwx', '/tmp', '/bin/sh', '-c', 'echo --ro x'],
   ['--env', 'HOME', '--env', 'A=b=c', '--unix', '/run/a.sock,/run/b.sock', '--ldd', '--add-exec', '--', 'ls', '-l'],
   ['--unrestricted-network', '--unrestricted-filesystem', '--unrestricted-scoped', '--log-level', 'debug', '--', 'x'],
+  ['--log-disable-originating', '--log-enable-subprocesses', '--log-disable-subdomains', '--rox', '/usr', 'x'],
   ['--bind-tcp', '80,443', '--connect-tcp=8080', '--connect-tcp', '0', 'curl'],
   ['--profile', 'a.json', '--profile', 'b.json', '--abi', '7', '--best-effort', '--strict', 'x'],
   ['--profile-json', '{"ro":["/x"]}', '--env-handover', '--preserve-fds', '2', '--', 'cmd', '--', 'y'],

@@ -7,11 +7,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { IS_ROOT, PROBE, Scratch, requires } from '../helpers/kernel.ts';
 import { WARD_BIN } from '../helpers/cli.ts';
 import { landlockAbi } from '../../src/kernel/landlock.ts';
-import { auditFields, describeDenial, hintFor, parseAccessRecord, parseDomainRecord } from '../../src/sandbox/denials.ts';
+import { auditFields, describeDenial, formatSummary, hintFor, parseAccessRecord, parseDomainRecord, summarizeDenials } from '../../src/sandbox/denials.ts';
 
 const abi = landlockAbi();
 const canRun = IS_ROOT && abi >= 7;
@@ -41,14 +42,14 @@ function run(argv: string[], cwd: string, nobody = false): Promise<{ status: num
 }
 
 /** Runs CMD under --log-denials, adding the suggested flags after each failure. */
-async function followHints(cmd: string[], rounds = 6): Promise<{ flags: string[]; stdout: string; log: string }> {
-  let flags = ['--add-libs'];
+async function followHints(cmd: string[], rounds = 6, start: string[] = []): Promise<{ flags: string[]; stdout: string; log: string }> {
+  let flags = ['--add-libs', ...start];
   let log = '';
   for (let i = 0; i < rounds; i++) {
     const r = await run(['run', '--log-denials', ...flags, '--', ...cmd], s.root);
     log += `--- round ${i + 1}: ${flags.join(' ')}\n${r.stderr}`;
     if (r.status === 0) return { flags, stdout: r.stdout, log };
-    const m = /to allow them: (.*)$/m.exec(r.stderr);
+    const m = /^ward: to allow these: (.*)$/m.exec(r.stderr);
     assert.ok(m, `a failure without a hint:\n${log}`);
     flags = [...flags, ...m[1]!.split(' ')];
   }
@@ -63,9 +64,13 @@ test('python3 (stdlib, dlopened ssl), node (https, /etc/ssl), git, curl (a port)
   const node = await followHints([process.execPath, '-e', 'require("https"); console.log(require("fs").readdirSync("/etc/ssl/certs").length > 0)']);
   assert.equal(node.stdout, 'true\n');
   assert.ok(node.flags.includes('/etc/ssl'), node.log);
-  const git = await followHints(['/usr/bin/git', '--version']);
-  assert.match(git.stdout, /^git version/);
-  assert.ok(git.flags.includes('/dev/null'), git.log);
+  // git reads ~/.gitconfig (HOME passed with --env, as CMD gets no other variable): the value
+  // written there must be seen confined, so the hints must have allowed reading that file.
+  const home = s.dir('git-home');
+  writeFileSync(`${home}/.gitconfig`, '[user]\n\tname = Confined Tester\n');
+  const git = await followHints(['/usr/bin/git', 'config', '--global', '--get', 'user.name'], 6, ['--env', `HOME=${home}`]);
+  assert.equal(git.stdout, 'Confined Tester\n', git.log);
+  assert.ok(git.log.includes(`--ro ${home}/.gitconfig`), git.log);
   const curl = await followHints(['/usr/bin/curl', '-s', `http://127.0.0.1:${port}/`]);
   assert.equal(curl.stdout, 'hi\n');
   assert.ok(curl.log.includes(`--connect-tcp ${port}`), curl.log);
@@ -82,7 +87,8 @@ test('each denial is printed as it happens: what, the missing right, the flag', 
     assert.match(r.stderr, /^ward: denied read_file on \/etc\/hostname — allow with: --ro \/etc\/hostname$/m);
     assert.match(r.stderr, new RegExp(`^ward: denied make_reg on ${s.root} — allow with: --rw ${s.root}$`, 'm'));
     assert.match(r.stderr, new RegExp(`^ward: denied signal on pid ${victim.pid} \\(sleep\\) — allow with: --allow-signals-out$`, 'm'));
-    assert.match(r.stderr, /^ward: 3 denial\(s\); to allow them: /m);
+    assert.match(r.stderr, /^ward: denied during the run: 3 distinct, 3 in all:$/m);
+    assert.match(r.stderr, /^ward: to allow these: /m);
     const none = await run(['run', '--log-denials', '--rox', '/usr', '--ro', '/etc/ld.so.cache', '--', '/bin/true'], s.root);
     assert.match(none.stderr, /^ward: no Landlock denials$/m);
   } finally {
@@ -103,8 +109,66 @@ test('refusals by the seccomp layer are reported too, with the flags that lift t
 test('without root the audit records cannot be read: a clear message, and CMD still runs sandboxed', async (t) => {
   if (!requires(t, canRun, 'root (to drop to nobody) and Landlock ABI 7+')) return;
   const r = await run(['run', '--log-denials', '--rox', '/usr', '--', '/bin/sh', '-c', 'cat /etc/hostname || echo denied'], '/', true);
-  assert.match(r.stderr, /--log-denials reads the kernel's audit records, which needs root \(CAP_AUDIT_READ\).*running without it/);
+  assert.match(r.stderr, /--log-denials: denials cannot be shown: reading the kernel's audit records needs root \(CAP_AUDIT_READ\).*running without it/);
   assert.match(r.stdout, /denied/);
+  // --explain still prints the ruleset and runs CMD, and says the summary cannot be made.
+  const e = await run(['run', '--explain', '--rox', '/usr', '--', '/bin/sh', '-c', 'cat /etc/hostname || echo denied'], '/', true);
+  assert.match(e.stderr, /^ward: --explain: denials cannot be shown: reading the kernel's audit records needs root \(CAP_AUDIT_READ\).*no summary of denials after the run/m);
+  assert.match(e.stderr, /^Landlock: kernel ABI \d+/m);
+  assert.match(e.stdout, /denied/);
+  assert.doesNotMatch(e.stderr, /denied during the run|no Landlock denials/);
+});
+
+// A program that meets three kinds of denial (a file read twice, a file created, a TCP connect)
+// and exits with how many of its steps failed.
+const THREE = (secret: string, outDir: string, p: number) => `
+import socket, sys
+bad = 0
+for i in range(2):
+    try: open(${JSON.stringify(secret)}).read()
+    except OSError: bad += 1
+try: open(${JSON.stringify(outDir + '/new')}, 'w').write('x')
+except OSError: bad += 1
+try:
+    c = socket.socket(socket.AF_INET, socket.SOCK_STREAM); c.connect(('127.0.0.1', ${p})); c.recv(64); c.close()
+except OSError: bad += 1
+print('ok' if bad == 0 else f'{bad} failed')
+sys.exit(bad)
+`;
+
+test('--explain as root sums up the denials after the run; the flags it suggests make the program succeed', async (t) => {
+  if (!requires(t, canRun, 'root and Landlock ABI 7+ (audit records)')) return;
+  const work = s.dir('explain-work');
+  const secret = `${s.dir('explain-data')}/secret`;
+  writeFileSync(secret, 'secret\n');
+  const outDir = s.dir('explain-out');
+  const base = ['--rox', '/usr', '--ro', `/lib,/lib64,${work}`];
+  const cmd = ['/usr/bin/python3', '-c', THREE(secret, outDir, port)];
+  const first = await run(['run', '--explain', ...base, '--', ...cmd], work);
+  assert.equal(first.stdout, '4 failed\n', first.stderr);
+  assert.equal(first.status, 4);
+  assert.match(first.stderr, /^Landlock: kernel ABI \d+/m, 'the ruleset comes first, as before');
+  // No live lines (that is --log-denials): only the summary, each distinct denial once with a count.
+  assert.doesNotMatch(first.stderr, /^ward: denied (?!during the run)/m);
+  assert.match(first.stderr, /^ward: denied during the run: \d+ distinct, \d+ in all:$/m);
+  assert.match(first.stderr, new RegExp(`^ward:   2× denied read_file on ${secret} — allow with: --ro ${secret}$`, 'm'));
+  assert.match(first.stderr, new RegExp(`^ward:   1× denied make_reg on ${outDir} — allow with: --rw ${outDir}$`, 'm'));
+  assert.match(first.stderr, new RegExp(`^ward:   1× denied connect_tcp on port ${port} — allow with: --connect-tcp ${port}$`, 'm'));
+  const m = /^ward: to allow these: (.*)$/m.exec(first.stderr);
+  assert.ok(m, first.stderr);
+  const flags = m[1]!.split(' ');
+  for (const f of [`--ro ${secret}`, `--rw ${outDir}`, `--connect-tcp ${port}`]) assert.ok(m[1]!.includes(f), `${f} suggested: ${m[1]}`);
+  assert.ok(!flags.includes('/') && !flags.includes('--unrestricted-fs') && !flags.includes('--unrestricted-net'), m[1]);
+  // The honest check: with those flags added, and nothing else, the program succeeds.
+  const second = await run(['run', ...base, ...flags, '--', ...cmd], work);
+  assert.equal(second.stdout, 'ok\n', second.stderr);
+  assert.equal(second.status, 0);
+  assert.equal(readFileSync(`${outDir}/new`, 'utf8'), 'x');
+  // --log-denials prints the live lines and the same summary.
+  const live = await run(['run', '--log-denials', ...base, '--', ...cmd], work);
+  assert.match(live.stderr, new RegExp(`^ward: denied read_file on ${secret} — allow with: --ro ${secret}$`, 'm'));
+  assert.match(live.stderr, new RegExp(`^ward:   2× denied read_file on ${secret} `, 'm'));
+  assert.doesNotMatch(live.stderr, /^Landlock: kernel ABI/m, 'no ruleset without --explain');
 });
 
 test('records as this kernel writes them parse into denials and hints', () => {
@@ -120,4 +184,22 @@ test('records as this kernel writes them parse into denials and hints', () => {
   assert.equal(hintFor(parseAccessRecord('audit(1:2): domain=1 blockers=net.bind_tcp saddr=127.0.0.1 src=8080')!), '--bind-tcp 8080');
   assert.equal(hintFor(parseAccessRecord('audit(1:2): domain=1 blockers=scope.abstract_unix_socket path=00666F6F')!), '--allow-abstract-unix-out');
   assert.match(describeDenial(parseAccessRecord('audit(1:2): domain=1 blockers=fs.write_file,fs.truncate path="/dev/null"')!), /denied write_file, truncate on \/dev\/null — allow with: --rw \/dev\/null/);
+});
+
+test('the summary counts each distinct denial once and names the flags that allow them all', () => {
+  const rec = (x: string) => parseAccessRecord(`audit(1:2): domain=1 ${x}`)!;
+  const s = summarizeDenials(
+    [rec('blockers=fs.read_file path="/srv/a"'), rec('blockers=net.connect_tcp daddr=127.0.0.1 dest=443'), rec('blockers=fs.read_file path="/srv/a"'), rec('blockers=fs.write_file path="/srv/a"'), rec('blockers=fs.refer path="/srv/b"')],
+    ['shmget', 'socket', 'shmget'],
+  );
+  assert.equal(s.total, 8);
+  assert.deepEqual(s.distinct.map((d) => d.count), [2, 1, 1, 1, 2, 1]);
+  // --rw /srv/a covers --ro /srv/a; refer and socket() have no single flag.
+  assert.deepEqual(s.flags, ['--connect-tcp 443', '--rw /srv/a', '--allow-sysv-ipc']);
+  assert.equal(s.withoutFlag, 2);
+  const lines = formatSummary(s);
+  assert.equal(lines[0], 'denied during the run: 6 distinct, 8 in all:');
+  assert.equal(lines[1], '  2× denied read_file on /srv/a — allow with: --ro /srv/a');
+  assert.ok(lines.includes('to allow these: --connect-tcp 443 --rw /srv/a --allow-sysv-ipc'));
+  assert.deepEqual(formatSummary(summarizeDenials([], [])), ['no Landlock denials']);
 });

@@ -5,11 +5,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { IS_ROOT, Scratch, requires } from '../helpers/kernel.ts';
 import { landlockAbi } from '../../src/kernel/landlock.ts';
+import { AUDIT_LANDLOCK_ACCESS, AuditReader, auditEnabled, setAuditEnabled } from '../../src/kernel/audit.ts';
 import { ACCESS_GROUPS, RESOLVE_UNIX } from '../../src/sandbox/rights.ts';
 
 const abi = landlockAbi();
@@ -116,6 +117,100 @@ test('--log-level: debug prints the ruleset; an unknown level is a usage error',
   assert.match(r.stderr, /layers:/);
   assert.equal((await landrun(['--log-level', 'error', '--rox', '/usr', '--', '/bin/true'])).stderr, '');
   assert.equal((await landrun(['--log-level', 'loud', '--rox', '/usr', '--', '/bin/true'])).status, 2);
+});
+
+test('LANDRUN_LOG_LEVEL sets the level when --log-level is not given (the flag wins, as in landrun)', async (t) => {
+  if (!requires(t, canRun, 'root and Landlock ABI 6+')) return;
+  const line = ['--rox', '/usr/', '--ro', `/lib,/lib64,${D}`, 'ls', D];
+  const env = await landrun(line, { ...process.env, LANDRUN_LOG_LEVEL: 'debug' });
+  assert.equal(env.status, 0, env.stderr);
+  assert.match(env.stderr, /^Landlock: kernel ABI \d+/m);
+  assert.match(env.stderr, /layers:/);
+  const flag = await landrun(['--log-level', 'error', ...line], { ...process.env, LANDRUN_LOG_LEVEL: 'debug' });
+  assert.equal(flag.stderr, '');
+  // landrun takes an unknown level from the environment as "error": quiet, not a failure.
+  const odd = await landrun(line, { ...process.env, LANDRUN_LOG_LEVEL: 'loud' });
+  assert.deepEqual([odd.status, odd.stderr], [0, '']);
+});
+
+// landrun's audit flags are Landlock's restrict-self logging flags (ABI 7). Their documented
+// outcome is which denials the kernel writes an audit record for, so the test reads the audit
+// stream (root). A record's absence is made certain by a sentinel: kauditd delivers records in
+// the order they were queued, so once a later run's denial has arrived, an earlier one would have.
+let seq = 0;
+async function auditedDenials(line: string[]): Promise<{ status: number | null; paths: string[] }> {
+  const reader = new AuditReader();
+  const wasOn = auditEnabled();
+  if (wasOn === 0) setAuditEnabled(true);
+  try {
+    const r = await landrun(line);
+    const sentinel = join(D, `sentinel-${++seq}`);
+    writeFileSync(sentinel, '');
+    await landrun(['--log-enable-subprocesses', '--rox', '/usr', '--ro', '/lib,/lib64', '--', 'cat', sentinel]);
+    const paths: string[] = [];
+    for (let waited = 0; !paths.includes(sentinel); waited += 50) {
+      assert.ok(waited < 30_000, `the sentinel's denial never reached the audit stream (records seen: ${paths.join(' ')})`);
+      for (const rec of reader.poll()) {
+        if (rec.type !== AUDIT_LANDLOCK_ACCESS) continue;
+        const m = /path="([^"]*)"/.exec(rec.text);
+        if (m) paths.push(m[1]!);
+      }
+      if (!paths.includes(sentinel)) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    return { status: r.status, paths };
+  } finally {
+    reader.close();
+    if (wasOn === 0) setAuditEnabled(false);
+  }
+}
+
+const canAudit = IS_ROOT && abi >= 7;
+
+test('--log-enable-subprocesses: denials of CMD (after the exec) are audited; by default they are not', async (t) => {
+  if (!requires(t, canAudit, 'root and Landlock ABI 7+ (audit records)')) return;
+  const a = join(D, 'quiet');
+  const b = join(D, 'audited');
+  writeFileSync(a, 'x');
+  writeFileSync(b, 'x');
+  const quiet = await auditedDenials(['--rox', '/usr/', '--ro', '/lib,/lib64', 'cat', a]);
+  assert.notEqual(quiet.status, 0, 'CMD is denied the file either way');
+  assert.ok(!quiet.paths.includes(a), `no record without the flag: ${quiet.paths.join(' ')}`);
+  const audited = await auditedDenials(['--log-enable-subprocesses', '--rox', '/usr/', '--ro', '/lib,/lib64', 'cat', b]);
+  assert.notEqual(audited.status, 0);
+  assert.ok(audited.paths.includes(b), `a record with the flag: ${audited.paths.join(' ')}`);
+});
+
+test('--log-disable-originating: a denial before the exec (executing CMD itself) is not audited; by default it is', async (t) => {
+  if (!requires(t, canAudit, 'root and Landlock ABI 7+ (audit records)')) return;
+  const dir = s.dir(`noexec-${++seq}`);
+  const a = join(dir, 'true-audited');
+  const b = join(dir, 'true-quiet');
+  copyFileSync('/usr/bin/true', a);
+  copyFileSync('/usr/bin/true', b);
+  // The copies are readable but not executable in the sandbox: ward's own execve is denied.
+  const audited = await auditedDenials(['--rox', '/usr/', '--ro', `/lib,/lib64,${dir}`, a]);
+  assert.equal(audited.status, 126);
+  assert.ok(audited.paths.includes(a), `the denied exec is audited by default: ${audited.paths.join(' ')}`);
+  const quiet = await auditedDenials(['--log-disable-originating', '--rox', '/usr/', '--ro', `/lib,/lib64,${dir}`, b]);
+  assert.equal(quiet.status, 126);
+  assert.ok(!quiet.paths.includes(b), `not with the flag: ${quiet.paths.join(' ')}`);
+});
+
+test('--log-disable-subdomains: denials of a sandbox CMD nests inside are not audited; by default they are', async (t) => {
+  if (!requires(t, canAudit, 'root and Landlock ABI 7+ (audit records)')) return;
+  const a = join(D, 'nested-audited');
+  const b = join(D, 'nested-quiet');
+  writeFileSync(a, 'x');
+  writeFileSync(b, 'x');
+  // The outer sandbox leaves the filesystem open (so the inner ward can start); the inner one,
+  // which asks for its CMD's denials to be audited, denies the file.
+  const inner = (f: string) => [process.execPath, new URL('../../bin/ward.js', import.meta.url).pathname, 'run', '--log-enable-subprocesses', '--rox', '/usr/', '--ro', '/lib,/lib64', 'cat', f];
+  const audited = await auditedDenials(['--unrestricted-filesystem', '--', ...inner(a)]);
+  assert.notEqual(audited.status, 0);
+  assert.ok(audited.paths.includes(a), `the nested sandbox's denial is audited by default: ${audited.paths.join(' ')}`);
+  const quiet = await auditedDenials(['--unrestricted-filesystem', '--log-disable-subdomains', '--', ...inner(b)]);
+  assert.notEqual(quiet.status, 0);
+  assert.ok(!quiet.paths.includes(b), `not with the flag: ${quiet.paths.join(' ')}`);
 });
 
 test('--rw/--rwx never include connecting to unix sockets below the directory (resolve_unix, ABI 9)', () => {

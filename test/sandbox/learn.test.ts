@@ -18,7 +18,9 @@ let s: Scratch;
 let D: string;
 let IN: string;
 let srv: Server | undefined;
+let otherSrv: Server | undefined;
 let port = 0;
+let otherPort = 0;
 
 before(async () => {
   if (!canRun) return;
@@ -30,9 +32,14 @@ before(async () => {
   chmodSync(join(IN, 'other'), 0o644);
   srv = createServer((c) => c.end('HTTP/1.0 200 OK\r\nContent-Length: 5\r\n\r\npong\n'));
   port = await new Promise<number>((resolve) => srv!.listen(0, '127.0.0.1', () => resolve((srv!.address() as { port: number }).port)));
+  // A second listener, which the learned run never connects to: unconfined, curl reaches it, so
+  // a failure to connect under the profile is the profile's doing.
+  otherSrv = createServer((c) => c.end('HTTP/1.0 200 OK\r\nContent-Length: 6\r\n\r\nother\n'));
+  otherPort = await new Promise<number>((resolve) => otherSrv!.listen(0, '127.0.0.1', () => resolve((otherSrv!.address() as { port: number }).port)));
 });
 after(() => {
   srv?.close();
+  otherSrv?.close();
   s?.cleanup();
 });
 
@@ -69,8 +76,15 @@ test('a learned profile confines the program, which then still works; what the r
   const other = await ward(['run', '--profile', profile, '--', '/bin/sh', '-c', `cat ${IN}/other`]);
   assert.notEqual(other.status, 0);
   assert.match(other.stderr, /Permission denied/);
-  const otherPort = await ward(['run', '--profile', profile, '--', '/bin/sh', '-c', `curl -sS http://127.0.0.1:${port === 65535 ? 1 : port + 1}/`]);
-  assert.notEqual(otherPort.status, 0);
+  const fetchOther = ['/bin/sh', '-c', `curl -sS http://127.0.0.1:${otherPort}/`];
+  const unconfined = await ward(['run', '--unrestricted-fs', '--unrestricted-net', '--allow-unix-sockets', '--', ...fetchOther]);
+  assert.equal(unconfined.stdout, 'other\n', `the other port answers outside the profile: ${unconfined.stderr}`);
+  const refused = await ward(['run', '--profile', profile, '--', ...fetchOther]);
+  assert.notEqual(refused.status, 0);
+  assert.equal(refused.stdout, '');
+  // curl's exit 7 is "failed to connect"; Landlock refuses connect() with EACCES.
+  assert.equal(refused.status, 7, refused.stderr);
+  assert.match(refused.stderr, /Failed to connect|Couldn't connect/, refused.stderr);
 });
 
 test('--learn needs root to watch through the audit interface, and says so', async (t) => {
