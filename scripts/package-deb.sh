@@ -83,6 +83,10 @@ fi
 # Compiled-code cache: writable by root only, removed with the package.
 WARD_COMPILE_CACHE=/var/cache/ward/compile
 export WARD_COMPILE_CACHE
+# The daemon runs as root: SIGUSR1 must never open Node's inspector, not even while it starts.
+if [ "${1-}" = daemon ]; then
+  exec /usr/lib/ward/runtime/bin/node --disable-sigusr1 /usr/lib/ward/bin/ward.js "$@"
+fi
 exec /usr/lib/ward/runtime/bin/node /usr/lib/ward/bin/ward.js "$@"
 LAUNCHER
 chmod 0755 "$ROOT/usr/bin/ward"

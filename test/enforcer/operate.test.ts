@@ -4,8 +4,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IS_ROOT, requires } from '../helpers/kernel.ts';
 import { TestDaemon, exec } from '../helpers/daemon.ts';
@@ -279,6 +279,54 @@ test('one daemon per state directory: the second says which pid holds it; SIGHUP
     assert.match(d.log, /SIGHUP: reload failed, keeping the running configuration and policy: boot policy/);
     assert.equal(await d.stop(), 0);
     assert.match(d.log, /SIGTERM: stopping/);
+  } finally {
+    await d.cleanup();
+  }
+});
+
+/** The TCP sockets pid listens on (an open socket fd whose inode /proc/net/tcp{,6} lists in state LISTEN). */
+function listeningSockets(pid: number): string[] {
+  const inodes = new Set(readdirSync(`/proc/${pid}/fd`).map((fd) => { try { return readlinkSync(`/proc/${pid}/fd/${fd}`); } catch { return ''; } }).filter((l) => l.startsWith('socket:[')).map((l) => l.slice(8, -1)));
+  const listening: string[] = [];
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f[3] === '0A' && inodes.has(f[9]!)) listening.push(`${table} ${f[1]}`);
+    }
+  }
+  return listening;
+}
+
+async function logged(d: TestDaemon, re: RegExp): Promise<void> {
+  const end = Date.now() + 10_000;
+  while (!re.test(d.log) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+  assert.match(d.log, re);
+}
+
+test('signals: SIGUSR1 never opens the inspector and the daemon keeps deciding; SIGUSR2 ends it, logged, exit 128 + 12', async (t) => {
+  if (!requires(t, IS_ROOT, 'root (fanotify)')) return;
+  const d = new TestDaemon();
+  try {
+    const bin = d.binary('x');
+    await d.start({ bootPolicy: d.policy('b.pol', 'policy_name=b policy_version=1.0.0\nDEFAULT action=ALLOW\nDEFAULT op=EXECUTE action=DENY\n') });
+    const pid = d.pid;
+    assert.deepEqual(listeningSockets(pid), [], 'the daemon listens on no TCP port before SIGUSR1');
+    process.kill(pid, 'SIGUSR1');
+    // Node's own SIGUSR1 handler would open the inspector on 127.0.0.1:9229 (and print
+    // "Debugger listening"); the daemon's log line says the signal was handled, by ward.
+    await logged(d, /SIGUSR1: ignored/);
+    assert.doesNotMatch(d.log, /Debugger listening|inspector on/);
+    assert.deepEqual(listeningSockets(pid), [], 'SIGUSR1 opened a listening socket (the inspector)');
+    assert.equal(d.proc?.exitCode, null);
+    assert.equal(exec(bin), 'EPERM', 'the daemon still decides');
+    assert.equal(d.ctl(['daemon-status']).status, 0, 'the daemon still answers its socket');
+    // A signal the daemon does not use (default action: terminate) ends it cleanly and says so.
+    const proc = d.proc!;
+    const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+    process.kill(pid, 'SIGUSR2');
+    assert.equal(await exited, 128 + osConstants.signals.SIGUSR2);
+    assert.match(d.log, /SIGUSR2 \(a signal ward daemon does not use; exit 140\): stopping \(fanotify enforcement ends with the daemon\)/);
+    assert.equal(exec(bin), 0, 'enforcement ended with the daemon');
   } finally {
     await d.cleanup();
   }

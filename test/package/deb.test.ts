@@ -209,6 +209,9 @@ describe('Debian package', { timeout: 900_000 }, () => {
         void exited.then((code) => reject(new Error(`daemon exited (${code}): ${log}`)));
       });
       try {
+        // The root daemon's Node is started so that SIGUSR1 never opens the inspector, from its start.
+        const pid = spawnSync('pgrep', ['-P', String(proc.pid)], { encoding: 'utf8' }).stdout.trim();
+        assert.deepEqual(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').slice(0, 3), ['/usr/lib/ward/runtime/bin/node', '--disable-sigusr1', '/usr/lib/ward/bin/ward.js']);
         const denied = spawnSync(bin, [], { env });
         assert.equal((denied.error as NodeJS.ErrnoException | undefined)?.code, 'EPERM', `exec on the watched tmpfs: ${JSON.stringify(denied)}\n${log}`);
         assert.equal(spawnSync('/bin/true', [], { env }).status, 0, 'an exec elsewhere was affected');
