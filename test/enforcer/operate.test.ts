@@ -4,13 +4,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync, readFileSync } from 'node:fs';
 import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IS_ROOT, requires } from '../helpers/kernel.ts';
 import { TestDaemon, exec } from '../helpers/daemon.ts';
 import { ward, REPO_ROOT } from '../helpers/cli.ts';
-import { validateConfig, loadConfig, DEFAULTS } from '../../src/enforcer/config.ts';
+import { validateConfig, loadConfig, DEFAULTS, RELOAD_EFFECT } from '../../src/enforcer/config.ts';
 import { parseMountinfo, watchedMounts } from '../../src/enforcer/mounts.ts';
 import { parseRequest } from '../../src/enforcer/protocol.ts';
 import { AuditLog, readAuditRecords } from '../../src/enforcer/audit-log.ts';
@@ -330,4 +330,38 @@ test('signals: SIGUSR1 never opens the inspector and the daemon keeps deciding; 
   } finally {
     await d.cleanup();
   }
+});
+
+test('reload: the audit log rotation settings apply at once; queueLimit is named as taking effect at restart', async (t) => {
+  if (!requires(t, IS_ROOT, 'root (fanotify)')) return;
+  const d = new TestDaemon();
+  try {
+    const bins = Array.from({ length: 40 }, (_, i) => d.binary(`x${i}`, String(i)));
+    await d.start({ bootPolicy: d.policy('b.pol', 'policy_name=b policy_version=1.0.0\nDEFAULT action=ALLOW\nDEFAULT op=EXECUTE action=DENY\n') });
+    // The file TestDaemon started the daemon with ({} → 16 MiB per file, 5 kept, queueLimit 4096).
+    writeFileSync(join(d.scratch.root, 'daemon.json'), JSON.stringify({ auditMaxBytes: 4096, auditKeep: 1, queueLimit: 100 }));
+    process.kill(d.pid, 'SIGHUP');
+    await logged(d, /reloaded: active policy "b"/);
+    assert.match(d.log, /reload: queueLimit changed; that takes effect when the daemon restarts\n/);
+    assert.match(d.log, /reload: auditMaxBytes, auditKeep applied\n/);
+    // ~40 denials of ~500 bytes each: past 4096 bytes several times, so the log has rotated and
+    // with auditKeep 1 only one old file is kept. The records are written in order: once the
+    // last one is in, every earlier one was written.
+    for (const b of bins) assert.equal(exec(b), 'EPERM');
+    assert.ok(await d.waitAudit((r) => r.path === bins.at(-1), 30_000), 'the last denial was audited');
+    assert.ok(existsSync(`${d.auditLog}.1`), 'the audit log did not rotate at the reloaded auditMaxBytes');
+    assert.ok(!existsSync(`${d.auditLog}.2`), 'more old files kept than the reloaded auditKeep');
+    assert.ok(statSync(d.auditLog).size <= 4096, `audit log is ${statSync(d.auditLog).size} bytes`);
+  } finally {
+    await d.cleanup();
+  }
+});
+
+test('docs/daemon.md names exactly the fields that take effect on reload, and those that need a restart', () => {
+  const doc = readFileSync(join(REPO_ROOT, 'docs/daemon.md'), 'utf8').replace(/\s+/g, ' ');
+  const listed = (label: string) => [...(new RegExp(`${label}: ([^.]*)\\.`).exec(doc)?.[1] ?? '').matchAll(/`(\w+)`/g)].map((m) => m[1]).sort();
+  const by = (e: string) => Object.entries(RELOAD_EFFECT).filter(([, v]) => v === e).map(([k]) => k).sort();
+  assert.deepEqual(listed('Take effect on reload'), by('reload'));
+  assert.deepEqual(listed('Take effect at the next restart'), by('restart'));
+  assert.deepEqual(listed('Used only for a new state directory'), by('new-state'));
 });
