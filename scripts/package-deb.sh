@@ -2,7 +2,8 @@
 # npm run package:deb → build/ward_<version>_<arch>.deb, with dpkg-deb (no debhelper needed).
 # The package brings its own Node runtime (the registry's `node` package, Node 24: the repo's dev
 # dependency), so the host needs no Node and a system Node upgrade cannot break the daemon.
-#   /usr/lib/ward/           the npm tarball's contents (built dist/, bin/) + production node_modules
+#   /usr/lib/ward/           the npm tarball's contents (built dist/, bin/, the BPF objects bpf/*.bpf.o)
+#                            + production node_modules
 #   /usr/lib/ward/runtime/   Node 24 (stripped)
 #   /usr/bin/ward            a launcher running ward on that runtime (`ward node APP`: bin/ward-node,
 #                            which runs the app on that runtime too, one Node start-up)
@@ -82,6 +83,10 @@ fi
 # Compiled-code cache: writable by root only, removed with the package.
 WARD_COMPILE_CACHE=/var/cache/ward/compile
 export WARD_COMPILE_CACHE
+# The daemon runs as root: SIGUSR1 must never open Node's inspector, not even while it starts.
+if [ "${1-}" = daemon ]; then
+  exec /usr/lib/ward/runtime/bin/node --disable-sigusr1 /usr/lib/ward/bin/ward.js "$@"
+fi
 exec /usr/lib/ward/runtime/bin/node /usr/lib/ward/bin/ward.js "$@"
 LAUNCHER
 chmod 0755 "$ROOT/usr/bin/ward"
@@ -175,7 +180,7 @@ CONTROL
 find "$ROOT" -type d ! -path "$ROOT/var/lib/ward" -exec chmod 0755 {} +
 find "$ROOT" -type f ! -perm /111 -exec chmod 0644 {} +
 find "$ROOT" -type f -perm /111 -exec chmod 0755 {} +
-find "$LIB/bin" "$LIB/dist" "$LIB/node_modules" "$LIB/package.json" -type f -exec chmod 0644 {} +
+find "$LIB/bin" "$LIB/bpf" "$LIB/dist" "$LIB/node_modules" "$LIB/package.json" -type f -exec chmod 0644 {} +
 chmod 0644 "$ROOT/DEBIAN/control" "$ROOT/DEBIAN/conffiles" "$ROOT/DEBIAN/md5sums"
 
 DEB=$OUT/ward_${VERSION}_${ARCH}.deb

@@ -15,24 +15,33 @@ export interface AuditSinkOptions {
 
 /** Appends records; rotates path → path.1 → … → path.keep when it grows past maxBytes. */
 export class AuditLog {
-  readonly options: AuditSinkOptions;
+  #options: AuditSinkOptions;
   #fd: number | undefined;
   #size = 0;
 
   constructor(options: AuditSinkOptions) {
-    this.options = options;
+    this.#options = options;
     mkdirSync(dirname(options.path), { recursive: true, mode: 0o750 });
     this.#open();
   }
 
+  get options(): Readonly<AuditSinkOptions> {
+    return this.#options;
+  }
+
+  /** New size limit, kept files and stderr copy (the daemon's reload): the next write follows them. */
+  configure(o: Omit<AuditSinkOptions, 'path'>): void {
+    this.#options = { ...this.#options, maxBytes: o.maxBytes, keep: o.keep, stderr: o.stderr };
+  }
+
   #open(): void {
-    this.#fd = openSync(this.options.path, 'a', 0o640);
+    this.#fd = openSync(this.#options.path, 'a', 0o640);
     this.#size = fstatSync(this.#fd).size;
   }
 
   #rotate(): void {
     if (this.#fd !== undefined) closeSync(this.#fd);
-    const { path, keep } = this.options;
+    const { path, keep } = this.#options;
     for (let i = keep - 1; i >= 1; i--) if (existsSync(`${path}.${i}`)) renameSync(`${path}.${i}`, `${path}.${i + 1}`);
     if (keep >= 1) renameSync(path, `${path}.1`);
     else unlinkSync(path);
@@ -41,9 +50,9 @@ export class AuditLog {
 
   write(record: AuditRecord): void {
     const line = JSON.stringify(record) + '\n';
-    if (this.options.stderr) process.stderr.write(line);
+    if (this.#options.stderr) process.stderr.write(line);
     if (this.#fd === undefined) return;
-    if (this.#size + line.length > this.options.maxBytes && this.#size > 0) this.#rotate();
+    if (this.#size + line.length > this.#options.maxBytes && this.#size > 0) this.#rotate();
     const buf = Buffer.from(line);
     writeSync(this.#fd, buf);
     this.#size += buf.length;

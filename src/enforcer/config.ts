@@ -56,6 +56,49 @@ export interface DaemonConfig {
 
 export const DEFAULT_CONFIG_PATH = '/etc/ward/daemon.json';
 
+/**
+ * When a changed field takes effect (docs/daemon.md, "Reload"): at reload (SIGHUP), at the next
+ * restart (what the backend's threads, the socket and the lock were built with), or only for a
+ * new state directory (the state keeps the mode: `ward enforce`, `ward audit-success`). A Record
+ * over every field, so a new field cannot be added without deciding.
+ */
+export type ReloadEffect = 'reload' | 'restart' | 'new-state';
+export const RELOAD_EFFECT: Readonly<Record<keyof DaemonConfig, ReloadEffect>> = {
+  bootPolicy: 'reload',
+  trustedCerts: 'reload',
+  requireSigned: 'reload',
+  auditMaxBytes: 'reload',
+  auditKeep: 'reload',
+  auditStderr: 'reload',
+  stateDir: 'restart',
+  socket: 'restart',
+  adminGroup: 'restart',
+  auditLog: 'restart',
+  filesystems: 'restart',
+  mounts: 'restart',
+  libraries: 'restart',
+  workers: 'restart',
+  queueLimit: 'restart',
+  inlineDigestBytes: 'restart',
+  decisionTimeoutMs: 'restart',
+  mountPollMs: 'restart',
+  backend: 'restart',
+  failureMode: 'restart',
+  ipeSigningKey: 'restart',
+  ipeSigningCert: 'restart',
+  enforce: 'new-state',
+  auditSuccess: 'new-state',
+};
+
+/** The fields whose value differs between two configurations, by when the change takes effect. */
+export function changedFields(running: DaemonConfig, next: DaemonConfig): Record<ReloadEffect, Array<keyof DaemonConfig>> {
+  const out: Record<ReloadEffect, Array<keyof DaemonConfig>> = { reload: [], restart: [], 'new-state': [] };
+  for (const k of Object.keys(RELOAD_EFFECT) as Array<keyof DaemonConfig>) {
+    if (JSON.stringify(running[k]) !== JSON.stringify(next[k])) out[RELOAD_EFFECT[k]].push(k);
+  }
+  return out;
+}
+
 export const DEFAULTS: DaemonConfig = {
   stateDir: '/var/lib/ward',
   socket: '/run/ward/control.sock',

@@ -13,7 +13,7 @@ import { displayText, versionString, type Policy } from '../policy/model.ts';
 import { AuditLog } from './audit-log.ts';
 import type { AuditRecord } from './audit.ts';
 import type { EnforcementBackend } from './backend.ts';
-import type { DaemonConfig } from './config.ts';
+import { changedFields, type DaemonConfig } from './config.ts';
 import { ControlServer } from './control.ts';
 import { FanotifyBackend } from './fanotify-backend.ts';
 import { Manager } from './manage.ts';
@@ -86,8 +86,9 @@ export class Daemon {
     }
   }
 
-  #newManager(state: PolicyState): Manager {
-    return new Manager(state, { trustedCerts: this.config.trustedCerts, requireSigned: this.config.requireSigned }, {
+  /** The management verbs over state, with the signature settings of `config` (reload: the new one's). */
+  #newManager(state: PolicyState, config: Pick<DaemonConfig, 'trustedCerts' | 'requireSigned'> = this.config): Manager {
+    return new Manager(state, { trustedCerts: config.trustedCerts, requireSigned: config.requireSigned }, {
       activePolicy: (p) => this.backend.swapPolicy(p),
       mode: (m) => this.backend.setMode(m),
       audit: (r) => this.#record(r),
@@ -159,22 +160,29 @@ export class Daemon {
   }
 
   /**
-   * Re-reads what can change while running (systemctl reload / SIGHUP): the boot policy and the
-   * signature settings. Enforcement never pauses: the backend keeps its policy until the new one
-   * is swapped in atomically. Fields that need a restart are named in the log.
+   * Re-reads what can change while running (systemctl reload / SIGHUP): the boot policy, the
+   * signature settings and the audit log's rotation and stderr copy (RELOAD_EFFECT in config.ts).
+   * Enforcement never pauses: the backend keeps its policy until the new one is swapped in
+   * atomically. Changed fields that need a restart, or a new state directory, are named in the log.
    */
   async reload(next: DaemonConfig): Promise<void> {
     sdNotify(`RELOADING=1\nMONOTONIC_USEC=${process.hrtime.bigint() / 1000n}`);
     try {
-      const restartOnly = (['stateDir', 'socket', 'auditLog', 'filesystems', 'mounts', 'libraries', 'workers', 'adminGroup', 'backend', 'failureMode', 'ipeSigningKey', 'ipeSigningCert'] as const).filter((k) => JSON.stringify(next[k]) !== JSON.stringify(this.config[k]));
-      if (restartOnly.length > 0) this.#log(`reload: ${restartOnly.join(', ')} changed; that takes effect when the daemon restarts`);
-      const manager = this.#newManager(this.#state!);
+      const changed = changedFields(this.config, next);
+      if (changed.restart.length > 0) this.#log(`reload: ${changed.restart.join(', ')} changed; that takes effect when the daemon restarts`);
+      if (changed['new-state'].length > 0) this.#log(`reload: ${changed['new-state'].join(', ')} changed; that is used only for a new state directory (this one keeps its mode: ward enforce, ward audit-success)`);
+      // Built with the new signature settings (trustedCerts, requireSigned): the boot policy below
+      // and every later verb are judged by them.
+      const manager = this.#newManager(this.#state!, next);
       if (next.bootPolicy) {
         const note = await manager.applyBootPolicy(next.bootPolicy, { pid: process.pid, uid: 0 });
         if (note) this.#log(note);
       }
       this.#manager = manager;
-      this.config = { ...this.config, bootPolicy: next.bootPolicy, trustedCerts: next.trustedCerts, requireSigned: next.requireSigned };
+      this.audit.configure({ maxBytes: next.auditMaxBytes, keep: next.auditKeep, stderr: next.auditStderr });
+      const applied = Object.fromEntries(changed.reload.map((k) => [k, next[k]])) as Partial<DaemonConfig>;
+      this.config = { ...this.config, ...applied };
+      if (changed.reload.length > 0) this.#log(`reload: ${changed.reload.join(', ')} applied`);
       this.#log(`reloaded: active policy ${this.#state!.active ? `"${displayText(this.#state!.active.name)}" ${versionString(this.#state!.active.version)}` : 'none'}`);
     } finally {
       sdNotify('READY=1');

@@ -14,6 +14,18 @@ import { attachProgram, closeObject, destroyLink, findProgram, loadObject, openO
 export const BPF_DIR = fileURLToPath(new URL('../../bpf/', import.meta.url));
 export const BPFFS = '/sys/fs/bpf';
 
+/**
+ * ward's BPF objects (bpf/build.sh), loaded from BPF_DIR: the LSM programs (enforcer/bpf-loader.ts),
+ * module autoload restriction, and the probe `ward status` and backend selection load. Installed
+ * packages ship them beside dist/ (package.json "files", so the .deb too): dist/kernel/../../bpf/.
+ */
+export const BPF_OBJECTS: readonly string[] = ['ward.bpf.o', 'modauto.bpf.o', 'probe.bpf.o'];
+
+/** The BPF objects missing from BPF_DIR (an installation that does not ship them). */
+export function missingBpfObjects(): string[] {
+  return BPF_OBJECTS.filter((f) => !existsSync(`${BPF_DIR}${f}`));
+}
+
 function readText(path: string): string | undefined {
   try {
     return readFileSync(path, 'utf8').trim();

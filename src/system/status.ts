@@ -19,7 +19,7 @@ export interface StatusItem {
   /** true: ward can use it fully here; false: missing or not usable; 'partial': usable with limits. */
   usable: boolean | 'partial';
   meaning: string;
-  /** For property lines: what ward reads, e.g. "device-mapper table" (value says who: kernel, user-space, absent). */
+  /** What ward reads: for property lines e.g. "device-mapper table" (value says who: kernel, user-space, absent); for the BPF LSM the directory of its BPF objects. */
   source?: string;
 }
 

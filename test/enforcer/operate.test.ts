@@ -4,13 +4,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync, readFileSync } from 'node:fs';
+import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IS_ROOT, requires } from '../helpers/kernel.ts';
 import { TestDaemon, exec } from '../helpers/daemon.ts';
 import { ward, REPO_ROOT } from '../helpers/cli.ts';
-import { validateConfig, loadConfig, DEFAULTS } from '../../src/enforcer/config.ts';
+import { validateConfig, loadConfig, DEFAULTS, RELOAD_EFFECT } from '../../src/enforcer/config.ts';
 import { parseMountinfo, watchedMounts } from '../../src/enforcer/mounts.ts';
 import { parseRequest } from '../../src/enforcer/protocol.ts';
 import { AuditLog, readAuditRecords } from '../../src/enforcer/audit-log.ts';
@@ -282,4 +282,86 @@ test('one daemon per state directory: the second says which pid holds it; SIGHUP
   } finally {
     await d.cleanup();
   }
+});
+
+/** The TCP sockets pid listens on (an open socket fd whose inode /proc/net/tcp{,6} lists in state LISTEN). */
+function listeningSockets(pid: number): string[] {
+  const inodes = new Set(readdirSync(`/proc/${pid}/fd`).map((fd) => { try { return readlinkSync(`/proc/${pid}/fd/${fd}`); } catch { return ''; } }).filter((l) => l.startsWith('socket:[')).map((l) => l.slice(8, -1)));
+  const listening: string[] = [];
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f[3] === '0A' && inodes.has(f[9]!)) listening.push(`${table} ${f[1]}`);
+    }
+  }
+  return listening;
+}
+
+async function logged(d: TestDaemon, re: RegExp): Promise<void> {
+  const end = Date.now() + 10_000;
+  while (!re.test(d.log) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+  assert.match(d.log, re);
+}
+
+test('signals: SIGUSR1 never opens the inspector and the daemon keeps deciding; SIGUSR2 ends it, logged, exit 128 + 12', async (t) => {
+  if (!requires(t, IS_ROOT, 'root (fanotify)')) return;
+  const d = new TestDaemon();
+  try {
+    const bin = d.binary('x');
+    await d.start({ bootPolicy: d.policy('b.pol', 'policy_name=b policy_version=1.0.0\nDEFAULT action=ALLOW\nDEFAULT op=EXECUTE action=DENY\n') });
+    const pid = d.pid;
+    assert.deepEqual(listeningSockets(pid), [], 'the daemon listens on no TCP port before SIGUSR1');
+    process.kill(pid, 'SIGUSR1');
+    // Node's own SIGUSR1 handler would open the inspector on 127.0.0.1:9229 (and print
+    // "Debugger listening"); the daemon's log line says the signal was handled, by ward.
+    await logged(d, /SIGUSR1: ignored/);
+    assert.doesNotMatch(d.log, /Debugger listening|inspector on/);
+    assert.deepEqual(listeningSockets(pid), [], 'SIGUSR1 opened a listening socket (the inspector)');
+    assert.equal(d.proc?.exitCode, null);
+    assert.equal(exec(bin), 'EPERM', 'the daemon still decides');
+    assert.equal(d.ctl(['daemon-status']).status, 0, 'the daemon still answers its socket');
+    // A signal the daemon does not use (default action: terminate) ends it cleanly and says so.
+    const proc = d.proc!;
+    const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+    process.kill(pid, 'SIGUSR2');
+    assert.equal(await exited, 128 + osConstants.signals.SIGUSR2);
+    assert.match(d.log, /SIGUSR2 \(a signal ward daemon does not use; exit 140\): stopping \(fanotify enforcement ends with the daemon\)/);
+    assert.equal(exec(bin), 0, 'enforcement ended with the daemon');
+  } finally {
+    await d.cleanup();
+  }
+});
+
+test('reload: the audit log rotation settings apply at once; queueLimit is named as taking effect at restart', async (t) => {
+  if (!requires(t, IS_ROOT, 'root (fanotify)')) return;
+  const d = new TestDaemon();
+  try {
+    const bins = Array.from({ length: 40 }, (_, i) => d.binary(`x${i}`, String(i)));
+    await d.start({ bootPolicy: d.policy('b.pol', 'policy_name=b policy_version=1.0.0\nDEFAULT action=ALLOW\nDEFAULT op=EXECUTE action=DENY\n') });
+    // The file TestDaemon started the daemon with ({} → 16 MiB per file, 5 kept, queueLimit 4096).
+    writeFileSync(join(d.scratch.root, 'daemon.json'), JSON.stringify({ auditMaxBytes: 4096, auditKeep: 1, queueLimit: 100 }));
+    process.kill(d.pid, 'SIGHUP');
+    await logged(d, /reloaded: active policy "b"/);
+    assert.match(d.log, /reload: queueLimit changed; that takes effect when the daemon restarts\n/);
+    assert.match(d.log, /reload: auditMaxBytes, auditKeep applied\n/);
+    // ~40 denials of ~500 bytes each: past 4096 bytes several times, so the log has rotated and
+    // with auditKeep 1 only one old file is kept. The records are written in order: once the
+    // last one is in, every earlier one was written.
+    for (const b of bins) assert.equal(exec(b), 'EPERM');
+    assert.ok(await d.waitAudit((r) => r.path === bins.at(-1), 30_000), 'the last denial was audited');
+    assert.ok(existsSync(`${d.auditLog}.1`), 'the audit log did not rotate at the reloaded auditMaxBytes');
+    assert.ok(!existsSync(`${d.auditLog}.2`), 'more old files kept than the reloaded auditKeep');
+    assert.ok(statSync(d.auditLog).size <= 4096, `audit log is ${statSync(d.auditLog).size} bytes`);
+  } finally {
+    await d.cleanup();
+  }
+});
+
+test('docs/daemon.md names exactly the fields that take effect on reload, and those that need a restart', () => {
+  const doc = readFileSync(join(REPO_ROOT, 'docs/daemon.md'), 'utf8').replace(/\s+/g, ' ');
+  const listed = (label: string) => [...(new RegExp(`${label}: ([^.]*)\\.`).exec(doc)?.[1] ?? '').matchAll(/`(\w+)`/g)].map((m) => m[1]).sort();
+  const by = (e: string) => Object.entries(RELOAD_EFFECT).filter(([, v]) => v === e).map(([k]) => k).sort();
+  assert.deepEqual(listed('Take effect on reload'), by('reload'));
+  assert.deepEqual(listed('Take effect at the next restart'), by('restart'));
+  assert.deepEqual(listed('Used only for a new state directory'), by('new-state'));
 });

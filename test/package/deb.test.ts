@@ -17,6 +17,8 @@ import { IS_ROOT, requires, Scratch } from '../helpers/kernel.ts';
 import { mustRun, NODE_DIR, run, SYSTEM_PATH, type Run } from './build.ts';
 
 const version = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+// Every object bpf/build.sh builds (the repository's bpf/*.bpf.o).
+const BPF_OBJECTS = readdirSync(join(REPO_ROOT, 'bpf')).filter((f) => f.endsWith('.bpf.o')).sort();
 const SEARCH = ['/etc', '/usr/bin', '/usr/lib', '/usr/share', '/lib/systemd', '/var/lib', '/var/cache', '/var/log', '/run'];
 
 /** Every path named ward or ward.* (and all under it) in the places a package installs to (what must not outlive purge). */
@@ -77,6 +79,8 @@ describe('Debian package', { timeout: 900_000 }, () => {
     const files = mustRun('dpkg-deb', ['-c', deb]).split('\n').map((l) => l.split(/\s+/).slice(5).join(' ')).filter(Boolean);
     for (const f of ['./usr/bin/ward', './usr/lib/ward/runtime/bin/node', './usr/lib/ward/dist/cli/main.js', './usr/lib/ward/node_modules/koffi/package.json', './lib/systemd/system/ward.service', './var/lib/ward/', './usr/share/man/man1/ward.1.gz', './usr/share/bash-completion/completions/ward', './usr/share/doc/ward/copyright'])
       assert.ok(files.includes(f), `${f} missing`);
+    // ward's BPF objects (and nothing else of bpf/: no sources, no build script), where the loader looks.
+    assert.deepEqual(files.filter((f) => f.startsWith('./usr/lib/ward/bpf/') && !f.endsWith('/')).sort(), BPF_OBJECTS.map((f) => `./usr/lib/ward/bpf/${f}`));
     for (const n of aptFiles.filter((n) => statSync(join(aptDir, n)).mode & 0o111)) assert.ok(files.includes(`./usr/lib/ward/${n}`), `apt hook ${n} missing`);
     assert.deepEqual(files.filter((f) => /\/(src|test|bench|\.cache)\/$/.test(f) && f.startsWith('./usr/lib/ward/') && !f.includes('/node_modules/')), []);
     assert.deepEqual(files.filter((f) => /node_modules\/(typescript|fast-check|node|@types)\/$/.test(f)), [], 'dev dependencies shipped');
@@ -107,6 +111,13 @@ describe('Debian package', { timeout: 900_000 }, () => {
     assert.equal(status.status, 0, status.stderr);
     assert.match(status.stdout, /Landlock/);
     assert.doesNotMatch(status.stderr, /system node used/);
+    // The installed BPF objects are the repository's, and the installed ward loads them from there.
+    for (const f of BPF_OBJECTS) assert.ok(readFileSync(`/usr/lib/ward/bpf/${f}`).equals(readFileSync(join(REPO_ROOT, 'bpf', f))), `/usr/lib/ward/bpf/${f} differs from the repository's`);
+    const json = run('ward', ['status', '--json'], { env });
+    const bpf = (JSON.parse(json.stdout) as { items: Array<{ name: string; value: unknown; source?: string; meaning: string }> }).items.find((i) => i.name === 'BPF LSM');
+    assert.equal(bpf?.source, '/usr/lib/ward/bpf', JSON.stringify(bpf));
+    assert.notEqual(bpf.value, 'objects missing', bpf.meaning);
+    assert.doesNotMatch(bpf.meaning, /ENOENT/);
   });
 
   it("ward node APP: one Node start-up, on the package's runtime, with enforcement; ward node trust and --help are the CLI", (t) => {
@@ -198,6 +209,9 @@ describe('Debian package', { timeout: 900_000 }, () => {
         void exited.then((code) => reject(new Error(`daemon exited (${code}): ${log}`)));
       });
       try {
+        // The root daemon's Node is started so that SIGUSR1 never opens the inspector, from its start.
+        const pid = spawnSync('pgrep', ['-P', String(proc.pid)], { encoding: 'utf8' }).stdout.trim();
+        assert.deepEqual(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').slice(0, 3), ['/usr/lib/ward/runtime/bin/node', '--disable-sigusr1', '/usr/lib/ward/bin/ward.js']);
         const denied = spawnSync(bin, [], { env });
         assert.equal((denied.error as NodeJS.ErrnoException | undefined)?.code, 'EPERM', `exec on the watched tmpfs: ${JSON.stringify(denied)}\n${log}`);
         assert.equal(spawnSync('/bin/true', [], { env }).status, 0, 'an exec elsewhere was affected');

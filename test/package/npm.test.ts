@@ -4,13 +4,15 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../helpers/cli.ts';
 import { listFiles, mustRun, nodeRuntime, NODE_DIR, npm, packTarball, run, SYSTEM_PATH } from './build.ts';
 
 const NAME = '@ward-sh/ward';
+// Every object bpf/build.sh builds (the repository's bpf/*.bpf.o).
+const BPF_OBJECTS = readdirSync(join(REPO_ROOT, 'bpf')).filter((f) => f.endsWith('.bpf.o')).sort();
 const repoPkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { name: string; version: string; exports: Record<string, { types: string; default: string }> };
 
 describe('npm package', { timeout: 600_000 }, () => {
@@ -42,6 +44,10 @@ describe('npm package', { timeout: 600_000 }, () => {
     assert.match(readFileSync(join(pkgDir, 'LICENSE'), 'utf8'), /^MIT License/);
     const stray = packed.filter((p) => /^(src|test|bench|scripts|packaging|\.cache|node_modules)\//.test(p) || (p.endsWith('.ts') && !p.endsWith('.d.ts')));
     assert.deepEqual(stray, []);
+    // The BPF objects the daemon's bpf backend, module autoload and `ward status` load — only
+    // them (not their sources or build script), byte for byte the repository's.
+    assert.deepEqual(packed.filter((p) => p.startsWith('bpf/')).sort(), BPF_OBJECTS.map((f) => `bpf/${f}`));
+    for (const f of BPF_OBJECTS) assert.ok(readFileSync(join(pkgDir, 'bpf', f)).equals(readFileSync(join(REPO_ROOT, 'bpf', f))), `bpf/${f} differs from the repository's`);
     // Every public entry point is built JavaScript with its declarations, present in the tarball.
     for (const [entry, target] of Object.entries(repoPkg.exports)) {
       assert.match(target.default, /^\.\/dist\/.*\.js$/, entry);
@@ -76,9 +82,15 @@ describe('npm package', { timeout: 600_000 }, () => {
       it('ward status --json describes this machine', () => {
         const r = ward(['status', '--json']);
         assert.equal(r.stderr, '');
-        const status = JSON.parse(r.stdout) as { items: Array<{ name: string; usable: boolean }> };
+        const status = JSON.parse(r.stdout) as { items: Array<{ name: string; value: unknown; usable: boolean; source?: string; meaning: string }> };
         // This host has Landlock (see test/cli/status.test.ts); the built code reports it too.
         assert.ok(status.items.some((i) => i.name === 'Landlock ABI' && i.usable), r.stdout);
+        // The BPF line names where the installed ward loads its BPF objects from, and finds them
+        // there (whether this kernel then accepts the probe program is the kernel's answer).
+        const bpf = status.items.find((i) => i.name === 'BPF LSM');
+        assert.equal(bpf?.source, join(pkgDir, 'bpf'), JSON.stringify(bpf));
+        assert.notEqual(bpf.value, 'objects missing', bpf.meaning);
+        assert.doesNotMatch(bpf.meaning, /ENOENT/);
       });
 
       it('ward policy check accepts the shipped example and rejects a broken policy', () => {
@@ -192,10 +204,15 @@ describe('npm package', { timeout: 600_000 }, () => {
 
   it('on Node 20, says which Node it needs in one line and exits 1', () => {
     const bin = nodeRuntime(20);
-    const r = run(join(app, 'node_modules', '.bin', 'ward'), ['--version'], { cwd: app, env: { PATH: `${bin}:${SYSTEM_PATH}` } });
-    assert.equal(r.status, 1);
-    assert.equal(r.stdout, '');
-    assert.match(r.stderr, /^ward: needs Node\.js 22\.15 or later \(22 LTS or 24 LTS\); .*node is Node\.js 20\.\d+\.\d+\n$/);
-    assert.ok(existsSync(join(bin, 'node')));
+    const appFile = join(work, 'app20.js');
+    writeFileSync(appFile, 'console.log("app ran");\n');
+    // The CLI (bin/ward.js) and `ward node` (the shell launcher bin/ward-node, which would give
+    // Node 20 options it refuses) say the same line, naming the node in PATH.
+    for (const args of [['--version'], ['node', appFile], ['node', '--enforce', appFile]]) {
+      const r = run(join(app, 'node_modules', '.bin', 'ward'), args, { cwd: app, env: { PATH: `${bin}:${SYSTEM_PATH}` } });
+      assert.equal(r.status, 1, `ward ${args.join(' ')}: ${r.stderr}`);
+      assert.equal(r.stdout, '');
+      assert.equal(r.stderr, `ward: needs Node.js 22.15 or later (22 LTS or 24 LTS); ${join(bin, 'node')} is Node.js ${mustRun(join(bin, 'node'), ['--version']).trim().slice(1)}\n`);
+    }
   });
 });
