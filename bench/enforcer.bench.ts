@@ -165,6 +165,19 @@ async function execsDuring<T>(during: () => Promise<T>): Promise<{ value: T; max
   return { value, maxMs, count };
 }
 
+/**
+ * Issue 14's target "the daemon activates a 100,000-rule policy without stalling any exec": a
+ * stall (compiling on the decision path; it was ≈3.8 s for 300,000 rules) makes the longest exec
+ * during activation as long as the compile. Without one, the longest exec is what the machine's
+ * load gives anyway: within 2× the longest of the idle window just before. An activation during
+ * which no exec completed at all is a stall whatever the figures.
+ */
+function stallVerdict(act: { value: number; maxMs: number; count: number }, idle: { maxMs: number }): string {
+  const ratio = act.maxMs / idle.maxMs;
+  const met = act.count > 0 && ratio <= 2;
+  return `- activation of a 100,000-rule policy without stalling execs: the longest exec during it ${act.maxMs.toFixed(1)} ms vs ${idle.maxMs.toFixed(1)} ms idle = ${ratio.toFixed(2)}×, ${act.count} execs completed in its ${act.value.toFixed(0)} ms (target: no stall, longest ≤ 2× idle): ${met ? 'met' : 'MISSED'}`;
+}
+
 /** A 100,000-rule policy: load over the socket, then activate while execs run (issue 14). */
 async function largePolicy(): Promise<string[]> {
   await startWard();
@@ -189,6 +202,8 @@ async function largePolicy(): Promise<string[]> {
     });
     return [
       `A 100,000-rule policy (${(text.length / 1e6).toFixed(1)} MB), ward daemon with 2 event threads (load average ${loadavg()[0]!.toFixed(1)}, 1 min): \`load\` over the control socket took ${loadMs.toFixed(0)} ms (target ≤ 1000 ms: ${loadMs <= 1000 ? 'met' : 'MISSED'}); \`activate\` (every thread compiled and switched) took ${act.value.toFixed(0)} ms, during which ${act.count} execs ran, the longest ${act.maxMs.toFixed(1)} ms (vs ${idle.maxMs.toFixed(1)} ms longest in 2 s without a switch).`,
+      '',
+      stallVerdict(act, idle),
     ];
   } finally {
     await stop();
@@ -200,8 +215,10 @@ try {
     const paragraph = (await largePolicy()).join('\n');
     console.log(paragraph);
     const old = readSection(SECTION);
-    if (old === undefined || !/^A 100,000-rule policy.*$/m.test(old)) throw new Error(`docs/benchmarks.md has no large-policy paragraph in "${SECTION}": run the whole benchmark`);
-    writeSection(SECTION, old.replace(/^A 100,000-rule policy.*$/m, paragraph));
+    // The paragraph and its verdict line (older runs wrote the paragraph alone).
+    const previous = /^A 100,000-rule policy.*$(?:\n\n- activation of a 100,000-rule policy.*$)?/m;
+    if (old === undefined || !previous.test(old)) throw new Error(`docs/benchmarks.md has no large-policy paragraph in "${SECTION}": run the whole benchmark`);
+    writeSection(SECTION, old.replace(previous, () => paragraph));
   } else {
     shellLoop(warmLoop);
     const bare = await measure(undefined);

@@ -41,7 +41,11 @@ async function call(f: ClientFlags, verb: (m: PolicyManager) => Promise<ControlR
     r = { ok: false, errno, message: (e as Error).message };
   }
   if (f.json) printJson(r);
-  else if (r.ok) process.stdout.write(show(r));
+  else if (r.ok) {
+    process.stdout.write(show(r));
+    // What the backend wants the requester to know (the kernel's IPE and fsverity_digest rules).
+    for (const w of (r.warnings as string[] | undefined) ?? []) process.stderr.write(`ward: warning: ${terminalSafe(w)}\n`);
+  }
   else {
     const where = r.line !== undefined ? ` (line ${r.line}, column ${r.column}${r.token ? `, ${JSON.stringify(r.token)}` : ''})` : '';
     process.stderr.write(`ward: ${r.errno}: ${terminalSafe(r.message)}${terminalSafe(where)}\n`);

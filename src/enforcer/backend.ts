@@ -62,8 +62,9 @@ export interface EnforcementBackend {
    * Optional: asked before the store takes a policy (load, update) or activates it, so that a
    * backend with a policy store of its own (the kernel's IPE) can refuse first — a WardError with
    * the kernel's errno — and the daemon's store never says what the kernel does not enforce.
+   * May answer with warnings for the requester (the verb's answer carries them).
    */
-  admit?(policy: Policy, pkcs7: Uint8Array | undefined, how: 'load' | 'update' | 'activate'): Promise<void>;
+  admit?(policy: Policy, pkcs7: Uint8Array | undefined, how: 'load' | 'update' | 'activate'): Promise<readonly string[] | void>;
   /** Optional: a policy is about to leave the store (delete). */
   retire?(rawName: string): Promise<void>;
 }

@@ -9,8 +9,18 @@
 // Policies persist in the kernel until reboot, and IPE cannot deactivate a policy (only activate
 // another, of a version not older): the daemon stopping or dying leaves the kernel enforcing its
 // last active policy. That is the only failure mode this backend has: "closed".
+//
+// fsverity_digest differs here from ward's other backends: the kernel's IPE reads a file's digest
+// from its fs-verity data (security/ipe/eval.c, evaluate_fsv_digest: fsverity_get_digest() on the
+// inode), so a file without fs-verity enabled never matches an fsverity_digest rule. ward's
+// fanotify and bpf backends compute the same digest for any file. A policy that allows programs by
+// digest — every `ward policy generate` policy — allows nothing here but fs-verity files: dpkg
+// installs none, so Debian's own programs are denied. The backend says so at load, update and
+// activation, in the daemon's log and in daemon-status; it does not refuse (fs-verity files
+// may be exactly what the policy means).
 
 import { displayText, versionString, type Policy } from '../policy/model.ts';
+import { allowRulesNaming } from '../policy/property-rules.ts';
 import { WardError, errorCode } from '../errors.ts';
 import type { BackendEvents, BackendStatus, EnforcementBackend, EnforcementMode } from './backend.ts';
 import { loadSigner, signPkcs7, type Signer } from './pkcs7-sign.ts';
@@ -35,6 +45,24 @@ const older = (a: string, b: string) => {
   for (let i = 0; i < 3; i++) if (x[i] !== y[i]) return x[i]! < y[i]!;
   return false;
 };
+
+/**
+ * What the kernel's IPE does with a policy's ALLOW rules on fsverity_digest (see the file header),
+ * or undefined when it has none. Also used for `ward policy … --kernel`.
+ */
+export function kernelVerityWarning(displayName: string, text: Uint8Array | string): string | undefined {
+  const n = allowRulesNaming(text, 'fsverity_digest');
+  if (n === 0) return undefined;
+  return `policy "${displayName}" allows by fsverity_digest (${n} ALLOW rule${n === 1 ? '' : 's'}), which the kernel's IPE matches only on files with fs-verity enabled (fsverity enable): any other file — everything dpkg installs — is not allowed by those rules, so a \`ward policy generate\` policy denies the very programs it names here (ward's fanotify and bpf backends compute the digest of any file; see docs/daemon.md)`;
+}
+
+const warnings = new WeakMap<Policy, string | null>();
+/** kernelVerityWarning of a policy, once per policy (a 100,000-rule text takes a while to scan). */
+function verityWarning(p: Policy): string | undefined {
+  let w = warnings.get(p);
+  if (w === undefined) warnings.set(p, (w = kernelVerityWarning(p.name, p.text) ?? null));
+  return w ?? undefined;
+}
 
 export class IpeBackend implements EnforcementBackend {
   readonly name = 'ipe' as const;
@@ -82,8 +110,11 @@ export class IpeBackend implements EnforcementBackend {
     else this.#call(`load "${displayText(p.name)}"`, () => this.#k.load(blob));
   }
 
-  /** Before the store takes a policy: deployed to the kernel, and for activation, activatable there. */
-  async admit(p: Policy, pkcs7: Uint8Array | undefined, how: 'load' | 'update' | 'activate'): Promise<void> {
+  /**
+   * Before the store takes a policy: deployed to the kernel, and for activation, activatable
+   * there. Answers with what the requester should know (the fsverity_digest warning).
+   */
+  async admit(p: Policy, pkcs7: Uint8Array | undefined, how: 'load' | 'update' | 'activate'): Promise<readonly string[]> {
     if (how === 'activate') {
       // IPE refuses to activate a version older than the active policy's (security/ipe/policy.c,
       // ipe_set_active_pol) — whoever activated it. Say so before ward's store moves.
@@ -93,6 +124,8 @@ export class IpeBackend implements EnforcementBackend {
       }
     }
     this.#deploy(p, pkcs7);
+    const w = verityWarning(p);
+    return w ? [w] : [];
   }
 
   async retire(rawName: string): Promise<void> {
@@ -109,6 +142,8 @@ export class IpeBackend implements EnforcementBackend {
     }
     this.#deploy(p);
     if (!this.#k.list().find((x) => x.rawName === p.rawName)?.active) this.#call(`activate "${displayText(p.name)}"`, () => this.#k.activate(p.rawName));
+    const w = verityWarning(p);
+    if (w) this.#events?.log(`warning: ${w}`);
   }
 
   async start(policy: Policy | undefined, mode: EnforcementMode, events: BackendEvents): Promise<void> {
@@ -161,7 +196,7 @@ export class IpeBackend implements EnforcementBackend {
       deciding: readable,
       enforcing: readable && (!this.#mode.enforce || enforcing),
       hooks: HOOKS,
-      gaps: [...drift, 'decisions are audited by the kernel (AUDIT_IPE_ACCESS records, in the kernel log without auditd), not in ward\'s audit log'],
+      gaps: [...drift, ...(this.#policy && verityWarning(this.#policy) ? [verityWarning(this.#policy)!] : []), 'decisions are audited by the kernel (AUDIT_IPE_ACCESS records, in the kernel log without auditd), not in ward\'s audit log'],
       failureMode: 'closed',
       details: { summary, kernelActive: active ?? null, kernelEnforce: enforcing, signing: this.#signer ? 'configured key' : 'pre-signed policies only', policy: this.#policy ? this.#policy.name : null, mode: this.#mode },
     };

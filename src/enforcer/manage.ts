@@ -28,8 +28,8 @@ export interface Effects {
   audit(record: AuditRecord): void;
   /** The daemon's status (the backend's counters etc.) for the `status` verb. */
   status(): Record<string, unknown>;
-  /** Optional: the backend takes the policy first (the kernel's IPE); throws to refuse. */
-  admit?(policy: Policy, pkcs7: Uint8Array | undefined, how: 'load' | 'update' | 'activate'): Promise<void>;
+  /** Optional: the backend takes the policy first (the kernel's IPE); throws to refuse, may warn. */
+  admit?(policy: Policy, pkcs7: Uint8Array | undefined, how: 'load' | 'update' | 'activate'): Promise<readonly string[] | void>;
   /** Optional: the backend lets the policy go first (delete); throws to refuse. */
   retire?(rawName: string): Promise<void>;
 }
@@ -77,9 +77,12 @@ export class Manager {
     }
   }
 
-  #admit(p: Policy, pkcs7: Uint8Array | undefined, how: 'load' | 'update' | 'activate'): Promise<ControlResponse | undefined> {
+  /** The backend's refusal, or its warnings for the answer (`warnings`, only when there are any). */
+  async #admit(p: Policy, pkcs7: Uint8Array | undefined, how: 'load' | 'update' | 'activate'): Promise<{ refused?: ControlResponse; warnings: { warnings?: string[] } }> {
     const admit = this.#effects.admit;
-    return this.#backend(admit ? () => admit(p, pkcs7, how) : undefined);
+    let said: readonly string[] = [];
+    const refused = await this.#backend(admit ? async () => void (said = (await admit(p, pkcs7, how)) ?? []) : undefined);
+    return refused ? { refused, warnings: {} } : { warnings: said.length > 0 ? { warnings: [...said] } : {} };
   }
 
   #digest(p: Policy): string {
@@ -107,7 +110,8 @@ export class Manager {
     const p = r.value;
     const stored = this.state.store.policies.get(p.rawName);
     if (!stored || compareVersions(stored.version, p.version) < 0) {
-      const refused = await this.#admit(p, undefined, stored ? 'update' : 'load');
+      // Its warnings reach the log when the backend activates it (a boot policy has no requester).
+      const { refused } = await this.#admit(p, undefined, stored ? 'update' : 'load');
       if (refused && !refused.ok) throw new WardError(refused.errno as WardError['code'], `boot policy ${file}: ${refused.message}`);
       const l = stored ? this.state.update(p.rawName, p) : this.state.load(p);
       if (!l.ok) throw l.error;
@@ -196,19 +200,19 @@ export class Manager {
           // refuse), and only then the store: ward never records what the kernel refused.
           const pre = loadPolicy(this.state.store, p);
           if (!pre.ok) return fail(pre.error);
-          const refused = await this.#admit(p, inc.pkcs7, 'load');
+          const { refused, warnings } = await this.#admit(p, inc.pkcs7, 'load');
           if (refused) return refused;
           const file = await staged;
           const r = this.state.load(p, inc.pkcs7, file);
           if (!r.ok) return fail(r.error);
           this.#effects.audit(loadRecord(p, policyDigest(p, inc.pkcs7), by));
-          return { ok: true, name: p.name, version: versionString(p.version), signed: inc.pkcs7 !== undefined };
+          return { ok: true, name: p.name, version: versionString(p.version), signed: inc.pkcs7 !== undefined, ...warnings };
         });
       case 'activate': {
         const pre = activatePolicy(this.state.store, toRaw(req.name));
         if (!pre.ok) return fail(pre.error);
         const next = this.state.store.policies.get(toRaw(req.name))!;
-        const refused = await this.#admit(next, this.state.signatures.get(next.rawName), 'activate');
+        const { refused, warnings } = await this.#admit(next, this.state.signatures.get(next.rawName), 'activate');
         if (refused) return refused;
         const r = this.state.activate(toRaw(req.name));
         if (!r.ok) return fail(r.error);
@@ -218,7 +222,7 @@ export class Manager {
           const old = r.value.previous;
           this.#effects.audit(activationRecord(old ? { policy: old, digest: this.#digest(old) } : undefined, { policy: a, digest: this.#digest(a) }, by));
         }
-        return { ok: true, name: a.name, version: versionString(a.version) };
+        return { ok: true, name: a.name, version: versionString(a.version), ...warnings };
       }
       case 'update':
         return this.#staged(req.text, async (text, staged) => {
@@ -227,7 +231,7 @@ export class Manager {
           const p = inc.policy;
           const pre = updatePolicy(this.state.store, toRaw(req.name), p);
           if (!pre.ok) return fail(pre.error);
-          const refused = await this.#admit(p, inc.pkcs7, 'update');
+          const { refused, warnings } = await this.#admit(p, inc.pkcs7, 'update');
           if (refused) return refused;
           const file = await staged; // before reading the store: nothing else runs between here and the update
           const oldDigest = this.state.store.policies.has(toRaw(req.name)) ? this.#digest(this.state.store.policies.get(toRaw(req.name))!) : null;
@@ -238,7 +242,7 @@ export class Manager {
             await this.#effects.activePolicy(p);
             this.#effects.audit(activationRecord({ policy: r.value.previous, digest: oldDigest! }, { policy: p, digest: this.#digest(p) }, by));
           }
-          return { ok: true, name: p.name, version: versionString(p.version), active: r.value.wasActive };
+          return { ok: true, name: p.name, version: versionString(p.version), active: r.value.wasActive, ...warnings };
         });
       case 'delete': {
         const pre = deletePolicy(this.state.store, toRaw(req.name));

@@ -7,6 +7,7 @@ import { rawText as toRaw, versionString } from '../policy/model.ts';
 import { parsePolicy } from '../policy/parser.ts';
 import { request } from './client.ts';
 import type { ControlRequest, ControlResponse } from './protocol.ts';
+import { kernelVerityWarning } from './ipe-backend.ts';
 import { kernelIpe } from './securityfs.ts';
 
 export interface PolicyInput {
@@ -85,6 +86,12 @@ function nameOf(p: PolicyInput): { name?: string; version?: string } {
   return r.ok ? { name: r.value.name, version: versionString(r.value.version) } : {};
 }
 
+/** The fsverity_digest warning (ipe-backend.ts) as an answer's `warnings`, for what goes to the kernel. */
+function verityWarnings(name: string | undefined, text: Uint8Array | string): { warnings?: string[] } {
+  const w = kernelVerityWarning(name ?? '?', text);
+  return w ? { warnings: [w] } : {};
+}
+
 /** The kernel's IPE (securityfs): the same verbs as plain file writes; answers shaped like the daemon's. */
 export class KernelPolicyManager implements PolicyManager {
   readonly where = 'kernel' as const;
@@ -97,7 +104,7 @@ export class KernelPolicyManager implements PolicyManager {
   }
   // The kernel takes the signed blob when there is one (new_policy verifies it itself).
   load(p: PolicyInput) {
-    return this.#do(() => (kernelIpe.load(p.pkcs7 ?? p.text), { ...nameOf(p), signed: p.pkcs7 !== undefined }));
+    return this.#do(() => (kernelIpe.load(p.pkcs7 ?? p.text), { ...nameOf(p), signed: p.pkcs7 !== undefined, ...verityWarnings(nameOf(p).name, p.text) }));
   }
   // Names from the command line are UTF-8 text; the kernel's are the bytes of policy_name (toRaw).
   list() {
@@ -107,10 +114,10 @@ export class KernelPolicyManager implements PolicyManager {
     return this.#do(() => ({ name, text: kernelIpe.show(toRaw(name)).toString('base64') }));
   }
   activate(name: string) {
-    return this.#do(() => (kernelIpe.activate(toRaw(name)), { name, version: kernelIpe.list().find((x) => x.rawName === toRaw(name))?.version ?? '?' }));
+    return this.#do(() => (kernelIpe.activate(toRaw(name)), { name, version: kernelIpe.list().find((x) => x.rawName === toRaw(name))?.version ?? '?', ...verityWarnings(name, kernelIpe.show(toRaw(name))) }));
   }
   update(name: string, p: PolicyInput) {
-    return this.#do(() => (kernelIpe.update(toRaw(name), p.pkcs7 ?? p.text), { ...nameOf(p), active: kernelIpe.list().find((x) => x.rawName === toRaw(name))?.active ?? false }));
+    return this.#do(() => (kernelIpe.update(toRaw(name), p.pkcs7 ?? p.text), { ...nameOf(p), active: kernelIpe.list().find((x) => x.rawName === toRaw(name))?.active ?? false, ...verityWarnings(name, p.text) }));
   }
   delete(name: string) {
     return this.#do(() => kernelIpe.delete(toRaw(name)));

@@ -89,7 +89,7 @@ test('--with-deb: an archive\'s code is trusted where dpkg will put it; its conf
     '/usr/share/doc/ward-test-deb/README': { content: 'doc\n', mode: 0o644 },
   });
   // Rebuild with a md5sums entry that does not match the file it names.
-  const root = join(d, 'ward-test-deb-root');
+  const root = join(d, 'ward-test-deb-1.0-root'); // buildDeb's tree for version 1.0
   const sums = readFileSync(join(root, 'DEBIAN/md5sums'), 'utf8').replace(md5(join(root, 'usr/libexec/ward-test-deb/liar')), '0'.repeat(32));
   writeFileSync(join(root, 'DEBIAN/md5sums'), sums);
   const { execFileSync } = await import('node:child_process');
