@@ -1,7 +1,7 @@
 // Runs one shell command while the BPF backend enforces a policy, then stops it; prints the
 // command's {status, stdout, stderr} as JSON. For allowlists (a DEFAULT DENY for EXECUTE), which
 // deny anonymous executable memory as IPE does: run this Node interpreter-only (see
-// test/bpf/bypass.vm.test.ts NO_NEW_CODE) so that it makes no new code once the policy is
+// test/bpf/guest.ts NO_NEW_CODE) so that it makes no new code once the policy is
 // enforced (the test's own Node waits in spawnSync meanwhile).
 //   node NO_NEW_CODE… test/bpf/enforce-run.ts POLICY_FILE COVER_DIR COMMAND
 
