@@ -7,6 +7,7 @@
 
 import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
 import { appendFileSync, chmodSync, copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { median, table, writeSection } from './lib/report.ts';
 
@@ -62,6 +63,9 @@ async function guest(): Promise<void> {
 }
 
 function host(): void {
+  // TCG turns guest instructions into host work on one host thread: other load on the host
+  // slows every row, and not always evenly. Recorded so runs can be told apart.
+  const loadBefore = loadavg()[0]!;
   const r = spawnSync('bash', [VM, '--kernel', '6.1', '--', process.execPath, fileURLToPath(import.meta.url)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 << 20 });
   const line = r.stdout.split('\n').find((l) => l.startsWith(MARK));
   if (r.status !== 0 || !line) {
@@ -69,10 +73,11 @@ function host(): void {
     process.exit(1);
   }
   const res = JSON.parse(line.slice(MARK.length)) as Result;
+  const loadAfter = loadavg()[0]!;
   const none = median(res.ms.none!);
   const rows = Object.entries(res.ms).map(([k, v]) => [k === 'none' ? 'no enforcement' : k === 'bpf' ? 'ward BPF LSM backend' : 'ward daemon (fanotify)', median(v).toFixed(2), v.map((x) => x.toFixed(2)).join(', '), (median(v) / none).toFixed(2) + '×']);
   const body = [
-    `Guest: Debian ${res.kernel} under QEMU TCG (1 vCPU; absolute times are TCG's, only ratios mean anything). Run: ${new Date().toISOString().slice(0, 10)}.`,
+    `Guest: Debian ${res.kernel} under QEMU TCG (1 vCPU; absolute times are TCG's, only ratios mean anything). Run: ${new Date().toISOString().slice(0, 10)}. Host load average (1 min) ${loadBefore.toFixed(1)} before the boot, ${loadAfter.toFixed(1)} after, on ${cpus().length} CPUs: on a busy host compare rows of one run, not runs.`,
     `fork + exec of a static binary (busybox) on a tmpfs, ${res.execs} per loop, ${res.rounds} interleaved rounds, medians; policy: DEFAULT ALLOW and one fs-verity digest DENY rule (each backend is checked to deny the denied binary first).`,
     '',
     table(['configuration', 'ms per exec (median)', 'each round', 'vs none'], rows),

@@ -43,6 +43,8 @@ export class BpfBackend implements EnforcementBackend {
   #ring: RingBuffer | undefined;
   #timer: NodeJS.Timeout | undefined;
   #policy: Policy | undefined;
+  /** The generation before the last swap, for records a hook wrote while the swap landed. */
+  #previous: { gen: number; policy: Policy | undefined } | undefined;
   #mode: EnforcementMode = { enforce: true, auditSuccess: false };
   #gen = 0;
   #covered = 0;
@@ -82,6 +84,10 @@ export class BpfBackend implements EnforcementBackend {
 
   async swapPolicy(policy: Policy | undefined): Promise<void> {
     const l = this.#need();
+    // Records are named after the policy and mode in force when the hook decided: drain what the
+    // hooks wrote so far before either changes (the 100 ms timer may not have run yet).
+    this.#drain();
+    this.#previous = { gen: this.#gen, policy: this.#policy };
     this.#policy = policy;
     this.#writeGeneration(l.maps, this.#gen + 1, policy);
     this.#purgeOtherGenerations();
@@ -89,6 +95,7 @@ export class BpfBackend implements EnforcementBackend {
 
   async setMode(mode: EnforcementMode): Promise<void> {
     const l = this.#need();
+    this.#drain();
     this.#mode = mode;
     mapUpdate(l.maps.ward_config!, Buffer.alloc(4), this.#config(this.#gen, this.#policy));
   }
@@ -227,13 +234,15 @@ export class BpfBackend implements EnforcementBackend {
 
   #onEvent(data: Uint8Array): void {
     const e = decodeEvent(data);
+    // A hook that copied the old config before a swap may write its record after the drain.
+    const policy = this.#previous && e.gen === this.#previous.gen ? this.#previous.policy : this.#policy;
     const record: AccessRecord = {
       type: 'IPE_ACCESS',
       audit_type: 1420,
       time: new Date().toISOString(),
       ipe_op: e.op,
       ipe_hook: e.hook,
-      enforcing: this.#mode.enforce ? 1 : 0,
+      enforcing: e.denied ? (e.enforced ? 1 : 0) : this.#mode.enforce ? 1 : 0,
       pid: e.tgid,
       comm: e.comm,
       path: '',
@@ -242,8 +251,8 @@ export class BpfBackend implements EnforcementBackend {
       rule: `bpf:${e.source}`,
       rule_line: null,
       decision: e.denied ? 'DENY' : 'ALLOW',
-      policy_name: this.#policy?.name ?? null,
-      policy_version: this.#policy ? versionString(this.#policy.version) : null,
+      policy_name: policy?.name ?? null,
+      policy_version: policy ? versionString(policy.version) : null,
     };
     this.#events?.audit(record);
   }

@@ -14,17 +14,12 @@ import { chmodSync, chownSync, copyFileSync, mkdirSync, writeFileSync } from 'no
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { IN_VM, VM_KERNEL, VM_SCRATCH, inGuest } from '../helpers/vm.ts';
-import { digest } from './guest.ts';
+import { NO_NEW_CODE, digest } from './guest.ts';
 
 const ON = IN_VM && VM_KERNEL === '6.1';
 const D = `${VM_SCRATCH}/bypass`;
 const NOBODY = 65534;
 const RUN = fileURLToPath(new URL('./enforce-run.ts', import.meta.url));
-// An allowlist denies anonymous executable memory (as IPE): the Node that runs while it is
-// enforced must not make new code after start-up (--jitless would also turn off the WebAssembly
-// that strips TypeScript). Interpreter only; regular expressions interpreted too.
-const NO_NEW_CODE = ['--no-opt', '--no-sparkplug', '--no-maglev', '--regexp-interpret-all', '--no-wasm-lazy-compilation'];
-
 
 const REMAP = `import os, mmap, sys
 f = sys.argv[1]

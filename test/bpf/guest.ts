@@ -21,6 +21,12 @@ export function sh(command: string, env: NodeJS.ProcessEnv = process.env): Run {
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+// An allowlist denies anonymous executable memory (as IPE): the Node that runs while it is
+// enforced (test/bpf/enforce-run.ts) must not make new code after start-up (--jitless would also
+// turn off the WebAssembly that strips TypeScript). Interpreter only; regular expressions
+// interpreted too.
+export const NO_NEW_CODE = ['--no-opt', '--no-sparkplug', '--no-maglev', '--regexp-interpret-all', '--no-wasm-lazy-compilation'];
+
 export function ward(args: string): string {
   return `${process.execPath} ${WARD} ${args}`;
 }
