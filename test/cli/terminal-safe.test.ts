@@ -6,7 +6,8 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -159,4 +160,104 @@ test("commander's usage errors quote the argument escaped (line breaks kept: its
   const r = ward(['policy', 'check', `--${EVIL}`, 'x']);
   assert.equal(r.status, 2);
   assert.match(assertSafe(r, 'unknown option'), /unknown option '--e\\x1b\[31mvil\nname'/);
+});
+
+// The daemon's answers, from a stand-in on a socket of this test (the CLI's side of `policy show`,
+// `policy list`, `--active` is what is tested); ward runs asynchronously so this process can answer.
+async function fakeDaemon(answers: Record<string, unknown>): Promise<{ socket: string; close: () => Promise<void> }> {
+  const socket = join(dir, `d${Math.random().toString(36).slice(2)}.sock`);
+  const server = createServer((c) => {
+    let line = '';
+    c.setEncoding('utf8');
+    c.on('data', (d: string) => {
+      line += d;
+      const end = line.indexOf('\n');
+      if (end < 0) return;
+      const { verb } = JSON.parse(line.slice(0, end)) as { verb: string };
+      c.end(JSON.stringify(answers[verb] ?? { ok: false, errno: 'EINVAL', message: `no ${verb}` }) + '\n');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(socket, resolve));
+  return { socket, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+/**
+ * ward as a child, without blocking this process. `tty`: under script(1), with stdout on a
+ * pseudo-terminal (script takes one shell command: the arguments go through the environment).
+ */
+async function wardAsync(args: string[], tty = false): Promise<{ status: number | null; stdout: Buffer; stderr: Buffer }> {
+  const env = { ...process.env, SHELL: '/bin/sh', WARD_NODE: process.execPath, WARD_BIN, ...Object.fromEntries(args.map((a, i) => [`WARD_ARG${i}`, a])) };
+  const shell = `"$WARD_NODE" "$WARD_BIN" ${args.map((_, i) => `"$WARD_ARG${i}"`).join(' ')}`;
+  const child = tty ? spawn('script', ['-qec', shell, '/dev/null'], { env, stdio: ['ignore', 'pipe', 'pipe'] }) : spawn(process.execPath, [WARD_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  child.stdout.on('data', (b: Buffer) => out.push(b));
+  child.stderr.on('data', (b: Buffer) => err.push(b));
+  const status = await new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return { status, stdout: Buffer.concat(out), stderr: Buffer.concat(err) };
+}
+
+const text = (r: { status: number | null; stdout: Buffer; stderr: Buffer }): CliResult => ({ status: r.status, signal: null, stdout: r.stdout.toString('utf8'), stderr: r.stderr.toString('utf8') });
+
+// A policy with ESC and OSC in a comment, a non-ASCII letter and a byte that is not UTF-8.
+const SHOWN = Buffer.concat([Buffer.from(`policy_name=shown policy_version=1.0.0\nDEFAULT action=ALLOW # ${ESC}red \u001b]0;title\u0007 é `), NOT_UTF8, Buffer.from('\n')]);
+
+test('policy show: the bytes as given into a pipe; on a terminal, control characters escaped', async () => {
+  const d = await fakeDaemon({ show: { ok: true, name: 'shown', text: SHOWN.toString('base64') } });
+  try {
+    const pipe = await wardAsync(['policy', 'show', 'shown', '--socket', d.socket]);
+    assert.equal(pipe.status, 0, pipe.stderr.toString());
+    assert.deepEqual(pipe.stdout, SHOWN, 'byte for byte');
+    const tty = text(await wardAsync(['policy', 'show', 'shown', '--socket', d.socket], true));
+    assert.equal(tty.status, 0, tty.stdout);
+    // script(1) turns the terminal's line ends into \r\n.
+    const out = assertSafe({ ...tty, stdout: tty.stdout.replace(/\r\n/g, '\n') }, 'show on a terminal');
+    assert.ok(out.includes('DEFAULT action=ALLOW # \\x1b[31mred \\x1b]0;title\\x07 é \ufffd\n'), out);
+  } finally {
+    await d.close();
+  }
+});
+
+test('policy fmt on a terminal: comments with control characters escaped; into a pipe as formatted', async () => {
+  const p = join(dir, 'fmt-tty.pol');
+  writeFileSync(p, SHOWN);
+  const pipe = await wardAsync(['policy', 'fmt', p]);
+  assert.equal(pipe.status, 0, pipe.stderr.toString());
+  assert.deepEqual(pipe.stdout, SHOWN, 'already canonical: the same bytes');
+  const tty = text(await wardAsync(['policy', 'fmt', p], true));
+  assert.equal(tty.status, 0, tty.stdout);
+  const out = assertSafe({ ...tty, stdout: tty.stdout.replace(/\r\n/g, '\n') }, 'fmt on a terminal');
+  assert.ok(out.includes('# \\x1b[31mred \\x1b]0;title\\x07 é \ufffd\n'), out);
+});
+
+test('the daemon\'s answers: policy names in list and status, an active policy that does not parse', async () => {
+  const evilName = `x${ESC}y`;
+  const bad = Buffer.from(`policy_name=${evilName} policy_version=1.0.0\nDEFAULT action=ALLOW\nop=EXECUTE ${ESC}q=1 action=DENY # ${ESC}\n`);
+  const d = await fakeDaemon({
+    list: { ok: true, policies: [{ name: evilName, version: '1.0.0', active: true, rules: 1 }] },
+    status: { ok: true, pid: 1, enforce: true, backend: 'fanotify', mounts: [`/m${ESC}`], active: { name: evilName, version: '1.0.0' }, gaps: [`gap${ESC}`] },
+    show: { ok: true, name: evilName, text: bad.toString('base64') },
+  });
+  try {
+    const list = text(await wardAsync(['policy', 'list', '--socket', d.socket]));
+    assert.equal(list.status, 0, list.stderr);
+    assert.equal(assertSafe(list, 'list'), '* x\\x1b[31my 1.0.0 (1 rules) active\n');
+    const status = text(await wardAsync(['daemon-status', '--socket', d.socket]));
+    assert.equal(status.status, 0, status.stderr);
+    const s = assertSafe(status, 'daemon-status');
+    assert.match(s, /active policy: x\\x1b\[31my 1\.0\.0/);
+    assert.match(s, /\/m\\x1b\[31m/);
+    assert.match(s, /limit: gap\\x1b\[31m/);
+    const f = script('active-eval');
+    for (const args of [['policy', 'eval', '--active', '--socket', d.socket, f], ['trust', 'check', '--active', '--socket', d.socket]]) {
+      const r = text(await wardAsync(args));
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(assertSafe(r, args.join(' '), true), /^active policy "x\\x1b\[31my":3:12: EBADMSG: [^\n]*\n {2}op=EXECUTE \\x1b\[31mq=1 action=DENY # \\x1b\[31m\n/);
+      const j = text(await wardAsync([...args, '--json']));
+      assert.equal(j.status, 1);
+      assert.deepEqual(Object.keys(JSON.parse(j.stdout) as object), ['ok', 'errno', 'message', 'line', 'column', 'token']);
+    }
+  } finally {
+    await d.close();
+  }
 });
