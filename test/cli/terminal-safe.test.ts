@@ -123,12 +123,19 @@ test('policy generate and trust check: skipped, changed, vanished and uncovered 
   mkdirSync(app);
   for (const name of [`run${ESC}`, `gone${ESC}`, 'plain']) writeFileSync(join(app, name), `#!/bin/sh\necho ${name}\n`, { mode: 0o755 });
   writeFileSync(join(app, EVIL), '#!/bin/sh\n', { mode: 0o755 }); // a line break: left out
+  // A name that is not UTF-8, of a file and of a directory: left out too, and recognisable.
+  const odd = Buffer.concat([Buffer.from(`${app}/bad`), NOT_UTF8, Buffer.from(ESC)]);
+  writeFileSync(odd, '#!/bin/sh\necho odd\n', { mode: 0o755 });
+  mkdirSync(Buffer.concat([Buffer.from(`${app}/dir`), NOT_UTF8]));
+  writeFileSync(Buffer.concat([Buffer.from(`${app}/dir`), NOT_UTF8, Buffer.from('/inner')]), '#!/bin/sh\necho inner\n', { mode: 0o755 });
   const out = join(dir, `out${ESC}.pol`);
   const g = ward(['policy', 'generate', '--from-dir', app, '-o', out]);
   assert.equal(g.status, 1, g.stderr);
   const gs = assertSafe(g, 'generate');
   assert.match(gs, /^ward: skipped .*app\\x1b\[31m\/e\\x1b\[31mvil\\x0aname: unsafe-path: the path holds a line break$/m);
-  assert.match(gs, /^ward: 3 files from .*app\\x1b\[31m → 3 rules in .*out\\x1b\[31m\.pol \(/m);
+  assert.match(gs, /^ward: skipped .*app\\x1b\[31m\/bad\ufffd\\x1b\[31m: unsafe-path: the name is not UTF-8 \(shown with U\+FFFD\)$/m);
+  assert.match(gs, /^ward: skipped .*app\\x1b\[31m\/dir\ufffd\/inner: unsafe-path: the name is not UTF-8 \(shown with U\+FFFD\)$/m);
+  assert.match(gs, /^ward: 3 files from .*app\\x1b\[31m → 3 rules in .*out\\x1b\[31m\.pol \([^)]*\); 3 skipped$/m);
   assert.ok(readFileSync(out, 'latin1').includes(`# ${app}/run${ESC}\n`), 'the policy itself names the file as it is');
 
   writeFileSync(join(app, `run${ESC}`), '#!/bin/sh\necho changed\n');
@@ -144,6 +151,8 @@ test('policy generate and trust check: skipped, changed, vanished and uncovered 
   assert.match(cs, /^vanished: .*app\\x1b\[31m\/gone\\x1b\[31m$/m);
   assert.match(cs, /^vanished: .*app\\x1b\[31m\/odd\ufffd\\x1b\[31m$/m);
   assert.match(cs, /^uncovered: .*app\\x1b\[31m\/e\\x1b\[31mvil\\x0aname: installed code the policy does not allow$/m);
+  assert.match(cs, /^uncovered: .*app\\x1b\[31m\/bad\ufffd\\x1b\[31m: installed code the policy does not allow$/m);
+  assert.match(cs, /^uncovered: .*app\\x1b\[31m\/dir\ufffd\/inner: installed code the policy does not allow$/m);
   assert.match(cs, /^.*out\\x1b\[31m\.pol: \d+ files checked: 1 changed, 2 vanished/m);
 });
 
