@@ -98,7 +98,9 @@ async function generate(f: GenerateFlags): Promise<number> {
   }
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   if (f.output !== undefined) writeFileAtomic(f.output, Buffer.from(r.text));
-  else process.stdout.write(r.text);
+  // Into a file or a pipe as generated; on a terminal, the comments' file names (any bytes but
+  // NUL and /) with their control characters made visible, as `ward policy fmt` shows a policy.
+  else process.stdout.write(process.stdout.isTTY ? terminalSafe(r.text, '\n') : r.text);
   const summary = {
     output: f.output ?? null,
     source: source.kind,

@@ -239,6 +239,20 @@ test('policy fmt on a terminal: comments with control characters escaped; into a
   assert.ok(out.includes('# \\x1b[31mred \\x1b]0;title\\x07 é \ufffd\n'), out);
 });
 
+test('policy generate to a terminal: the file names in its comments escaped; into a pipe as generated', async () => {
+  const app = join(dir, 'gen-tty');
+  mkdirSync(app);
+  writeFileSync(join(app, `run${ESC}`), '#!/bin/sh\n', { mode: 0o755 });
+  const pipe = await wardAsync(['policy', 'generate', '--from-dir', app]);
+  assert.equal(pipe.status, 0, pipe.stderr.toString());
+  assert.ok(pipe.stdout.toString().includes(`# ${app}/run${ESC}\n`), 'the policy names the file as it is');
+  const tty = text(await wardAsync(['policy', 'generate', '--from-dir', app], true));
+  assert.equal(tty.status, 0, tty.stdout);
+  // script(1) puts stderr on the terminal too: ward's own progress line (\r, ESC [K) is taken out.
+  const out = assertSafe({ ...tty, stdout: tty.stdout.replace(/\r\n/g, '\n').replace(/\r\u001b\[K/g, '') }, 'generate on a terminal');
+  assert.ok(out.includes(`# ${app}/run\\x1b[31m\n`), out);
+});
+
 test('the daemon\'s answers: policy names in list and status, an active policy that does not parse', async () => {
   const evilName = `x${ESC}y`;
   const bad = Buffer.from(`policy_name=${evilName} policy_version=1.0.0\nDEFAULT action=ALLOW\nop=EXECUTE ${ESC}q=1 action=DENY # ${ESC}\n`);
