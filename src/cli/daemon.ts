@@ -1,15 +1,14 @@
 // `ward daemon` and `ward audit`: argument handling and output only.
 
-import { errorCode } from '../errors.ts';
+import { WardError, errorCode } from '../errors.ts';
 import type { Command } from 'commander';
 import { DEFAULTS, loadConfig, type DaemonConfig } from '../enforcer/config.ts';
 import { formatRecord, type AuditRecord } from '../enforcer/audit.ts';
 import { checkAuditPath, followAudit, readAuditRecords } from '../enforcer/audit-log.ts';
 import { configProblems } from '../enforcer/check.ts';
-import { terminalSafe } from '../enforcer/display.ts';
+import { terminalSafe } from '../util/terminal.ts';
 import { parseBackendChoice, parseFailureMode } from '../enforcer/select-backend.ts';
-import { CliError, EXIT_FAIL, EXIT_OK, EXIT_USAGE, collect, printJson } from './io.ts';
-import type { AsyncRun } from './manage.ts';
+import { CliError, EXIT_FAIL, EXIT_OK, EXIT_USAGE, collect, printJson, type Run } from './io.ts';
 
 interface DaemonFlags {
   config?: string;
@@ -91,13 +90,16 @@ async function runDaemon(config: DaemonConfig, f: DaemonFlags): Promise<number> 
   }
 }
 
-/** --check-config --json: a configuration that cannot be read is reported as JSON too. */
+/**
+ * --check-config --json: a configuration that cannot be read is reported as JSON too, in the
+ * shape of a check (config, problems) and of every other --json error (errno, message).
+ */
 async function jsonConfig(f: DaemonFlags): Promise<DaemonConfig | undefined> {
   try {
     return configFrom(f);
   } catch (e) {
-    const err = e as CliError;
-    printJson({ ok: false, config: null, problems: [err.message], errno: err.code });
+    if (!(e instanceof WardError)) throw e;
+    printJson({ ok: false, config: null, problems: [e.message], errno: e.code, message: e.message });
     return undefined;
   }
 }
@@ -120,18 +122,6 @@ function show(records: AuditRecord[], json: boolean): void {
   for (const r of records) process.stdout.write(json ? JSON.stringify(r) + '\n' : formatRecord(r) + '\n');
 }
 
-/** With --json, a failure is one JSON object on stdout too (and the same exit status). */
-async function jsonErrors(json: boolean | undefined, fn: () => Promise<number>): Promise<number> {
-  try {
-    return await fn();
-  } catch (e) {
-    if (!json) throw e;
-    const err = e as CliError;
-    printJson({ ok: false, errno: err.code ?? 'EIO', message: err.message });
-    return err.exitCode ?? EXIT_FAIL;
-  }
-}
-
 function readRecords(path: string): AuditRecord[] {
   try {
     checkAuditPath(path);
@@ -141,7 +131,7 @@ function readRecords(path: string): AuditRecord[] {
   }
 }
 
-export function registerDaemonCommands(program: Command, run: AsyncRun): void {
+export function registerDaemonCommands(program: Command, run: Run): void {
   program
     .command('daemon')
     .description('enforce IPE policies on this host: fanotify from user space, BPF LSM programs at IPE\'s hooks, or the kernel\'s own IPE (--backend); needs root')
@@ -172,7 +162,7 @@ export function registerDaemonCommands(program: Command, run: AsyncRun): void {
         const config = f.checkConfig && f.json ? await jsonConfig(f) : configFrom(f);
         if (config === undefined) return EXIT_USAGE;
         return f.checkConfig ? checkConfig(config, f.json ?? false) : runDaemon(config, f);
-      }),
+      }, f.checkConfig && f.json),
     );
 
   const audit = program.command('audit').description('read ward daemon\'s audit log');
@@ -185,20 +175,21 @@ export function registerDaemonCommands(program: Command, run: AsyncRun): void {
     .option('--config <file>', 'daemon configuration file')
     .option('--json', 'print the records as JSON lines')
     .action((f: { lines: string; follow?: boolean; log?: string; config?: string; json?: boolean }) =>
-      run(async () =>
-        jsonErrors(f.json, async () => {
-          const path = auditPath(f);
-          const n = positive('--lines', f.lines) ?? 20;
-          show(readRecords(path).slice(-n), f.json ?? false);
-          if (!f.follow) return EXIT_OK;
-          return new Promise<number>((resolve) => {
-            followAudit(path, (r) => show([r], f.json ?? false), (e) => {
-              process.stderr.write(`ward: ${e.code}: ${terminalSafe(e.message)}\n`);
-              if (e.code !== 'EBADMSG') resolve(EXIT_FAIL);
-            });
+      run(async () => {
+        const path = auditPath(f);
+        const n = positive('--lines', f.lines) ?? 20;
+        show(readRecords(path).slice(-n), f.json ?? false);
+        if (!f.follow) return EXIT_OK;
+        return new Promise<number>((resolve) => {
+          followAudit(path, (r) => show([r], f.json ?? false), (e) => {
+            // --json: a failure that ends the command is a JSON line too, after the records
+            // (a record that does not parse, EBADMSG, is skipped with a word on stderr).
+            if (f.json && e.code !== 'EBADMSG') printJson({ ok: false, errno: e.code, message: e.message });
+            else process.stderr.write(`ward: ${e.code}: ${terminalSafe(e.message)}\n`);
+            if (e.code !== 'EBADMSG') resolve(EXIT_FAIL);
           });
-        }),
-      ),
+        });
+      }, f.json),
     );
   audit
     .command('show')
@@ -209,13 +200,11 @@ export function registerDaemonCommands(program: Command, run: AsyncRun): void {
     .option('--denied', 'only denied decisions')
     .option('--json', 'print the records as JSON lines')
     .action((f: { since: string; log?: string; config?: string; denied?: boolean; json?: boolean }) =>
-      run(async () =>
-        jsonErrors(f.json, async () => {
-          const since = parseSince(f.since);
-          const records = readRecords(auditPath(f)).filter((r) => Date.parse(r.time) >= since && (!f.denied || (r.type === 'IPE_ACCESS' && r.decision === 'DENY')));
-          show(records, f.json ?? false);
-          return EXIT_OK;
-        }),
-      ),
+      run(async () => {
+        const since = parseSince(f.since);
+        const records = readRecords(auditPath(f)).filter((r) => Date.parse(r.time) >= since && (!f.denied || (r.type === 'IPE_ACCESS' && r.decision === 'DENY')));
+        show(records, f.json ?? false);
+        return EXIT_OK;
+      }, f.json),
     );
 }

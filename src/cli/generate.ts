@@ -5,11 +5,12 @@ import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { nextVersion, parseVersionString, versionString, type Version } from '../policy/model.ts';
 import { validatePolicy } from '../policy/parser.ts';
-import { renderParseError } from '../policy/errors.ts';
 import type { Skipped } from '../trust/generate.ts';
 import { WardError } from '../errors.ts';
 import type { HashProgress } from '../trust/hash-pool.ts';
-import { CliError, EXIT_FAIL, EXIT_OK, EXIT_USAGE, collect, displayName, printJson, readInput, writeFileAtomic } from './io.ts';
+import { CliError, EXIT_FAIL, EXIT_OK, EXIT_USAGE, collect, displayName, printJson, readInput, writeFileAtomic, type Run } from './io.ts';
+import { policyParseFailure } from './policy-error.ts';
+import { terminalSafe } from '../util/terminal.ts';
 
 interface GenerateFlags {
   fromDpkg?: boolean;
@@ -46,8 +47,9 @@ export function jobsFlag(v: string | undefined): number | undefined {
   return Number(v);
 }
 
+/** A file left out, one line: its name (any bytes but NUL and /) and the rest shown escaped. */
 function skippedLine(s: Skipped): string {
-  return `ward: skipped ${s.path}${s.packages.length ? ` (${s.packages.join(', ')})` : ''}: ${s.reason}: ${s.detail}\n`;
+  return terminalSafe(`ward: skipped ${s.path}${s.packages.length ? ` (${s.packages.join(', ')})` : ''}: ${s.reason}: ${s.detail}`) + '\n';
 }
 
 /**
@@ -64,9 +66,9 @@ function versionAfter(file: string, initial: string): Version | undefined {
     throw e;
   }
   const r = validatePolicy(text);
-  if (!r.ok) throw new CliError(r.error.code, renderParseError(displayName(file), text, r.error), EXIT_USAGE, true);
+  if (!r.ok) throw policyParseFailure(displayName(file), file, text, r.error, EXIT_USAGE);
   const next = nextVersion(r.value.version);
-  if (!next) throw new CliError('ERANGE', `${file} has version ${versionString(r.value.version)}, the highest there is; choose a new policy name`);
+  if (!next) throw new CliError('ERANGE', `${file} has version ${versionString(r.value.version)}, the highest there is; choose a new policy name`, EXIT_USAGE, false, { path: file });
   return next;
 }
 
@@ -96,7 +98,9 @@ async function generate(f: GenerateFlags): Promise<number> {
   }
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   if (f.output !== undefined) writeFileAtomic(f.output, Buffer.from(r.text));
-  else process.stdout.write(r.text);
+  // Into a file or a pipe as generated; on a terminal, the comments' file names (any bytes but
+  // NUL and /) with their control characters made visible, as `ward policy fmt` shows a policy.
+  else process.stdout.write(process.stdout.isTTY ? terminalSafe(r.text, '\n') : r.text);
   const summary = {
     output: f.output ?? null,
     source: source.kind,
@@ -113,13 +117,13 @@ async function generate(f: GenerateFlags): Promise<number> {
     for (const s of r.skipped) process.stderr.write(skippedLine(s));
     const from = source.kind === 'dpkg' ? `${r.packages} packages` : source.dir;
     process.stderr.write(
-      `ward: ${r.trusted.length} files from ${from} → ${r.rules} rules${f.output ? ` in ${f.output}` : ''} (${(r.bytes / 2 ** 20).toFixed(0)} MiB hashed in ${(ms / 1000).toFixed(1)} s)${r.skipped.length ? `; ${r.skipped.length} skipped` : ''}\n`,
+      `ward: ${r.trusted.length} files from ${terminalSafe(from)} → ${r.rules} rules${f.output ? ` in ${terminalSafe(f.output)}` : ''} (${(r.bytes / 2 ** 20).toFixed(0)} MiB hashed in ${(ms / 1000).toFixed(1)} s)${r.skipped.length ? `; ${r.skipped.length} skipped` : ''}\n`,
     );
   }
   return r.skipped.length === 0 ? EXIT_OK : EXIT_FAIL;
 }
 
-export function registerGenerateCommand(policy: Command, run: (fn: () => number | Promise<number>) => void): void {
+export function registerGenerateCommand(policy: Command, run: Run): void {
   policy
     .command('generate')
     .description('write a policy that allows exactly the code dpkg installed (verified against its md5 records), or the code in a directory tree; exit 0, or 1 if files were skipped')
@@ -135,5 +139,5 @@ export function registerGenerateCommand(policy: Command, run: (fn: () => number 
     .option('--with-deb <file>', 'also trust the code in this .deb archive, about to be installed (repeatable; the apt hook uses it)', collect, [])
     .option('--version-after <policy>', "policy_version = this policy's version + 1 (a missing file starts at --version)")
     .addHelpText('after', '\nA file whose content no longer matches its package (as debsums reports it) is left out and\nreported on standard error; diverted files and conffiles are handled as dpkg does.')
-    .action((f: GenerateFlags) => run(() => generate(f)));
+    .action((f: GenerateFlags) => run(() => generate(f), f.json));
 }

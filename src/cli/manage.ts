@@ -4,13 +4,11 @@
 import { errorCode } from '../errors.ts';
 import type { Command } from 'commander';
 import { DEFAULTS, loadConfig } from '../enforcer/config.ts';
-import { terminalSafe } from '../enforcer/display.ts';
+import { terminalSafe } from '../util/terminal.ts';
 import { displayText } from '../policy/model.ts';
 import { policyManager, type PolicyInput, type PolicyManager } from '../enforcer/policy-manager.ts';
 import type { ControlResponse } from '../enforcer/protocol.ts';
-import { CliError, EXIT_FAIL, EXIT_OK, displayName, printJson, readInput } from './io.ts';
-
-export type AsyncRun = (fn: () => number | Promise<number>) => void;
+import { CliError, EXIT_FAIL, EXIT_OK, displayName, printJson, readInput, type Run } from './io.ts';
 
 interface ClientFlags {
   socket?: string;
@@ -30,15 +28,16 @@ function manager(f: ClientFlags): PolicyManager {
   return policyManager({ kernel: f.kernel, socket });
 }
 
-/** Runs one verb and prints its answer: text, or with --json one JSON object (errors included). */
+/**
+ * Runs one verb and prints its answer: text, or with --json one JSON object (the daemon's answer
+ * as it is, a refusal included; a failure to ask is reported by the command's run, as JSON).
+ */
 async function call(f: ClientFlags, verb: (m: PolicyManager) => Promise<ControlResponse>, show: (r: Ok) => string | Uint8Array): Promise<number> {
   let r: ControlResponse;
   try {
     r = await verb(manager(f));
   } catch (e) {
-    const errno = errorCode(e);
-    if (!f.json) throw new CliError(errno, (e as Error).message, EXIT_FAIL);
-    r = { ok: false, errno, message: (e as Error).message };
+    throw new CliError(errorCode(e), (e as Error).message, EXIT_FAIL);
   }
   if (f.json) printJson(r);
   else if (r.ok) {
@@ -78,22 +77,22 @@ function statusText(r: Ok): string {
       : r.backend === 'bpf'
       ? [`backend bpf (failure mode ${t(r.failureMode)}): ${((r.programs as string[] | undefined) ?? []).length} LSM programs at ${((r.hooks as string[] | undefined) ?? []).map(t).join(' ')}; ${t(r.coveredFiles)} files covered under ${((r.cover as string[] | undefined) ?? []).map(t).join(' ') || 'nothing'} (generation ${t(r.generation)}); fs-verity kfunc ${r.verityKfunc ? 'used' : 'absent'}`]
       : [
-          `backend ${r.backend}: watching ${mounts.length} filesystem(s)${r.libraries ? ' (executables and libraries)' : ''}: ${mounts.map(t).join(' ')}`,
+          `backend ${t(r.backend)}: watching ${mounts.length} filesystem(s)${r.libraries ? ' (executables and libraries)' : ''}: ${mounts.map(t).join(' ')}`,
           `events ${r.events}: allowed ${r.allowed}, denied ${r.denied}, cache hits ${r.cacheHits}, errors ${r.errors}, answered by mode because the queue was full ${r.queueFull}, timed out ${r.timeouts ?? 0}, refused as open for writing ${r.openForWrite ?? 0}`,
         ]),
-    ...((r.gaps as string[] | undefined) ?? []).map((g) => `limit: ${g}`),
+    ...((r.gaps as string[] | undefined) ?? []).map((g) => `limit: ${t(g)}`),
     '',
   ].join('\n');
 }
 
-export function registerManageCommands(policy: Command, program: Command, run: AsyncRun): void {
+export function registerManageCommands(policy: Command, program: Command, run: Run): void {
   clientOptions(policy.command('load').description('load a policy (not activated; a name already loaded is EEXIST)').argument('<file>', 'policy file, or -'))
     .option('--signed <p7s>', 'the policy signed as IPE takes it: PKCS#7 DER with the content attached (must contain FILE)')
     .action((file: string, f: ClientFlags & { signed?: string }) =>
       run(async () => {
         const p = input(file, f.signed);
         return call(f, (m) => m.load(p), (r) => `loaded "${t(r.name)}" version ${t(r.version)}${r.signed ? ' (signature verified)' : ''} from ${t(displayName(file))} (not active: ward policy activate ${t(r.name)})\n`);
-      }),
+      }, f.json),
     );
   clientOptions(policy.command('list').description('list loaded policies')).action((f: ClientFlags) =>
     run(async () =>
@@ -101,18 +100,18 @@ export function registerManageCommands(policy: Command, program: Command, run: A
         const ps = r.policies as Array<{ name: string; version: string; active: boolean; rules: number | null }>;
         return ps.length === 0 ? 'no policies loaded (everything is allowed)\n' : ps.map((p) => `${p.active ? '*' : ' '} ${t(p.name)} ${t(p.version)}${p.rules === null ? '' : ` (${p.rules} rules)`}${p.active ? ' active' : ''}\n`).join('');
       }),
-    ),
+    f.json),
   );
   clientOptions(policy.command('show').description('print a loaded policy as it was given').argument('<name>')).action((name: string, f: ClientFlags) =>
     run(async () => call(f, (m) => m.show(name), (r) => {
       // As given, byte for byte, into a file or a pipe (a Buffer: a string would be re-encoded as
       // UTF-8); on a terminal, decoded as UTF-8 with control characters made visible.
       const bytes = Buffer.from(r.text as string, 'base64');
-      return process.stdout.isTTY ? terminalSafe(displayText(bytes.toString('latin1')), true) : bytes;
-    })),
+      return process.stdout.isTTY ? terminalSafe(displayText(bytes.toString('latin1')), '\n') : bytes;
+    }), f.json),
   );
   clientOptions(policy.command('activate').description('make a loaded policy the active one (an older version than the active one is EINVAL)').argument('<name>')).action((name: string, f: ClientFlags) =>
-    run(async () => call(f, (m) => m.activate(name), (r) => `active: "${t(r.name)}" version ${t(r.version)}\n`)),
+    run(async () => call(f, (m) => m.activate(name), (r) => `active: "${t(r.name)}" version ${t(r.version)}\n`), f.json),
   );
   clientOptions(policy.command('update').description('replace a loaded policy with a higher version of the same name (ESTALE / EINVAL otherwise)').argument('<name>').argument('<file>'))
     .option('--signed <p7s>', 'the new version signed (PKCS#7 DER, content attached)')
@@ -120,24 +119,24 @@ export function registerManageCommands(policy: Command, program: Command, run: A
       run(async () => {
         const p = input(file, f.signed);
         return call(f, (m) => m.update(name, p), (r) => `updated "${t(r.name)}" to version ${t(r.version)}${r.active ? ' (active)' : ''}\n`);
-      }),
+      }, f.json),
     );
   clientOptions(policy.command('delete').description('delete a loaded policy (the active one is EPERM)').argument('<name>')).action((name: string, f: ClientFlags) =>
-    run(async () => call(f, (m) => m.delete(name), () => `deleted "${t(name)}"\n`)),
+    run(async () => call(f, (m) => m.delete(name), () => `deleted "${t(name)}"\n`), f.json),
   );
   clientOptions(program.command('enforce').description('enforce the active policy (on) or only audit its denials (off, permissive)').argument('<on|off>')).action((v: string, f: ClientFlags) =>
     run(async () => {
       const on = onOff(v);
       return call(f, (m) => m.enforce(on), () => `enforce ${v}\n`);
-    }),
+    }, f.json),
   );
   clientOptions(program.command('audit-success').description('also audit allowed decisions (on) or only denials (off)').argument('<on|off>')).action((v: string, f: ClientFlags) =>
     run(async () => {
       const on = onOff(v);
       return call(f, (m) => m.auditSuccess(on), () => `audit-success ${v}\n`);
-    }),
+    }, f.json),
   );
   clientOptions(program.command('daemon-status').description('what the running daemon is doing: mode, active policy, filesystems, counters, what it cannot decide'), false).action((f: ClientFlags) =>
-    run(async () => call(f, (m) => m.status(), statusText)),
+    run(async () => call(f, (m) => m.status(), statusText), f.json),
   );
 }

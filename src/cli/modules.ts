@@ -3,7 +3,8 @@
 
 import type { Command } from 'commander';
 import { modautoState, setGlobalModuleAutoload, ensureModauto } from '../enforcer/bpf-modauto.ts';
-import { CliError, EXIT_OK, printJson } from './io.ts';
+import { CliError, EXIT_OK, printJson, type Run } from './io.ts';
+import { terminalSafe } from '../util/terminal.ts';
 
 const MEANING = ['no restriction', 'auto-loading needs CAP_SYS_MODULE (CAP_NET_ADMIN for netdev-*)', 'no auto-loading (final)'];
 
@@ -28,11 +29,11 @@ function autoload(opts: { global?: string; json?: boolean; pid?: string }): numb
   process.stdout.write(`global level   ${s.global}: ${MEANING[s.global]}\n`);
   process.stdout.write(`level of ${String(s.pid).padEnd(6)}${s.task}: ${MEANING[s.task]}\n`);
   process.stdout.write(`denials        ${s.denials}\n`);
-  for (const d of s.recent) process.stdout.write(`  #${d.seq} ${d.module || '(name unreadable)'} pid ${d.tgid} ${d.comm} (${d.scope} level ${d.level})\n`);
+  for (const d of s.recent) process.stdout.write(`  #${d.seq} ${terminalSafe(d.module) || '(name unreadable)'} pid ${d.tgid} ${terminalSafe(d.comm)} (${d.scope} level ${d.level})\n`);
   return EXIT_OK;
 }
 
-export function registerModuleCommands(program: Command, run: (fn: () => number | Promise<number>) => void): void {
+export function registerModuleCommands(program: Command, run: Run): void {
   const modules = program.command('modules').description('kernel module controls (BPF LSM)');
   modules
     .command('autoload')
@@ -40,5 +41,5 @@ export function registerModuleCommands(program: Command, run: (fn: () => number 
     .option('--global <level>', 'set the global level: 0 none, 1 needs CAP_SYS_MODULE, 2 never (final)')
     .option('--pid <pid>', 'show this process\'s level (default: ward\'s own, inherited from its parent)')
     .option('--json', 'print one JSON object')
-    .action((opts: { global?: string; json?: boolean; pid?: string }) => run(() => autoload(opts)));
+    .action((opts: { global?: string; json?: boolean; pid?: string }) => run(() => autoload(opts), opts.json));
 }

@@ -5,7 +5,8 @@ import type { Command } from 'commander';
 import { launchNode } from '../node/launcher.ts';
 import { trustTree, type TrustReport } from '../node/trust.ts';
 import { errorCode, WardError } from '../errors.ts';
-import { CliError, EXIT_CANNOT_EXECUTE } from './io.ts';
+import { CliError, EXIT_CANNOT_EXECUTE, printJson, type Run } from './io.ts';
+import { terminalSafe } from '../util/terminal.ts';
 
 interface NodeOpts {
   audit?: boolean;
@@ -23,22 +24,22 @@ function runNode(args: string[], opts: NodeOpts): number {
   try {
     launchNode(args, { audit: opts.audit, enforce: opts.enforce, denyCodegen: opts.denyCodegen, moduleAutoload: level });
   } catch (e) {
-    process.stderr.write(`ward: cannot start node: ${e instanceof WardError ? e.message : errorCode(e)}\n`);
+    process.stderr.write(`ward: cannot start node: ${e instanceof WardError ? terminalSafe(e.message) : errorCode(e)}\n`);
     return EXIT_CANNOT_EXECUTE;
   }
 }
 
 function printTrust(r: TrustReport, json: boolean): number {
-  if (json) process.stdout.write(JSON.stringify(r) + '\n');
+  if (json) printJson(r);
   else {
     const verb = r.dryRun ? 'would set' : 'set';
-    process.stdout.write(`${r.dir}: ${r.files} files, ${r.code} that Node loads as code: ${verb} the execute bit on ${r.changed}, ${r.alreadyExecutable} already executable\n`);
-    for (const e of r.errors) process.stderr.write(`ward node trust: ${e.path}: ${e.code}\n`);
+    process.stdout.write(`${terminalSafe(r.dir)}: ${r.files} files, ${r.code} that Node loads as code: ${verb} the execute bit on ${r.changed}, ${r.alreadyExecutable} already executable\n`);
+    for (const e of r.errors) process.stderr.write(`ward node trust: ${terminalSafe(e.path)}: ${e.code}\n`);
   }
   return r.errors.length ? 1 : 0;
 }
 
-export function registerNodeCommand(program: Command, run: (fn: () => number | Promise<number>) => void): void {
+export function registerNodeCommand(program: Command, run: Run): void {
   const node = program.command('node');
   node
     .command('trust')
@@ -46,7 +47,7 @@ export function registerNodeCommand(program: Command, run: (fn: () => number | P
     .argument('<dir>', 'the project directory (node_modules included)')
     .option('--dry-run', 'report what would change, change nothing')
     .option('--json', 'print one JSON object')
-    .action((dir: string, opts: { dryRun?: boolean; json?: boolean }) => run(() => printTrust(trustTree(dir, { dryRun: opts.dryRun }), !!opts.json)));
+    .action((dir: string, opts: { dryRun?: boolean; json?: boolean }) => run(() => printTrust(trustTree(dir, { dryRun: opts.dryRun }), !!opts.json), opts.json));
   node
     .description('run Node.js enlightened: every file of code checked with AT_EXECVE_CHECK, no code from nowhere under the exec securebits, optional frozen module graph')
     .option('--audit', 'log failed checks that are not enforced (JSON lines on stderr)')

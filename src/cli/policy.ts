@@ -12,7 +12,9 @@ import { OPS, versionString, type Policy } from '../policy/model.ts';
 import { decisionJson, decisionText } from '../policy/decision.ts';
 import { renderParseError } from '../policy/errors.ts';
 import { parsePolicy, validatePolicy } from '../policy/parser.ts';
-import { CliError, EXIT_FAIL, EXIT_OK, EXIT_USAGE, displayName, printJson, readInput, writeFileAtomic } from './io.ts';
+import { CliError, EXIT_FAIL, EXIT_OK, EXIT_USAGE, displayName, printJson, readInput, writeFileAtomic, type Run } from './io.ts';
+import { policyParseFailure } from './policy-error.ts';
+import { terminalSafe } from '../util/terminal.ts';
 import { errorCode } from '../errors.ts';
 
 interface JsonFlag {
@@ -22,7 +24,7 @@ interface JsonFlag {
 function loadPolicy(file: string): Policy {
   const text = readInput(file);
   const r = parsePolicy(text);
-  if (!r.ok) throw new CliError(r.error.code, renderParseError(displayName(file), text, r.error), EXIT_USAGE, true);
+  if (!r.ok) throw policyParseFailure(displayName(file), file, text, r.error, EXIT_USAGE);
   return r.value;
 }
 
@@ -33,7 +35,7 @@ function check(file: string, opts: JsonFlag & { kernel?: boolean }): number {
     if (r.ok) printJson({ ok: true, name: r.value.name, version: versionString(r.value.version), rules: r.value.rules });
     else printJson({ ok: false, ...r.error.toJSON() });
   } else if (r.ok) {
-    process.stdout.write(`${displayName(file)}: ok: policy "${r.value.name}" version ${versionString(r.value.version)}, ${r.value.rules} rule${r.value.rules === 1 ? '' : 's'}\n`);
+    process.stdout.write(`${terminalSafe(displayName(file))}: ok: policy "${terminalSafe(r.value.name)}" version ${versionString(r.value.version)}, ${r.value.rules} rule${r.value.rules === 1 ? '' : 's'}\n`);
   } else {
     process.stderr.write(renderParseError(displayName(file), text, r.error) + '\n');
   }
@@ -50,7 +52,7 @@ function fmt(file: string, opts: { write?: boolean; check?: boolean }): number {
   const out = formatPolicy(r.value);
   const same = Buffer.compare(Buffer.from(out), Buffer.from(text)) === 0;
   if (opts.check) {
-    if (!same) process.stderr.write(`${displayName(file)}: not in canonical form (run: ward policy fmt --write ${file})\n`);
+    if (!same) process.stderr.write(terminalSafe(`${displayName(file)}: not in canonical form (run: ward policy fmt --write ${file})`) + '\n');
     return same ? EXIT_OK : EXIT_FAIL;
   }
   if (opts.write) {
@@ -58,7 +60,9 @@ function fmt(file: string, opts: { write?: boolean; check?: boolean }): number {
     if (!same) writeFileAtomic(file, out);
     return EXIT_OK;
   }
-  process.stdout.write(out);
+  // As formatted, byte for byte, into a file or a pipe; on a terminal, decoded as UTF-8 with
+  // control characters (a comment can hold ESC) made visible, as `ward policy show` does.
+  process.stdout.write(process.stdout.isTTY ? terminalSafe(Buffer.from(out).toString('utf8'), '\n') : out);
   return EXIT_OK;
 }
 
@@ -76,12 +80,12 @@ function evalFiles(policy: Policy, paths: string[], opts: JsonFlag & { op: strin
       results.push({ path, ...decisionJson(d, opts.op), properties: ctx.asked });
       if (!opts.json) {
         const used = Object.entries(ctx.asked).map(([k, v]) => `${k}=${v === null ? 'unknown' : String(v)}`);
-        process.stdout.write(`${path}: ${decisionText(d)}\n${used.length ? `  properties: ${used.join(' ')}\n` : ''}`);
+        process.stdout.write(`${terminalSafe(path)}: ${terminalSafe(decisionText(d))}\n${used.length ? `  properties: ${terminalSafe(used.join(' '))}\n` : ''}`);
       }
     } catch (e) {
       const code = errorCode(e);
       results.push({ path, error: code });
-      if (!opts.json) process.stderr.write(`ward: ${path}: cannot read: ${code}\n`);
+      if (!opts.json) process.stderr.write(`ward: ${terminalSafe(path)}: cannot read: ${code}\n`);
     } finally {
       if (fd !== undefined) closeSync(fd);
     }
@@ -102,7 +106,7 @@ async function evalCommand(file: string | undefined, paths: string[], opts: Eval
   const { activePolicy } = await import('./active.ts');
   const active = await activePolicy(opts.socket);
   const r = parsePolicy(active.text);
-  if (!r.ok) throw new CliError(r.error.code, renderParseError(`active policy "${active.name}"`, active.text, r.error), EXIT_FAIL, true);
+  if (!r.ok) throw policyParseFailure(`active policy "${active.name}"`, undefined, active.text, r.error, EXIT_FAIL);
   return evalWith(() => r.value, file === undefined ? paths : [file, ...paths], opts);
 }
 
@@ -127,11 +131,11 @@ function evalWith(load: () => Policy, paths: string[], opts: EvalFlags): number 
   const policy = load();
   const d = new CompiledPolicy(policy).decide(opts.op, ctx.value);
   if (opts.json) printJson(decisionJson(d, opts.op));
-  else process.stdout.write(decisionText(d) + '\n');
+  else process.stdout.write(terminalSafe(decisionText(d)) + '\n');
   return d.action === 'ALLOW' ? EXIT_OK : EXIT_FAIL;
 }
 
-export function registerPolicyCommands(program: Command, run: (fn: () => number | Promise<number>) => void): void {
+export function registerPolicyCommands(program: Command, run: Run): void {
   const policy = program
     .command('policy')
     .description('check, format and evaluate IPE policies')
@@ -143,7 +147,7 @@ export function registerPolicyCommands(program: Command, run: (fn: () => number 
     .argument('<file>', 'policy file, or - for standard input')
     .option('--json', 'print one JSON object')
     .option('--kernel', 'accept exactly what the kernel accepts (the default: ward has no extra syntax)')
-    .action((file: string, opts: JsonFlag & { kernel?: boolean }) => run(() => check(file, opts)));
+    .action((file: string, opts: JsonFlag & { kernel?: boolean }) => run(() => check(file, opts), opts.json));
 
   policy
     .command('fmt')
@@ -163,7 +167,7 @@ export function registerPolicyCommands(program: Command, run: (fn: () => number 
     .option('--json', 'print one JSON object')
     .option('--active', "decide with the running daemon's active policy")
     .option('--socket <path>', "the daemon's control socket (with --active; default from its configuration)")
-    .action((file: string | undefined, paths: string[], opts: EvalFlags) => run(() => evalCommand(file, paths, opts)));
+    .action((file: string | undefined, paths: string[], opts: EvalFlags) => run(() => evalCommand(file, paths, opts), opts.json));
 
   registerGenerateCommand(policy, run);
   registerManageCommands(policy, program, run);

@@ -7,6 +7,7 @@ import { CMD_ENV_VAR, execSandboxed, explainSandbox, fdsToKeep, prepareSandbox }
 import { ENV_ENTRY, mergeProfiles, parseProfileText, type SandboxProfile } from '../sandbox/profile.ts';
 import type { LogFlag } from '../sandbox/rights.ts';
 import { CliError, EXIT_CANNOT_EXECUTE, EXIT_LAUNCH_FAILED, EXIT_NOT_FOUND, preserveCount } from './io.ts';
+import { terminalSafe } from '../util/terminal.ts';
 
 // node:fs through process.getBuiltinModule, not an ESM import: importing it builds its module
 // namespace, whose fs.promises getter loads streams and readline (~4 ms of every `ward run`).
@@ -126,15 +127,15 @@ async function runLearn(command: string[], f: RunFlags, out: string): Promise<nu
     const p = r.profile;
     const n = (k: 'ro' | 'rox' | 'rw' | 'rwx') => p[k]?.length ?? 0;
     process.stderr.write(
-      `ward: learned ${out}: ${n('ro')} ro, ${n('rox')} rox, ${n('rw')} rw, ${n('rwx')} rwx, ${p['connect-tcp']?.length ?? 0} connect and ${p['bind-tcp']?.length ?? 0} bind port(s)` +
+      `ward: learned ${terminalSafe(out)}: ${n('ro')} ro, ${n('rox')} rox, ${n('rw')} rw, ${n('rwx')} rwx, ${p['connect-tcp']?.length ?? 0} connect and ${p['bind-tcp']?.length ?? 0} bind port(s)` +
         `${r.unplaced ? `; ${r.unplaced} access(es) relative to a directory fd could not be placed` : ''}` +
         `${r.overflows ? `; the kernel's audit stream overflowed ${r.overflows} time(s), so some accesses may be missing` : ''}. ` +
-        `It holds only what this run did; run it confined with: ward run --profile ${out} -- ${command.join(' ')}\n`,
+        `It holds only what this run did; run it confined with: ward run --profile ${terminalSafe(out)} -- ${terminalSafe(command.join(' '))}\n`,
     );
     return r.status;
   } catch (e) {
     if (!(e instanceof WardError)) throw e;
-    process.stderr.write(`ward: ${e.message}\n`);
+    process.stderr.write(`ward: ${terminalSafe(e.message)}\n`);
     return e.code === 'ENOENT' ? EXIT_NOT_FOUND : EXIT_LAUNCH_FAILED;
   }
 }
@@ -151,13 +152,13 @@ async function runLogged(command: string[], f: RunFlags, raw: readonly string[],
     log = openDenialLog(flag);
   } catch (e) {
     if (!(e instanceof WardError)) throw e;
-    process.stderr.write(`ward: ${e.message}\n`);
+    process.stderr.write(`ward: ${terminalSafe(e.message)}\n`);
     return runSandboxed(command, f);
   }
   // The same command line for the child without --log-denials: its options are what precedes
   // CMD (raw ends with CMD and its arguments, which may contain "--log-denials" themselves).
   const head = raw.slice(0, raw.length - command.length).filter((a) => a !== '--log-denials');
-  return runWithDenialLog(log, [...head, ...command], (line) => process.stderr.write(`${line}\n`), !!f.logDenials);
+  return runWithDenialLog(log, [...head, ...command], (line) => process.stderr.write(`${terminalSafe(line)}\n`), !!f.logDenials);
 }
 
 export function run(command: string[], f: RunFlags, raw: readonly string[]): number | Promise<number> {
@@ -192,22 +193,22 @@ function runSandboxed(command: string[], f: RunFlags): number {
     prepared = prepareSandbox(profile, cmd, handedOver ? { env: handedOver } : {});
   } catch (e) {
     if (!(e instanceof WardError)) throw e;
-    process.stderr.write(`ward: ${e.message}\n`);
+    process.stderr.write(`ward: ${terminalSafe(e.message)}\n`);
     return e.code === 'ENOENT' && e.message.endsWith('command not found') ? EXIT_NOT_FOUND : EXIT_LAUNCH_FAILED;
   }
   // landrun reads its level from LANDRUN_LOG_LEVEL when --log-level is not given (urfave/cli's
   // env source; the flag wins). landrun takes an unknown level as "error", so only debug matters.
   const logLevel = f.logLevel ?? process.env.LANDRUN_LOG_LEVEL?.toLowerCase();
   if (f.explain || f.dryRun || logLevel === 'debug') {
-    process.stderr.write(`${explainSandbox(prepared, keepFds)}\n`);
+    process.stderr.write(`${terminalSafe(explainSandbox(prepared, keepFds), '\n')}\n`);
   }
-  for (const w of prepared.warnings) process.stderr.write(`ward: warning: ${w}\n`);
+  for (const w of prepared.warnings) process.stderr.write(`ward: warning: ${terminalSafe(w)}\n`);
   if (f.dryRun) return 0;
   try {
     execSandboxed(prepared, command, keepFds, f.auditMarker === undefined ? undefined : Number(f.auditMarker));
   } catch (e) {
     if (!(e instanceof WardError)) throw e;
-    process.stderr.write(`ward: ${e.message}\n`);
+    process.stderr.write(`ward: ${terminalSafe(e.message)}\n`);
     if (e.code === 'ENOENT') return EXIT_NOT_FOUND;
     return e.code === 'EACCES' || e.code === 'ENOEXEC' ? EXIT_CANNOT_EXECUTE : EXIT_LAUNCH_FAILED;
   }

@@ -2,10 +2,11 @@
 // table, the action is run-action.ts; a plain `ward run` skips this module (see run-fast.ts).
 
 import { Option, type Command } from 'commander';
+import type { Run } from './io.ts';
 import { run, type RunFlags } from './run-action.ts';
 import { COLLECTORS, RUN_OPTIONS } from './run-options.ts';
 
-export function registerRunCommand(program: Command, runner: (fn: () => number | Promise<number>) => void): void {
+export function registerRunCommand(program: Command, runner: Run): void {
   const command = program
     .command('run')
     .description('run CMD in a Landlock sandbox: only the listed files and ports, no signals or abstract sockets out');

@@ -4,7 +4,8 @@
 import type { Command } from 'commander';
 import { trustedFor, trustMechanism, type TrustResult } from '../trust/trusted-for.ts';
 import { currentExecBits, execWithSecurebits } from '../trust/exec.ts';
-import { CliError, EXIT_CANNOT_EXECUTE, EXIT_FAIL, EXIT_LAUNCH_FAILED, EXIT_NOT_FOUND, EXIT_OK, preserveCount, printJson } from './io.ts';
+import { CliError, EXIT_CANNOT_EXECUTE, EXIT_FAIL, EXIT_LAUNCH_FAILED, EXIT_NOT_FOUND, EXIT_OK, preserveCount, printJson, type Run } from './io.ts';
+import { terminalSafe } from '../util/terminal.ts';
 
 interface CheckOptions {
   json?: boolean;
@@ -27,8 +28,8 @@ function check(paths: string[], opts: CheckOptions): number {
     printJson({ trusted: all, results });
   } else {
     for (const r of results) {
-      const name = r.path === '-' ? '<stdin>' : r.path;
-      process.stdout.write(r.trusted ? `${name}: trusted (${r.mechanism})\n` : `${name}: not trusted: ${r.errno}: ${r.reason} (${r.mechanism})\n`);
+      const name = terminalSafe(r.path === '-' ? '<stdin>' : r.path);
+      process.stdout.write(r.trusted ? `${name}: trusted (${r.mechanism})\n` : `${name}: not trusted: ${r.errno}: ${terminalSafe(r.reason)} (${r.mechanism})\n`);
     }
   }
   return all ? EXIT_OK : EXIT_FAIL;
@@ -70,7 +71,7 @@ async function exec(command: string[], opts: ExecOptions): Promise<number> {
   const failure = await execWithSecurebits(command, { ...opts, moduleAutoload }, preserveCount(opts.preserveFds));
   switch (failure.stage) {
     case 'resolve':
-      process.stderr.write(`ward: ${failure.command}: command not found\n`);
+      process.stderr.write(`ward: ${terminalSafe(failure.command)}: command not found\n`);
       return EXIT_NOT_FOUND;
     case 'unsupported':
       process.stderr.write('ward: this kernel has no exec securebits (SECBIT_EXEC_RESTRICT_FILE/SECBIT_EXEC_DENY_INTERACTIVE, Linux 6.14+, with AT_EXECVE_CHECK): nothing would enforce them, so the command was not run; for Node, `ward node --enforce` checks files without them\n');
@@ -81,15 +82,15 @@ async function exec(command: string[], opts: ExecOptions): Promise<number> {
       );
       return EXIT_LAUNCH_FAILED;
     case 'autoload':
-      process.stderr.write(`ward: cannot set the module autoload level: ${failure.code}: ${failure.message}\n`);
+      process.stderr.write(`ward: cannot set the module autoload level: ${failure.code}: ${terminalSafe(failure.message)}\n`);
       return EXIT_LAUNCH_FAILED;
     case 'execve':
-      process.stderr.write(`ward: cannot execute ${failure.path}: ${failure.code}\n`);
+      process.stderr.write(`ward: cannot execute ${terminalSafe(failure.path)}: ${failure.code}\n`);
       return failure.code === 'ENOENT' ? EXIT_NOT_FOUND : EXIT_CANNOT_EXECUTE;
   }
 }
 
-export function registerTrustCommands(program: Command, run: (fn: () => number | Promise<number>) => void): void {
+export function registerTrustCommands(program: Command, run: Run): void {
   program
     .command('check')
     .description('ask the kernel whether files may be executed (AT_EXECVE_CHECK); exit 0 if all are trusted, 1 if not')
@@ -97,13 +98,13 @@ export function registerTrustCommands(program: Command, run: (fn: () => number |
     .option('--json', 'print one JSON object')
     .option('--nofollow', 'do not follow a final symbolic link (ELOOP)')
     .option('--mechanism <m>', 'auto (default), kernel, or emulated (the trusted_for policy in user space)', 'auto')
-    .action((paths: string[], opts: CheckOptions) => run(() => check(paths, opts)));
+    .action((paths: string[], opts: CheckOptions) => run(() => check(paths, opts), opts.json));
 
   program
     .command('securebits')
     .description('print the exec securebits of this process (inherited from its parent)')
     .option('--json', 'print one JSON object')
-    .action((opts: { json?: boolean }) => run(() => securebits(opts)));
+    .action((opts: { json?: boolean }) => run(() => securebits(opts), opts.json));
 
   program
     .command('exec')

@@ -6,7 +6,7 @@ import type { Decision } from '../policy/evaluator.ts';
 import { versionString, type Policy } from '../policy/model.ts';
 import { decidingRuleText } from '../policy/decision.ts';
 import type { EventDetails } from './details.ts';
-import { terminalSafe } from './display.ts';
+import { terminalSafe } from '../util/terminal.ts';
 
 export interface AccessRecord {
   type: 'IPE_ACCESS';

@@ -9,6 +9,7 @@ import { decodeExecBits, getSecurebits } from '../kernel/securebits.ts';
 import { nodeConfig } from './config.ts';
 import { readInherited } from './inherit.ts';
 import { ENV } from './launch.ts';
+import { terminalSafe } from '../util/terminal.ts';
 
 export interface NodeEnforcement {
   /** SECBIT_EXEC_RESTRICT_FILE (or ward's --enforce): refuse code files that fail the check. */
@@ -58,7 +59,8 @@ export function auditLine(what: string, detail: Record<string, unknown>): void {
 export function auditSummaryAtExit(): void {
   process.on('exit', () => {
     if (wouldRefuse.size === 0) return;
-    const lines = [...wouldRefuse].map(([what, why]) => `  ${what}: ${why}`);
+    // File names and URLs are any text: shown with their control characters escaped.
+    const lines = [...wouldRefuse].map(([what, why]) => `  ${terminalSafe(what)}: ${terminalSafe(why)}`);
     process.stderr.write(`ward node --audit: ${wouldRefuse.size} file(s) loaded by process ${process.pid} would be refused under the exec securebits:\n${lines.join('\n')}\n  fix: \`ward node trust DIR\` sets the execute bit on a tree's code; or allow the files in the exec policy\n`);
   });
 }

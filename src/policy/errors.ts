@@ -1,6 +1,7 @@
 import { WardError } from '../errors.ts';
 import { lex, toBinaryString } from './lexer.ts';
 import { displayText } from './model.ts';
+import { terminalSafe } from '../util/terminal.ts';
 
 /** The kernel's error classes for a rejected policy (security/ipe/policy_parser.c). */
 export type PolicyErrno = 'EBADMSG' | 'EINVAL' | 'ERANGE';
@@ -30,12 +31,16 @@ export function parseErrorLine(source: string, err: PolicyParseError): string {
   return `${source}:${err.line}:${err.column}: ${err.code}: ${err.message}`;
 }
 
-/** `parseErrorLine`, then the offending line and a caret under the column (tabs kept aligned). */
+/**
+ * `parseErrorLine`, then the offending line and a caret under the column (tabs kept aligned),
+ * for a terminal: control characters in the source name, the token and the line (a comment or
+ * a policy name can hold ESC) are shown as \xHH, and the caret is placed under the line as shown.
+ */
 export function renderParseError(source: string, text: Uint8Array, err: PolicyParseError): string {
-  const head = parseErrorLine(source, err);
+  const head = terminalSafe(parseErrorLine(source, err));
   const line = lex(toBinaryString(text)).lines.find((l) => l.number === err.line);
   if (!line || line.raw.length === 0) return head;
-  const shown = displayText(line.raw);
-  const pad = displayText(line.raw.slice(0, Math.max(0, err.column - 1))).replace(/[^\t]/g, ' ');
+  const shown = terminalSafe(displayText(line.raw), '\t');
+  const pad = terminalSafe(displayText(line.raw.slice(0, Math.max(0, err.column - 1))), '\t').replace(/[^\t]/g, ' ');
   return `${head}\n  ${shown}\n  ${pad}^`;
 }

@@ -98,11 +98,13 @@ export async function generateTrustPolicy(o: GenerateOptions): Promise<GenerateR
       for (const f of debCode(deb, join(scratch!, String(i)), o.libraries).files) files.push({ ...f, fromDeb: true });
     });
     const skipped: Skipped[] = [];
-    // A path with a line break cannot be named in a comment line: refuse it rather than write a
-    // policy whose comments say something else.
+    // A path with a line break cannot be named in a comment line, nor one that is not UTF-8 (the
+    // comments are read as UTF-8): refuse it rather than write a policy whose comments say
+    // something else.
     const nameable = files.filter((f) => {
-      if (!/[\n\r]/.test(f.installPath ?? f.path)) return true;
-      skipped.push({ path: f.installPath ?? f.path, packages: f.owners.map((x) => x.pkg), reason: 'unsafe-path', detail: 'the path holds a line break' });
+      const unsafe = f.unnamed ? 'the name is not UTF-8 (shown with U+FFFD)' : /[\n\r]/.test(f.installPath ?? f.path) ? 'the path holds a line break' : undefined;
+      if (unsafe === undefined) return true;
+      skipped.push({ path: f.installPath ?? f.path, packages: f.owners.map((x) => x.pkg), reason: 'unsafe-path', detail: unsafe });
       return false;
     });
     const results = await hashFiles(

@@ -17,6 +17,11 @@ export interface CodeFile {
   readonly size: number;
   /** Packages that installed it, with the md5 each recorded (a conffile's from the status file). */
   readonly owners: ReadonlyArray<Owner>;
+  /**
+   * Its name is not UTF-8 (a Linux file name is any bytes but NUL and /): `path` shows it with
+   * U+FFFD and names no file, so it can be neither read by that name nor named in a policy.
+   */
+  readonly unnamed?: true;
 }
 
 export interface Owner {
@@ -35,7 +40,7 @@ const SO_NAME = /\.so(\.\d+)*$/;
 const ET_DYN = 3;
 
 /** ELF with e_type ET_DYN (elf(5)): a shared object (or a PIE, which has an x bit anyway). */
-export function isElfSharedObject(path: string): boolean {
+export function isElfSharedObject(path: string | Buffer): boolean {
   let fd: number | undefined;
   try {
     fd = openSync(path, 'r');
@@ -53,14 +58,14 @@ export function isElfSharedObject(path: string): boolean {
 }
 
 /** The kind of code a file is, or undefined if it is not code (or not a regular file). */
-export function codeKind(path: string, st: Stats, libraries: boolean): CodeKind | undefined {
+export function codeKind(path: string | Buffer, st: Stats, libraries: boolean): CodeKind | undefined {
   if (!st.isFile()) return undefined;
   if ((st.mode & 0o111) !== 0) return 'executable';
-  if (libraries && SO_NAME.test(path) && isElfSharedObject(path)) return 'library';
+  if (libraries && SO_NAME.test(path.toString()) && isElfSharedObject(path)) return 'library';
   return undefined;
 }
 
-function lstatOrUndefined(path: string): Stats | undefined {
+function lstatOrUndefined(path: string | Buffer): Stats | undefined {
   try {
     return lstatSync(path);
   } catch {
@@ -107,25 +112,32 @@ export function dpkgCode(db: DpkgDatabase, libraries: boolean): CodeFile[] {
 /** The code in a directory tree (symlinks are not followed, other mounts are not skipped). */
 export function dirCode(dir: string, libraries: boolean): CodeFile[] {
   const out: CodeFile[] = [];
-  const walk = (d: string) => {
-    let listed: Dirent[];
+  // Walked by bytes: Node decodes a name that is not UTF-8 with U+FFFD, and that string names no
+  // file, so a string walk loses such files (and fails on such a directory). A file the tree
+  // holds under such a name is listed as `unnamed`, for the caller to report.
+  const walk = (d: Buffer) => {
+    let listed: Array<Dirent<Buffer>>;
     try {
-      listed = readdirSync(d, { withFileTypes: true });
+      listed = readdirSync(d, { withFileTypes: true, encoding: 'buffer' });
     } catch (e) {
       const code = errorCode(e);
-      throw new WardError(code, `cannot list ${d}: ${describeError(e)}${d === dir && code === 'ENOTDIR' ? ' (--from-dir takes a directory)' : ''}`);
+      const shown = d.toString();
+      throw new WardError(code, `cannot list ${shown}: ${describeError(e)}${shown === dir && code === 'ENOTDIR' ? ' (--from-dir takes a directory)' : ''}`);
     }
-    const entries = listed.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const e of entries) {
-      const p = join(d, e.name);
+    const entries = listed.map((e) => ({ e, name: e.name.toString() })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const { e } of entries) {
+      const p = Buffer.concat([d, d.at(-1) === 0x2f ? Buffer.alloc(0) : SLASH, e.name]);
       if (e.isDirectory()) walk(p);
       else if (e.isFile()) {
         const st = lstatOrUndefined(p);
         const kind = st && codeKind(p, st, libraries);
-        if (kind) out.push({ path: p, kind, size: st.size, owners: [] });
+        const path = p.toString();
+        if (kind) out.push({ path, kind, size: st.size, owners: [], ...(Buffer.from(path).equals(p) ? {} : { unnamed: true as const }) });
       }
     }
   };
-  walk(dir);
+  walk(Buffer.from(dir));
   return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
+
+const SLASH = Buffer.from('/');

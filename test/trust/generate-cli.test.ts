@@ -21,7 +21,6 @@ test('usage errors say what to do and exit 2', () => {
   const cases: Array<[string[], RegExp]> = [
     [['policy', 'generate'], /--from-dpkg or --from-dir DIR/],
     [['policy', 'generate', '--from-dpkg', '--from-dir', '/tmp'], /one of them/],
-    [['policy', 'generate', '--from-dir', '/tmp', '--json'], /needs a file: add -o FILE/],
     [['policy', 'generate', '--from-dir', '/tmp', '--version', '1.2'], /--version must be MAJOR.MINOR.REV/],
     [['policy', 'generate', '--from-dir', '/tmp', '--name', 'a b'], /--name must be printable ASCII/],
     [['policy', 'generate', '--from-dir', '/tmp', '--with-deb', 'x.deb'], /--with-deb goes with --from-dpkg/],
@@ -37,6 +36,10 @@ test('usage errors say what to do and exit 2', () => {
     assert.match(r.stderr, re);
     assert.equal(r.stdout, '');
   }
+  // With --json the failure is JSON too (on stdout, as every --json command reports one).
+  const j = ward(['policy', 'generate', '--from-dir', '/tmp', '--json']);
+  assert.equal(j.status, 2);
+  assert.match((JSON.parse(j.stdout) as { message: string }).message, /needs a file: add -o FILE/);
 });
 
 test('--from-dir: executables and (with --libraries) ELF shared objects, deterministic, then trust check', (t) => {
