@@ -47,15 +47,30 @@ export function authorized(peer: Peer, adminGid: number | undefined): boolean {
 
 const MAX_REQUEST = 64 * 1024 * 1024;
 
+/**
+ * Connection limits. A client that connects and then sends nothing (or half a request) would hold
+ * a connection and its buffers for as long as it liked; the admin group is not root. idleMs: a
+ * connection with no bytes for that long while its request is incomplete is closed (reset by
+ * every chunk, so a large policy on a slow link still arrives; not applied while ward works on
+ * the answer). maxConnections: connections beyond it are closed at once (Node's net.Server).
+ */
+export interface ControlLimits {
+  readonly idleMs: number;
+  readonly maxConnections: number;
+}
+export const CONTROL_LIMITS: ControlLimits = { idleMs: 30_000, maxConnections: 64 };
+
 export class ControlServer {
   readonly path: string;
   readonly #adminGroup: string | undefined;
   readonly #adminGid: number | undefined;
   readonly #handle: (req: ControlRequest, peer: Peer) => Promise<ControlResponse>;
   #server: Server | undefined;
+  readonly #limits: ControlLimits;
 
-  constructor(path: string, adminGroup: string | undefined, handle: (req: ControlRequest, peer: Peer) => Promise<ControlResponse>) {
+  constructor(path: string, adminGroup: string | undefined, handle: (req: ControlRequest, peer: Peer) => Promise<ControlResponse>, limits: ControlLimits = CONTROL_LIMITS) {
     this.path = path;
+    this.#limits = limits;
     this.#adminGroup = adminGroup;
     this.#handle = handle;
     if (adminGroup !== undefined) {
@@ -68,6 +83,7 @@ export class ControlServer {
     mkdirSync(dirname(this.path), { recursive: true, mode: 0o755 });
     if (existsSync(this.path)) unlinkSync(this.path);
     const server = createServer((c) => this.#serve(c));
+    server.maxConnections = this.#limits.maxConnections;
     this.#server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -92,7 +108,9 @@ export class ControlServer {
     let size = 0;
     let doc: unknown;
     let need = -1; // body bytes still to come, -1 while the line is incomplete
+    c.setTimeout(this.#limits.idleMs, () => c.destroy());
     const finish = (r: Promise<ControlResponse>) => {
+      c.setTimeout(0);
       c.removeAllListeners('data');
       void r.then((answer) => c.end(JSON.stringify(answer) + '\n'));
     };

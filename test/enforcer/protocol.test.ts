@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { ControlServer } from '../../src/enforcer/control.ts';
 import { request } from '../../src/enforcer/client.ts';
 import { DaemonPolicyManager } from '../../src/enforcer/policy-manager.ts';
-import { attachBody, bodyLength, encodeRequest, policyBytes, type ControlRequest } from '../../src/enforcer/protocol.ts';
+import { attachBody, bodyLength, encodeRequest, policyBytes, type ControlRequest, type ControlResponse } from '../../src/enforcer/protocol.ts';
 import { IS_ROOT, requires } from '../helpers/kernel.ts';
 
 test('encodeRequest puts raw bytes after the line; bodyLength and attachBody read them back', () => {
@@ -137,6 +137,57 @@ test('against a daemon from before the raw form, ward policy load falls back to 
     assert.deepEqual(lines.map((l) => [l.verb, 'textBytes' in l ? 'raw' : 'base64']), [['load', 'raw'], ['load', 'base64'], ['update', 'raw'], ['update', 'base64']]);
   } finally {
     await new Promise((r) => old.close(r));
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a client that sends nothing, or half a request, is disconnected after the idle time; a slow answer is not cut; connections beyond the limit are closed at once', async (t) => {
+  if (!requires(t, IS_ROOT, 'root (the control socket admits root)')) return;
+  const dir = mkdtempSync(join(tmpdir(), 'ward-proto-'));
+  // Answers after longer than the first server's idle time: the client waits for ward, not the other way round.
+  const slow = async (): Promise<ControlResponse> => (await new Promise((r) => setTimeout(r, 600)), { ok: true, slow: true });
+  const idle = new ControlServer(join(dir, 'idle.sock'), undefined, slow, { idleMs: 150, maxConnections: 64 });
+  // No idle limit within the test's time: only the connection limit can close a connection here.
+  const few = new ControlServer(join(dir, 'few.sock'), undefined, slow, { idleMs: 600_000, maxConnections: 3 });
+  await idle.listen();
+  await few.listen();
+  /** Connects, writes `text`, and resolves with what came back before the server closed it. */
+  const session = (path: string, text: string) =>
+    new Promise<string>((resolve) => {
+      let got = '';
+      const c = connect(path, () => void (text && c.write(text)));
+      c.on('data', (d: Buffer) => (got += d));
+      c.on('error', () => {});
+      c.on('close', () => resolve(got));
+    });
+  const held: ReturnType<typeof connect>[] = [];
+  try {
+    // Without the idle limit these two would stay open until the test's own timeout.
+    assert.equal(await session(idle.path, ''), '', 'silent client closed with no answer');
+    assert.equal(await session(idle.path, '{"verb":"li'), '', 'half a request closed with no answer');
+    assert.deepEqual(JSON.parse(await session(idle.path, '{"verb":"list"}\n')), { ok: true, slow: true });
+    // Three connections open (and answered once the fourth is refused): a fourth complete request
+    // is closed unanswered by the limit.
+    for (let i = 0; i < 3; i++) {
+      const c = connect(few.path);
+      c.on('error', () => {});
+      await new Promise((r) => c.once('connect', r));
+      held.push(c);
+    }
+    assert.equal(await session(few.path, '{"verb":"list"}\n'), '', 'the connection over the limit got no answer');
+    for (const c of held) c.destroy();
+    held.length = 0;
+    // Under the limit again (once the server has seen those three close): answered.
+    let again = '';
+    for (let i = 0; i < 100 && again === ''; i++) {
+      again = await session(few.path, '{"verb":"list"}\n');
+      if (again === '') await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.deepEqual(JSON.parse(again), { ok: true, slow: true });
+  } finally {
+    for (const c of held) c.destroy();
+    await idle.close();
+    await few.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });
