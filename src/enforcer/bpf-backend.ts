@@ -9,12 +9,11 @@
 import { closeSync, constants, lstatSync, openSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Policy } from '../policy/model.ts';
-import { versionString } from '../policy/model.ts';
 import { PropertyReader } from '../properties/context.ts';
 import { contentRootOnly } from '../properties/identity.ts';
 import { inodeGeneration } from '../kernel/bpf.ts';
 import { mapDelete, mapLookup, mapNextKey, mapUpdate, ringBufferConsume, ringBufferFree, ringBufferNew, type RingBuffer } from '../kernel/libbpf.ts';
-import type { AccessRecord } from './audit.ts';
+import { bpfAccessRecord } from './audit.ts';
 import type { BackendEvents, BackendStatus, EnforcementBackend, EnforcementMode, FailureMode } from './backend.ts';
 import {
   CONFIG_SIZE, F_AUDIT_SUCCESS, F_ENFORCE, F_POLICY, decodeConfig, VERDICT_KEY_SIZE, DIGEST_KEY_SIZE, decodeEvent, digestTable, encodeConfig,
@@ -226,25 +225,6 @@ export class BpfBackend implements EnforcementBackend {
   }
 
   #onEvent(data: Uint8Array): void {
-    const e = decodeEvent(data);
-    const record: AccessRecord = {
-      type: 'IPE_ACCESS',
-      audit_type: 1420,
-      time: new Date().toISOString(),
-      ipe_op: e.op,
-      ipe_hook: e.hook,
-      enforcing: this.#mode.enforce ? 1 : 0,
-      pid: e.tgid,
-      comm: e.comm,
-      path: '',
-      dev: e.dev === 0 ? '' : `${e.dev >>> 20}:${e.dev & 0xfffff}`,
-      ino: e.ino === 0n ? '' : String(e.ino),
-      rule: `bpf:${e.source}`,
-      rule_line: null,
-      decision: e.denied ? 'DENY' : 'ALLOW',
-      policy_name: this.#policy?.name ?? null,
-      policy_version: this.#policy ? versionString(this.#policy.version) : null,
-    };
-    this.#events?.audit(record);
+    this.#events?.audit(bpfAccessRecord(decodeEvent(data), this.#mode.enforce, this.#policy));
   }
 }
