@@ -12,6 +12,11 @@
 //   results for verdicts (trusted or not, allowed or not).
 // - src/cli: catches, prints `ward: CODE: message` (CliError adds the exit status), never lets a
 //   stack trace out.
+// - src/node (the enlightened runtime inside an application): throws WardNodeError
+//   (src/node/errors.ts), the one other error type. Its refusals reach the application's own
+//   code (a denied require/import/eval), so its `code` is Node-style (ERR_WARD_EXEC_DENIED,
+//   ERR_WARD_MODULE_DENIED, …) as apps already test Node's errors by `code`; the errno behind a
+//   refusal, when there is one, is in its `errno`, typed ErrnoName like everywhere else.
 // `errorCode(e)` turns anything caught (WardError, Node's fs errors, a stray Error) into an
 // ErrnoName; `describeError(e)` gives the words a person reads.
 

@@ -5,6 +5,7 @@ import { Command, CommanderError } from 'commander';
 import { EXIT_USAGE, printJson, reportError, reportJsonError, type Run } from './io.ts';
 import { terminalSafe } from '../util/terminal.ts';
 import { wardVersion } from '../util/version.ts';
+import { errorCode } from '../errors.ts';
 
 export type Register = (program: Command, run: Run) => void;
 
@@ -88,8 +89,8 @@ export async function buildProgram(setExit: (pending: Promise<number>) => void, 
 
 export async function main(argv: readonly string[]): Promise<number> {
   // `ward … | head`: a closed pipe ends the output quietly, as for other CLI tools.
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  process.stdout.on('error', (e) => {
+    if (errorCode(e) === 'EPIPE') process.exit(process.exitCode ?? 0);
     throw e;
   });
   let pending: Promise<number> = Promise.resolve(0);

@@ -5,6 +5,7 @@
 import type { Decision } from '../policy/evaluator.ts';
 import { versionString, type Policy } from '../policy/model.ts';
 import { decidingRuleText } from '../policy/decision.ts';
+import type { BpfEvent } from './bpf-maps.ts';
 import type { EventDetails } from './details.ts';
 import { terminalSafe } from '../util/terminal.ts';
 
@@ -133,6 +134,38 @@ export function accessRecord(a: { hook: AccessRecord['ipe_hook']; enforcing: boo
     policy_name: a.policyName,
     policy_version: a.policyVersion,
     ...(a.reason ? { reason: a.reason } : {}),
+  };
+}
+
+/**
+ * An access decided in the kernel by ward's BPF LSM programs (bpf-backend.ts), reported through
+ * the ring buffer after the fact. The event carries only what the BPF program had at hand, so
+ * some fields differ from a fanotify record, on purpose:
+ * - path is always "": the program records the inode, not a path (no d_path in the event), and
+ *   resolving the inode afterwards from user space would name whatever is there by then;
+ * - dev is the superblock's kernel dev_t as major:minor (MAJOR = dev >> 20, MINOR = low 20 bits,
+ *   include/linux/kdev_t.h), not a block device name; "" for no file (anonymous memory);
+ * - rule is "bpf:" + where the verdict came from (verdict map, fs-verity digest, uncovered
+ *   file…), rule_line is null: the policy was compiled into map rows, which keep no line.
+ */
+export function bpfAccessRecord(e: BpfEvent, enforcing: boolean, policy: Policy | undefined): AccessRecord {
+  return {
+    type: 'IPE_ACCESS',
+    audit_type: 1420,
+    time: now(),
+    ipe_op: e.op,
+    ipe_hook: e.hook,
+    enforcing: enforcing ? 1 : 0,
+    pid: e.tgid,
+    comm: e.comm,
+    path: '',
+    dev: e.dev === 0 ? '' : `${e.dev >>> 20}:${e.dev & 0xfffff}`,
+    ino: e.ino === 0n ? '' : String(e.ino),
+    rule: `bpf:${e.source}`,
+    rule_line: null,
+    decision: e.denied ? 'DENY' : 'ALLOW',
+    policy_name: policy?.name ?? null,
+    policy_version: policy ? versionString(policy.version) : null,
   };
 }
 

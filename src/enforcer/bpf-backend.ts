@@ -9,12 +9,11 @@
 import { closeSync, constants, lstatSync, openSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Policy } from '../policy/model.ts';
-import { versionString } from '../policy/model.ts';
 import { PropertyReader } from '../properties/context.ts';
 import { contentRootOnly } from '../properties/identity.ts';
 import { inodeGeneration } from '../kernel/bpf.ts';
 import { mapDelete, mapLookup, mapNextKey, mapUpdate, ringBufferConsume, ringBufferFree, ringBufferNew, type RingBuffer } from '../kernel/libbpf.ts';
-import type { AccessRecord } from './audit.ts';
+import { bpfAccessRecord } from './audit.ts';
 import type { BackendEvents, BackendStatus, EnforcementBackend, EnforcementMode, FailureMode } from './backend.ts';
 import {
   CONFIG_SIZE, F_AUDIT_SUCCESS, F_ENFORCE, F_POLICY, decodeConfig, VERDICT_KEY_SIZE, DIGEST_KEY_SIZE, decodeEvent, digestTable, encodeConfig,
@@ -236,24 +235,7 @@ export class BpfBackend implements EnforcementBackend {
     const e = decodeEvent(data);
     // A hook that copied the old config before a swap may write its record after the drain.
     const policy = this.#previous && e.gen === this.#previous.gen ? this.#previous.policy : this.#policy;
-    const record: AccessRecord = {
-      type: 'IPE_ACCESS',
-      audit_type: 1420,
-      time: new Date().toISOString(),
-      ipe_op: e.op,
-      ipe_hook: e.hook,
-      enforcing: e.denied ? (e.enforced ? 1 : 0) : this.#mode.enforce ? 1 : 0,
-      pid: e.tgid,
-      comm: e.comm,
-      path: '',
-      dev: e.dev === 0 ? '' : `${e.dev >>> 20}:${e.dev & 0xfffff}`,
-      ino: e.ino === 0n ? '' : String(e.ino),
-      rule: `bpf:${e.source}`,
-      rule_line: null,
-      decision: e.denied ? 'DENY' : 'ALLOW',
-      policy_name: policy?.name ?? null,
-      policy_version: policy ? versionString(policy.version) : null,
-    };
-    this.#events?.audit(record);
+    // A denial carries the kernel's own enforcing flag (the mode the hook read); an allow is reported in the current mode.
+    this.#events?.audit(bpfAccessRecord(e, e.denied ? e.enforced : this.#mode.enforce, policy));
   }
 }

@@ -1,6 +1,7 @@
 // The control socket's client side (the CLI's `ward policy load|list|…`, `ward enforce`).
 
 import { connect } from 'node:net';
+import { WardError, errorCode } from '../errors.ts';
 import { encodeRequest, type ControlRequest, type ControlResponse } from './protocol.ts';
 
 export async function request(socketPath: string, req: ControlRequest, timeoutMs = 30_000): Promise<ControlResponse> {
@@ -9,7 +10,7 @@ export async function request(socketPath: string, req: ControlRequest, timeoutMs
     let data = '';
     const timer = setTimeout(() => {
       c.destroy();
-      reject(Object.assign(new Error(`no answer from ward daemon on ${socketPath} within ${timeoutMs / 1000} s`), { code: 'ETIMEDOUT' }));
+      reject(new WardError('ETIMEDOUT', `no answer from ward daemon on ${socketPath} within ${timeoutMs / 1000} s`));
     }, timeoutMs);
     c.setEncoding('utf8');
     c.on('connect', () => {
@@ -24,18 +25,19 @@ export async function request(socketPath: string, req: ControlRequest, timeoutMs
       try {
         resolve(JSON.parse(data) as ControlResponse);
       } catch {
-        reject(Object.assign(new Error(`ward daemon sent an unreadable answer: ${JSON.stringify(data.slice(0, 200))}`), { code: 'EPROTO' }));
+        reject(new WardError('EPROTO', `ward daemon sent an unreadable answer: ${JSON.stringify(data.slice(0, 200))}`));
       }
     });
-    c.on('error', (e: NodeJS.ErrnoException) => {
+    c.on('error', (e) => {
       clearTimeout(timer);
+      const code = errorCode(e);
       const why =
-        e.code === 'ENOENT' || e.code === 'ECONNREFUSED'
+        code === 'ENOENT' || code === 'ECONNREFUSED'
           ? `ward daemon is not running (no socket at ${socketPath}); start it with "ward daemon" or systemctl start ward`
-          : e.code === 'EACCES'
+          : code === 'EACCES'
             ? `permission denied on ${socketPath}: only root (or the configured admin group) may manage policies`
             : e.message;
-      reject(Object.assign(new Error(why), { code: e.code === 'EACCES' ? 'EPERM' : (e.code ?? 'EIO') }));
+      reject(new WardError(code === 'EACCES' ? 'EPERM' : code, why));
     });
   });
 }

@@ -17,7 +17,7 @@ import type { Policy } from '../policy/model.ts';
 import type { BackendEvents, BackendStatus, EnforcementBackend, EnforcementMode } from './backend.ts';
 import { bootVerifiedLimit } from './limits.ts';
 import { explicitMountErrors, filesystemsToMark, readMounts, type MountInfo } from './mounts.ts';
-import { STAT, STAT_SLOTS, type FromWorker, type PolicyMessage, type ToWorker } from './worker.ts';
+import { STAT, STAT_SLOTS, type FromWorker, type PolicyMessage, type ToWorker } from './worker-protocol.ts';
 
 export interface FanotifyOptions {
   /** Event threads (each with its own digest thread). */

@@ -28,6 +28,7 @@ import { closeRaw } from '../kernel/io.ts';
 import { currentSyscall } from '../kernel/proc-syscall.ts';
 import { readLeaseIntact } from '../kernel/lease.ts';
 import { identityOfFd } from '../properties/identity.ts';
+import { errorCode } from '../errors.ts';
 
 export const SCRIPT_GRACE_MS = 100;
 
@@ -101,7 +102,7 @@ export class LeaseHolds {
       return st.dev === h.dev && st.ino === h.ino ? 'exe' : undefined;
     } catch (e) {
       // ENOENT: no such process (or a zombie, whose exe is gone): it cannot exec any more.
-      return (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'gone' : undefined;
+      return errorCode(e) === 'ENOENT' ? 'gone' : undefined;
     }
   }
 

@@ -72,6 +72,20 @@ export interface ArchTable {
   readonly learn: Readonly<Record<string, number>>;
   /** The device-mapper control ioctl (include/uapi/linux/dm-ioctl.h). */
   readonly dm: DmIoctlLayout;
+  /** This architecture's user-space ABI as the dynamic loader sees it (ward run --add-libs). */
+  readonly libs: LibsAbi;
+}
+
+/** What finding a program's libraries needs to know about the machine (glibc, Debian layout). */
+export interface LibsAbi {
+  /** ELF e_machine of this machine's programs (include/uapi/linux/elf-em.h). */
+  readonly elfMachine: number;
+  /** Debian's multiarch triplet: the library directories /lib/TRIPLET and /usr/lib/TRIPLET. */
+  readonly multiarch: string;
+  /** The ABI tag of this machine's 64-bit libraries in /etc/ld.so.cache (glibc sysdeps/generic/dl-cache.h, FLAG_*_LIB64). */
+  readonly ldCacheFlag: number;
+  /** glibc-hwcaps subdirectories ld.so tries first, best first (glibc elf/dl-hwcaps*; ward lists none for arm64). */
+  readonly glibcHwcaps: readonly string[];
 }
 
 /**
@@ -188,6 +202,7 @@ const X64: ArchTable = {
     truncate: 76, symlink: 88, symlinkat: 266, link: 86, linkat: 265, mknod: 133, mknodat: 259,
   },
   dm: DM_GENERIC,
+  libs: { elfMachine: 62 /* EM_X86_64 */, multiarch: 'x86_64-linux-gnu', ldCacheFlag: 0x0300 /* FLAG_X8664_LIB64 */, glibcHwcaps: ['x86-64-v4', 'x86-64-v3', 'x86-64-v2'] },
 };
 
 // include/uapi/asm-generic/unistd.h; arch/arm64/include/uapi/asm/fcntl.h.
@@ -240,6 +255,7 @@ const ARM64: ArchTable = {
     renameat: 38, renameat2: 276, truncate: 45, symlinkat: 36, linkat: 37, mknodat: 33,
   },
   dm: DM_GENERIC,
+  libs: { elfMachine: 183 /* EM_AARCH64 */, multiarch: 'aarch64-linux-gnu', ldCacheFlag: 0x0a00 /* FLAG_AARCH64_LIB64 */, glibcHwcaps: [] },
 };
 
 const TABLES: Readonly<Record<string, ArchTable>> = { x64: X64, arm64: ARM64 };

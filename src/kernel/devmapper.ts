@@ -12,7 +12,7 @@
 //   from the FIRST spec. A buffer too small sets DM_BUFFER_FULL_FLAG and nothing is complete.
 
 import { closeSync, existsSync, openSync } from 'node:fs';
-import { errnoName, fail, ok, type ErrnoName, type Result } from '../errors.ts';
+import { errnoName, errorCode, fail, ok, type ErrnoName, type Result } from '../errors.ts';
 import { arch } from './arch.ts';
 import { fn, lastErrno } from './ffi.ts';
 import { O_CLOEXEC } from './files.ts';
@@ -70,7 +70,7 @@ function control(): Result<number, ErrnoName> {
     controlFd = openSync(DM_CONTROL, 2 | O_CLOEXEC);
     return ok(controlFd);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
+    const code = errorCode(e);
     return fail(code === 'ENOENT' || code === 'EACCES' || code === 'EPERM' || code === 'ENODEV' || code === 'ENXIO' ? code : 'EIO');
   }
 }

@@ -3,6 +3,7 @@
 // lowering below the current value needs CAP_SYS_RESOURCE.
 
 import { readFileSync, writeFileSync } from 'node:fs';
+import { describeError, errorCode } from '../errors.ts';
 import { KernelError } from './errors.ts';
 
 export const OOM_SCORE_ADJ_MIN = -1000;
@@ -11,7 +12,7 @@ export function setOomScoreAdj(value: number): void {
   try {
     writeFileSync('/proc/self/oom_score_adj', `${value}\n`);
   } catch (e) {
-    throw new KernelError((e as NodeJS.ErrnoException).code === 'EACCES' ? 'EACCES' : 'EPERM', 'write', `cannot set /proc/self/oom_score_adj to ${value}: ${(e as Error).message}`);
+    throw new KernelError(errorCode(e) === 'EACCES' ? 'EACCES' : 'EPERM', 'write', `cannot set /proc/self/oom_score_adj to ${value}: ${describeError(e)}`);
   }
 }
 

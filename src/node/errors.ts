@@ -1,12 +1,16 @@
 // Errors of the enlightened runtime. They reach application code (a refused require/import
-// throws), so they carry Node-style string codes that apps and logs can tell apart.
+// throws), so they carry Node-style string codes that apps and logs can tell apart, as Node's own
+// errors do (ERR_ACCESS_DENIED, ERR_REQUIRE_ESM); the errno behind a refusal, when there is one,
+// is from the closed union of ../errors.ts, as on every other ward error.
+
+import { errorCode, type ErrnoName } from '../errors.ts';
 
 export type WardNodeCode = 'ERR_WARD_EXEC_DENIED' | 'ERR_WARD_CODE_DENIED' | 'ERR_WARD_MODULE_DENIED' | 'ERR_WARD_EPERM';
 
 export class WardNodeError extends Error {
   readonly code: WardNodeCode;
-  readonly errno?: string;
-  constructor(code: WardNodeCode, message: string, errno?: string) {
+  readonly errno?: ErrnoName;
+  constructor(code: WardNodeCode, message: string, errno?: ErrnoName) {
     super(message);
     this.name = 'WardNodeError';
     this.code = code;
@@ -17,7 +21,7 @@ export class WardNodeError extends Error {
 }
 
 /** Every refusal of the runtime is thrown here, so an uncaught one shows this line, not ward's internals. */
-export function refuse(code: WardNodeCode, message: string, errno?: string): never {
+export function refuse(code: WardNodeCode, message: string, errno?: ErrnoName): never {
   throw new WardNodeError(code, message, errno); // ward node refused this; the reason and the fix follow
 }
 
@@ -35,7 +39,10 @@ export function denyCodegen(door: string): never {
 }
 
 /** A file that is not there (ENOENT, or a path through a non-directory). */
-export const isMissing = (err: unknown): boolean => ['ENOENT', 'ENOTDIR'].includes(String((err as { code?: unknown } | null)?.code));
+export const isMissing = (err: unknown): boolean => {
+  const code = errorCode(err, 'EIO');
+  return code === 'ENOENT' || code === 'ENOTDIR';
+};
 
 /** Under RESTRICT_FILE, code said to come from a file that is not there: nothing could be checked. */
 export function refuseMissing(kind: string, path: string): never {

@@ -4,7 +4,7 @@
 const { closeSync, openSync, readFileSync } = process.getBuiltinModule('node:fs');
 import { trustedForFd, type TrustResult } from '../trust/trusted-for.ts';
 import { getBuiltin } from './builtins.ts';
-import { refuse } from './errors.ts';
+import { isMissing, refuse } from './errors.ts';
 import { auditLine, enforcement } from './state.ts';
 
 /** Everything the fd holds from its current offset (a fresh fd: the whole file), in one buffer. */
@@ -45,8 +45,7 @@ export function checkSourceFile(kind: string, path: string): void {
   try {
     fd = openSync(path, 'r');
   } catch (e) {
-    const code = (e as { code?: string }).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return;
+    if (isMissing(e)) return;
     throw e;
   }
   try {

@@ -8,7 +8,7 @@
 
 import { closeSync, lstatSync, openSync, readdirSync, readSync, chmodSync } from 'node:fs';
 import { extname, join } from 'node:path';
-import { WardError, errorCode } from '../errors.ts';
+import { WardError, errorCode, type ErrnoName } from '../errors.ts';
 
 const CODE_EXTENSIONS = new Set(['.js', '.mjs', '.cjs', '.json', '.node', '.wasm', '.ts', '.mts', '.cts']);
 
@@ -24,7 +24,7 @@ export interface TrustReport {
   /** Code files already executable by every class that can read them. */
   alreadyExecutable: number;
   /** Files that could not be read or changed, with the errno. */
-  errors: Array<{ path: string; code: string }>;
+  errors: Array<{ path: string; code: ErrnoName }>;
 }
 
 function head(path: string): Buffer {

@@ -4,11 +4,7 @@
 // architecture is read; anything else is reported as such and the caller refuses it.
 
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-
-// include/uapi/linux/elf-em.h
-const EM_X86_64 = 62;
-const EM_AARCH64 = 183;
-export const HOST_MACHINE = process.arch === 'x64' ? EM_X86_64 : process.arch === 'arm64' ? EM_AARCH64 : -1;
+import { arch } from '../kernel/arch.ts';
 
 const PT_LOAD = 1;
 const PT_DYNAMIC = 2;
@@ -79,7 +75,8 @@ function readElfFd(fd: number, size: number): ElfInfo {
   if (eh.readUInt32BE(0) !== 0x7f454c46) return { kind: 'not-elf' };
   if (eh[4] !== 2 || eh[5] !== 1) return { kind: 'foreign', why: 'not a 64-bit little-endian ELF' };
   const machine = eh.readUInt16LE(18);
-  if (machine !== HOST_MACHINE) return { kind: 'foreign', why: `ELF for machine ${machine}, not this one (${HOST_MACHINE})` };
+  const host = arch().libs.elfMachine;
+  if (machine !== host) return { kind: 'foreign', why: `ELF for machine ${machine}, not this one (${host})` };
   const eType = eh.readUInt16LE(16);
   const phoff = Number(eh.readBigUInt64LE(32));
   const phentsize = eh.readUInt16LE(54);

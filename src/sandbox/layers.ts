@@ -86,8 +86,8 @@ export function explainLayers(layers: Layers, plan: SandboxPlan, s: LayerState):
   lines.push(`  fds: 0-2${s.keptFds.length ? ` and ${s.keptFds.join(', ')}` : ''} reach CMD; every other fd is closed at exec`);
   lines.push(`  environment: ${s.keepEnv ? "the caller's (--keep-env)" : `clean: ${s.envCount} variable(s) from --env`}`);
   const open: string[] = ['memfd and other fd-based exec: code run from memory or an already open fd needs no execute right (Landlock checks files opened for execution only)'];
-  if (plan.kernelAbi < UNIX_ABI && layers.seccomp.unixSockets) open.push('pathname unix sockets (Landlock ABI 9)');
-  if (plan.kernelAbi < UDP_ABI && layers.seccomp.allowUdp && layers.seccomp.restrictNet) open.push('UDP to any port (--allow-udp; Landlock ABI 10 restricts ports)');
+  if (plan.kernelAbi < UNIX_ABI && layers.seccomp.unixSockets) open.push(`pathname unix sockets (Landlock ABI ${UNIX_ABI})`);
+  if (plan.kernelAbi < UDP_ABI && layers.seccomp.allowUdp && layers.seccomp.restrictNet) open.push(`UDP to any port (--allow-udp; Landlock ABI ${UDP_ABI} restricts ports)`);
   open.push('stat, chmod, chown, utime, flock and fds opened before the sandbox (not Landlock-mediated)');
   open.push('terminal escape sequences written to a shared terminal');
   if (layers.seccomp.sysvIpc) open.push("SysV IPC objects of the caller's IPC namespace (--allow-sysv-ipc)");

@@ -3,6 +3,7 @@
 // tagged with the ABI it is for. Read directly: the loader's own lookup table, no tool's output.
 
 import { readFileSync } from 'node:fs';
+import { arch } from '../kernel/arch.ts';
 
 const MAGIC = 'glibc-ld.so.cache1.1';
 const HEADER = 48; // magic 20, nlibs 4, len_strings 4, flags 1 + pad 3, extension_offset 4, unused 12
@@ -10,8 +11,6 @@ const ENTRY = 24; // flags i32, key u32, value u32, osversion u32, hwcap u64
 const FLAG_TYPE_MASK = 0x00ff;
 const FLAG_ELF_LIBC6 = 0x0003;
 const FLAG_REQUIRED_MASK = 0xff00;
-// The ABI tag of this machine's libraries (dl-cache.h: FLAG_X8664_LIB64, FLAG_AARCH64_LIB64).
-const HOST_FLAG = process.arch === 'x64' ? 0x0300 : process.arch === 'arm64' ? 0x0a00 : -1;
 
 export type LdCache = ReadonlyMap<string, readonly string[]>;
 
@@ -30,11 +29,13 @@ export function readLdCache(path = '/etc/ld.so.cache'): LdCache | undefined {
     const end = buf.indexOf(0, off);
     return off < buf.length && end >= 0 ? buf.toString('latin1', off, end) : undefined;
   };
+  // The ABI tag of this machine's libraries (the kernel table; an unknown architecture throws).
+  const hostFlag = arch().libs.ldCacheFlag;
   const out = new Map<string, string[]>();
   for (let i = 0; i < nlibs; i++) {
     const o = HEADER + i * ENTRY;
     const flags = buf.readInt32LE(o);
-    if ((flags & FLAG_TYPE_MASK) !== FLAG_ELF_LIBC6 || (flags & FLAG_REQUIRED_MASK) !== HOST_FLAG) continue;
+    if ((flags & FLAG_TYPE_MASK) !== FLAG_ELF_LIBC6 || (flags & FLAG_REQUIRED_MASK) !== hostFlag) continue;
     const key = cstr(buf.readUInt32LE(o + 4));
     const value = cstr(buf.readUInt32LE(o + 8));
     if (key === undefined || value === undefined) continue;

@@ -11,6 +11,7 @@
 import { closeSync, fstatSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { WardError } from '../errors.ts';
+import { arch } from '../kernel/arch.ts';
 import { readElfIdentified, type FileIdentity } from './elf.ts';
 import { readLdCache, type LdCache } from './ldcache.ts';
 import { BINPRM_BUF_SIZE, parseShebang } from './shebang.ts';
@@ -32,9 +33,11 @@ export interface LibraryNeeds {
 }
 
 const LD_CACHE = '/etc/ld.so.cache';
-const MULTIARCH = process.arch === 'x64' ? 'x86_64-linux-gnu' : 'aarch64-linux-gnu';
-const DEFAULT_DIRS = [`/lib/${MULTIARCH}`, `/usr/lib/${MULTIARCH}`, '/lib', '/usr/lib', '/lib64', '/usr/lib64'];
-const HWCAPS = process.arch === 'x64' ? ['x86-64-v4', 'x86-64-v3', 'x86-64-v2'] : [];
+/** ld.so's default directories after the cache, this machine's multiarch ones first (the kernel table). */
+function defaultDirs(): string[] {
+  const m = arch().libs.multiarch;
+  return [`/lib/${m}`, `/usr/lib/${m}`, '/lib', '/usr/lib', '/lib64', '/usr/lib64'];
+}
 /** The kernel follows at most 5 interpreter rewrites (fs/exec.c, exec_binprm). */
 const MAX_INTERP_DEPTH = 5;
 const MAX_OBJECTS = 1024;
@@ -169,7 +172,7 @@ export function libraryNeeds(program: string): LibraryNeeds {
         let found: string | undefined;
         for (const d of dirs) {
           // ld.so looks in glibc-hwcaps subdirectories first, picking by this CPU: grant each that exists.
-          for (const c of [...HWCAPS.map((h) => `${d}/glibc-hwcaps/${h}/${name}`), `${d}/${name}`]) {
+          for (const c of [...arch().libs.glibcHwcaps.map((h) => `${d}/glibc-hwcaps/${h}/${name}`), `${d}/${name}`]) {
             if (!regularFile(c)) continue;
             found ??= c;
             queue.push({ path: c, rpathChain: chain, name }); // checked and granted when its turn comes
@@ -188,7 +191,7 @@ export function libraryNeeds(program: string): LibraryNeeds {
           }
         }
         if (!found) {
-          for (const d of DEFAULT_DIRS) {
+          for (const d of defaultDirs()) {
             if (!regularFile(`${d}/${name}`)) continue;
             found = `${d}/${name}`;
             queue.push({ path: found, rpathChain: chain, name });

@@ -3,7 +3,7 @@
 // (rust-landlock's BestEffort / SoftRequirement / HardRequirement).
 
 import { WardError, fail, ok, type Result } from '../errors.ts';
-import { BASELINE_ABI, FILE_RIGHTS, bits, FS_RIGHTS, KNOWN_ABI, NET_RIGHTS, RESTRICT_FLAGS, SCOPES, namesOf, upToAbi, type LogFlag } from './rights.ts';
+import { BASELINE_ABI, FILE_RIGHTS, bits, FS_RIGHTS, KNOWN_ABI, NET_RIGHTS, RESTRICT_FLAGS, SCOPE_ABI, SCOPES, TCP_ABI, namesOf, upToAbi, type LogFlag } from './rights.ts';
 
 export type Compat = 'strict' | 'soft' | 'best-effort';
 
@@ -80,8 +80,8 @@ export function negotiate(req: SandboxRequest, kernelAbi: number): Result<Sandbo
   wantScopes &= upToAbi(SCOPES, target);
 
   const ports = req.net.restrict ? [...req.net.bindTcp.map((port) => ({ port, access: BIND_TCP })), ...req.net.connectTcp.map((port) => ({ port, access: CONNECT_TCP }))] : [];
-  if (ports.length > 0 && target < 4) {
-    return fail(new WardError('EINVAL', `TCP port rules need Landlock ABI 4, but ABI ${target} was required; drop --abi or raise it to 4`));
+  if (ports.length > 0 && target < TCP_ABI) {
+    return fail(new WardError('EINVAL', `TCP port rules need Landlock ABI ${TCP_ABI}, but ABI ${target} was required; drop --abi or raise it to ${TCP_ABI}`));
   }
 
   const haveFs = upToAbi(FS_RIGHTS, kernelAbi);
@@ -106,9 +106,9 @@ export function negotiate(req: SandboxRequest, kernelAbi: number): Result<Sandbo
 
   if (req.fs.restrict) for (const r of FS_RIGHTS) if (r.abi > target && !(req.fs.allowUnixSockets && r.bit & resolveUnix)) notCovered.push(`filesystem ${r.name} (needs ABI ${r.abi})`);
   if (req.net.restrict) for (const r of NET_RIGHTS) if (r.abi > target && !(req.net.allowUdp && r.bit & udp)) notCovered.push(`network ${r.name} (needs ABI ${r.abi})`);
-  if (target < 6) {
-    if (req.scopes.signal) notCovered.push('signals to processes outside the sandbox (needs ABI 6)');
-    if (req.scopes.abstractUnix) notCovered.push('abstract unix sockets outside the sandbox (needs ABI 6)');
+  if (target < SCOPE_ABI) {
+    if (req.scopes.signal) notCovered.push(`signals to processes outside the sandbox (needs ABI ${SCOPE_ABI})`);
+    if (req.scopes.abstractUnix) notCovered.push(`abstract unix sockets outside the sandbox (needs ABI ${SCOPE_ABI})`);
   }
 
   if (kernelAbi === 0 && (wantFs || wantNet || wantScopes)) missing.unshift('Landlock itself (the kernel has none, or it is disabled)');

@@ -2,7 +2,8 @@
 // with errors that name the field. Profiles and flags merge into one SandboxRequest.
 
 import { WardError, fail, ok, type Result } from '../errors.ts';
-import { ACCESS_GROUPS, RESOLVE_UNIX, RESTRICT_FLAGS, type AccessGroup, type LogFlag } from './rights.ts';
+import { KNOWN_ABI, ACCESS_GROUPS, RESOLVE_UNIX, RESTRICT_FLAGS, type AccessGroup, type LogFlag } from './rights.ts';
+import { bool, checkObject, listOf, oneOf, parseJsonText, type FieldCheck } from '../util/json.ts';
 import type { Compat, PathRule, SandboxRequest } from './negotiate.ts';
 
 /** A profile: the flags of `ward run` as JSON keys. */
@@ -48,81 +49,45 @@ export interface SandboxProfile {
 
 const GROUPS: readonly AccessGroup[] = ['ro', 'rox', 'rw', 'rwx'];
 const BOOLEANS = ['unrestricted-fs', 'unrestricted-net', 'allow-signals-out', 'allow-abstract-unix-out', 'add-libs', 'ldd', 'add-exec', 'ignore-missing', 'clear-env', 'keep-env', 'keep-caps', 'share-session', 'allow-unix-sockets', 'allow-udp', 'allow-sysv-ipc', 'allow-keyrings'] as const;
-const KNOWN = [...GROUPS, 'unix', 'bind-tcp', 'connect-tcp', ...BOOLEANS, 'compat', 'abi', 'env', 'log'];
 /** An environment entry: NAME (pass through) or NAME=value. */
 export const ENV_ENTRY = /^[^=\0]+(=[^\0]*)?$/;
 
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = cur;
-  }
-  return prev[b.length]!;
-}
+const path: FieldCheck = (v) => (typeof v === 'string' && v !== '' ? undefined : 'must be a non-empty path string');
+const paths = listOf(path, 'paths');
+const port: FieldCheck = (v) => (Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 65535 ? undefined : 'must be a port number 0-65535');
+const ports = listOf(port, 'port numbers');
+const envEntry: FieldCheck = (v) => (typeof v === 'string' && ENV_ENTRY.test(v) ? undefined : 'must be "NAME" (pass it through) or "NAME=value"');
+const LOG_FLAGS = Object.keys(RESTRICT_FLAGS).filter((f) => f !== 'tsync');
+const abi: FieldCheck = (v) => (v === 'auto' || (Number.isInteger(v) && (v as number) >= 1 && (v as number) <= KNOWN_ABI) ? undefined : `must be "auto" or an ABI number 1-${KNOWN_ABI}`);
 
-function closest(key: string): string | undefined {
-  const k = key.toLowerCase().replace(/_/g, '-');
-  let best: string | undefined;
-  let bestD = 3;
-  for (const x of KNOWN) {
-    const d = editDistance(k, x);
-    if (d < bestD) [best, bestD] = [x, d];
-  }
-  return best;
-}
+// Each key is a `ward run` flag's name; the value checks what the flag takes.
+const FIELDS: Readonly<Record<keyof SandboxProfile, FieldCheck>> = {
+  ro: paths,
+  rox: paths,
+  rw: paths,
+  rwx: paths,
+  unix: paths,
+  'bind-tcp': ports,
+  'connect-tcp': ports,
+  ...(Object.fromEntries(BOOLEANS.map((b) => [b, bool])) as Record<(typeof BOOLEANS)[number], FieldCheck>),
+  compat: oneOf(...(['strict', 'best-effort', 'soft'] satisfies Compat[])),
+  abi,
+  env: listOf(envEntry, '"NAME" or "NAME=value" strings'),
+  log: listOf(oneOf(...LOG_FLAGS), 'logging flags'),
+};
 
 /** Validates a parsed JSON value as a profile; `source` names it in messages. */
 export function validateProfile(doc: unknown, source = 'profile'): Result<SandboxProfile> {
-  const bad = (field: string, msg: string) => fail(new WardError('EINVAL', `${source}: field "${field}": ${msg}`));
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
-    return fail(new WardError('EINVAL', `${source}: a profile is a JSON object such as {"ro":["/usr"],"connect-tcp":[443]}`));
-  }
-  const p = doc as Record<string, unknown>;
-  for (const key of Object.keys(p)) {
-    if (!KNOWN.includes(key)) {
-      const near = closest(key);
-      return bad(key, `unknown field${near ? `; did you mean "${near}"?` : ''} (known: ${KNOWN.join(', ')})`);
-    }
-  }
-  for (const g of [...GROUPS, 'unix']) {
-    const v = p[g];
-    if (v === undefined) continue;
-    if (!Array.isArray(v)) return bad(g, 'must be an array of paths');
-    for (const [i, x] of v.entries()) if (typeof x !== 'string' || x === '') return bad(`${g}[${i}]`, `must be a non-empty path string, got ${JSON.stringify(x)}`);
-  }
-  for (const f of ['bind-tcp', 'connect-tcp']) {
-    const v = p[f];
-    if (v === undefined) continue;
-    if (!Array.isArray(v)) return bad(f, 'must be an array of port numbers');
-    for (const [i, x] of v.entries()) {
-      if (!Number.isInteger(x) || (x as number) < 0 || (x as number) > 65535) return bad(`${f}[${i}]`, `must be a port number 0-65535, got ${JSON.stringify(x)}`);
-    }
-  }
-  for (const b of BOOLEANS) if (p[b] !== undefined && typeof p[b] !== 'boolean') return bad(b, `must be true or false, got ${JSON.stringify(p[b])}`);
-  if (p.compat !== undefined && !['strict', 'best-effort', 'soft'].includes(p.compat as string)) return bad('compat', `must be "strict", "best-effort" or "soft", got ${JSON.stringify(p.compat)}`);
-  if (p.abi !== undefined && p.abi !== 'auto' && !(Number.isInteger(p.abi) && (p.abi as number) >= 1 && (p.abi as number) <= 10)) return bad('abi', `must be "auto" or an ABI number 1-10, got ${JSON.stringify(p.abi)}`);
-  if (p.env !== undefined) {
-    if (!Array.isArray(p.env)) return bad('env', 'must be an array of "NAME" or "NAME=value" strings');
-    for (const [i, x] of p.env.entries()) if (typeof x !== 'string' || !ENV_ENTRY.test(x)) return bad(`env[${i}]`, `must be "NAME" (pass it through) or "NAME=value", got ${JSON.stringify(x)}`);
-  }
-  if (p.log !== undefined) {
-    if (!Array.isArray(p.log)) return bad('log', 'must be an array of logging flags');
-    for (const [i, x] of p.log.entries()) if (!(typeof x === 'string' && x in RESTRICT_FLAGS && x !== 'tsync')) return bad(`log[${i}]`, `must be one of log_same_exec_off, log_new_exec_on, log_subdomains_off, got ${JSON.stringify(x)}`);
-  }
-  if (p['keep-env'] && p['clear-env']) return bad('keep-env', '"keep-env" and "clear-env" exclude each other');
-  return ok(p as SandboxProfile);
+  const r = checkObject(doc, FIELDS, source, '{"ro":["/usr"],"connect-tcp":[443]}');
+  if (!r.ok) return r;
+  const p = r.value as SandboxProfile;
+  if (p['keep-env'] && p['clear-env']) return fail(new WardError('EINVAL', `${source}: fields "keep-env" and "clear-env" exclude each other`));
+  return ok(p);
 }
 
 export function parseProfileText(text: string, source: string): Result<SandboxProfile> {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (e) {
-    return fail(new WardError('EINVAL', `${source}: not valid JSON: ${(e as Error).message}`));
-  }
-  return validateProfile(doc, source);
+  const doc = parseJsonText(text, source);
+  return doc.ok ? validateProfile(doc.value, source) : doc;
 }
 
 /** Profiles merged left to right: lists concatenate, later scalars win. */

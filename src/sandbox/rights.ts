@@ -99,8 +99,22 @@ export const ACCESS_GROUPS = {
   rwx: bits(FS_RIGHTS, [...RW, 'execute']),
 } as const;
 export const RESOLVE_UNIX = bits(FS_RIGHTS, ['resolve_unix']);
+
+function abiOf(rights: readonly Right[], name: string): number {
+  const r = rights.find((x) => x.name === name);
+  if (!r) throw new Error(`unknown right ${name}`);
+  return r.abi;
+}
+
+// The ABIs other modules test for, read from the tables above so each fact is stated once.
+/** The Landlock ABI that restricts TCP bind and connect (Linux 6.7). */
+export const TCP_ABI = abiOf(NET_RIGHTS, 'bind_tcp');
+/** The Landlock ABI with scopes: signals and abstract unix sockets (Linux 6.12). */
+export const SCOPE_ABI = abiOf(SCOPES, 'signal');
+/** The Landlock ABI whose restrict_self can bind every thread of the process (TSYNC, Linux 7.0). */
+export const TSYNC_ABI: number = RESTRICT_FLAGS.tsync.abi;
 /** The Landlock ABI that restricts connecting to pathname unix sockets. */
-export const UNIX_ABI = 9;
+export const UNIX_ABI = abiOf(FS_RIGHTS, 'resolve_unix');
 /** The Landlock ABI that restricts UDP. */
-export const UDP_ABI = 10;
+export const UDP_ABI = abiOf(NET_RIGHTS, 'bind_udp');
 export type AccessGroup = keyof typeof ACCESS_GROUPS;

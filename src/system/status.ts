@@ -4,6 +4,7 @@ import { closeSync, existsSync, readFileSync } from 'node:fs';
 import { execveCheckSupported } from '../kernel/exec-check.ts';
 import { FAN_CLASS_CONTENT, FAN_CLOEXEC, fanotifyInit } from '../kernel/fanotify.ts';
 import { landlockAbi, landlockErrata } from '../kernel/landlock.ts';
+import { BASELINE_ABI, SCOPE_ABI, TCP_ABI, TSYNC_ABI } from '../sandbox/rights.ts';
 import { decodeExecBits, getSecurebits } from '../kernel/securebits.ts';
 import { machineProviders, propertyBackings } from '../properties/providers.ts';
 import { errorCode } from '../errors.ts';
@@ -86,8 +87,8 @@ export function machineStatus(): StatusItem[] {
     {
       name: 'Landlock ABI',
       value: abi,
-      usable: abi >= 1 ? (abi >= 6 ? true : 'partial') : false,
-      meaning: abi === 0 ? 'no Landlock: ward run cannot sandbox (strict mode refuses)' : `ward run can restrict ${abi >= 4 ? 'files and TCP ports' : 'files'}${abi >= 6 ? ', signals and abstract unix sockets' : ''}${abi >= 8 ? '; TSYNC restricts all threads' : '; restrict_self binds only the calling thread (ward restricts then execs)'}`,
+      usable: abi >= 1 ? (abi >= BASELINE_ABI ? true : 'partial') : false,
+      meaning: abi === 0 ? 'no Landlock: ward run cannot sandbox (strict mode refuses)' : `ward run can restrict ${abi >= TCP_ABI ? 'files and TCP ports' : 'files'}${abi >= SCOPE_ABI ? ', signals and abstract unix sockets' : ''}${abi >= TSYNC_ABI ? '; TSYNC restricts all threads' : '; restrict_self binds only the calling thread (ward restricts then execs)'}`,
     },
     { name: 'Landlock errata', value: `0x${errata.toString(16)}`, usable: true, meaning: 'fixed errata (bit N-1 = erratum N); used only to enable features, never to weaken a sandbox' },
     {

@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import {
   ALLOW, DENY, OP_INVALID, decodeConfig, decodeEvent, encodeConfig, encodeDigestKey, kernelDev, uncoveredTable, digestTable, EVENT_SIZE,
 } from '../../src/enforcer/bpf-maps.ts';
+import { bpfAccessRecord } from '../../src/enforcer/audit.ts';
 import { parsePolicyOrThrow } from '../../src/policy/parser.ts';
 import { OPS } from '../../src/policy/model.ts';
 
@@ -54,4 +55,27 @@ test('config, digest keys and events round-trip in the C layout', () => {
   e.set([2, 3, 2, 1, 1], 24);
   e.write('insmod', 32, 'latin1');
   assert.deepEqual(decodeEvent(e), { ino: 42n, dev: (8 << 20) | 3, pid: 101, tgid: 100, gen: 9, op: 'KMODULE', hook: 'KERNEL_READ', source: 'verdict', denied: true, enforced: true, comm: 'insmod' });
+});
+
+test('an event becomes an IPE_ACCESS record in audit.ts: dev as mountinfo prints it, no path, the verdict source as rule', () => {
+  const line = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((l) => l.split(' ')[4] === '/')!;
+  const e = Buffer.alloc(EVENT_SIZE);
+  e.writeBigUInt64LE(42n, 0);
+  e.writeUInt32LE(kernelDev(statSync('/', { bigint: true }).dev), 8);
+  e.writeUInt32LE(101, 12);
+  e.writeUInt32LE(100, 16);
+  e.set([OPS.indexOf('EXECUTE'), 0, 3, 0, 1], 24);
+  e.write('sh', 32, 'latin1');
+  const policy = parsePolicyOrThrow('policy_name=p policy_version=1.2.3\nDEFAULT action=ALLOW\n');
+  const r = bpfAccessRecord(decodeEvent(e), false, policy);
+  const { time, ...rest } = r;
+  assert.ok(!Number.isNaN(Date.parse(time)));
+  assert.deepEqual(rest, {
+    type: 'IPE_ACCESS', audit_type: 1420, ipe_op: 'EXECUTE', ipe_hook: 'BPRM_CHECK', enforcing: 0, pid: 100, comm: 'sh', path: '',
+    dev: line.split(' ')[2], ino: '42', rule: 'bpf:kernel_fsverity', rule_line: null, decision: 'ALLOW', policy_name: 'p', policy_version: '1.2.3',
+  });
+  const anon = Buffer.alloc(EVENT_SIZE);
+  anon.set([OPS.indexOf('EXECUTE'), 1, 0, 1, 1], 24);
+  const a = bpfAccessRecord(decodeEvent(anon), true, undefined);
+  assert.deepEqual([a.dev, a.ino, a.rule, a.decision, a.ipe_hook, a.enforcing, a.policy_name, a.policy_version], ['', '', 'bpf:no_file', 'DENY', 'MMAP', 1, null, null]);
 });

@@ -125,4 +125,14 @@ setTimeout(() => { attempt('zlib', () => require('node:zlib')); attempt('late', 
   const bad = run('1', [], { WARD_NODE_CONFIG: cfg });
   assert.equal(bad.status, 126);
   assert.match(bad.err, /the module autoload level must be 0, 1 or 2, got 5/);
+  // A typo is refused, not ignored: "allow" misspelt would silently allow nothing extra, and a
+  // misspelt "denyCodegen" would silently leave code generation on.
+  writeFileSync(cfg, JSON.stringify({ moduleAutoload: { level: 1, alow: { builtins: ['zlib'] } } }));
+  const typo = run('1', [], { WARD_NODE_CONFIG: cfg });
+  assert.equal(typo.status, 126);
+  assert.match(typo.err, /ERR_WARD_EPERM.*node\.json: unknown field "moduleAutoload\.alow"; known fields: level, allow; did you mean "allow"\?; fix or remove the file/);
+  writeFileSync(cfg, JSON.stringify({ denyCodeGen: true }));
+  assert.match(run('1', [], { WARD_NODE_CONFIG: cfg }).err, /unknown field "denyCodeGen"; known fields: denyCodegen, moduleAutoload; did you mean "denyCodegen"\?/);
+  writeFileSync(cfg, JSON.stringify({ moduleAutoload: { level: 1, allow: { paths: 'x' } } }));
+  assert.match(run('1', [], { WARD_NODE_CONFIG: cfg }).err, /field "moduleAutoload\.allow\.paths" must be an array of non-empty strings, got "x"/);
 });

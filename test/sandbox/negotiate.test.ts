@@ -96,15 +96,16 @@ test('rule rights are masked to the handled set, and to file rights on a file', 
 
 test('profiles: validated with the field named; unknown fields suggest the right one', () => {
   const cases: Array<[unknown, RegExp]> = [
-    [[], /a profile is a JSON object/],
-    [{ ro: '/usr' }, /field "ro": must be an array of paths/],
-    [{ ro: [''] }, /field "ro\[0\]": must be a non-empty path/],
-    [{ 'connect-tcp': [443, 70000] }, /field "connect-tcp\[1\]": must be a port number 0-65535, got 70000/],
-    [{ 'bind_tcp': [80] }, /field "bind_tcp": unknown field; did you mean "bind-tcp"\?/],
-    [{ compat: 'lenient' }, /field "compat": must be "strict", "best-effort" or "soft"/],
-    [{ 'add-libs': 'yes' }, /field "add-libs": must be true or false/],
-    [{ env: ['=NONAME'] }, /field "env\[0\]": must be "NAME" \(pass it through\) or "NAME=value"/],
+    [[], /p\.json: must be a JSON object, e\.g\. \{"ro"/],
+    [{ ro: '/usr' }, /field "ro" must be an array of paths, got "\/usr"/],
+    [{ ro: [''] }, /field "ro\[0\]" must be a non-empty path/],
+    [{ 'connect-tcp': [443, 70000] }, /field "connect-tcp\[1\]" must be a port number 0-65535, got 70000/],
+    [{ 'bind_tcp': [80] }, /unknown field "bind_tcp"; known fields: ro, .*; did you mean "bind-tcp"\?/],
+    [{ compat: 'lenient' }, /field "compat" must be one of "strict", "best-effort", "soft"/],
+    [{ 'add-libs': 'yes' }, /field "add-libs" must be true or false/],
+    [{ env: ['=NONAME'] }, /field "env\[0\]" must be "NAME" \(pass it through\) or "NAME=value"/],
     [{ abi: 0 }, /field "abi"/],
+    [{ 'keep-env': true, 'clear-env': true }, /"keep-env" and "clear-env" exclude each other/],
     [{ log: ['tsync'] }, /field "log\[0\]"/],
   ];
   for (const [doc, re] of cases) {
