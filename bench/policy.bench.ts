@@ -1,7 +1,8 @@
 // npm run bench:policy — parse time and decisions/s of the reference vs compiled evaluator
 // for policies of 10, 1 000 and 100 000 rules (digest rules behind a few boolean rules);
 // `ward policy check` of 10 vs 100 000 rules as whole processes; `ward policy generate
-// --from-dpkg` on this host against the same hashing done by md5sum + fsverity-utils.
+// --from-dpkg` on this host against the same hashing done by md5sum + fsverity-utils, and
+// against fapolicyd's Debian trust backend (scripts/bench-deps/fapolicyd-debdb.sh builds it).
 
 import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
@@ -10,6 +11,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CompiledPolicy, StaticFileContext, evaluate, parsePolicyOrThrow, type FileContext } from '../src/policy/index.ts';
+import { countDebdb, debdbPeer, dpkgMd5sumPaths, runDebdb } from './lib/fapolicyd-debdb.ts';
 import { machine, median, rate, table, writeSection } from './lib/report.ts';
 
 function makePolicy(rules: number): { text: Buffer; digests: string[] } {
@@ -121,19 +123,28 @@ const checkRatio = wallMs[1]! / wallMs[0]!;
 verdicts.push(`ward policy check, 100 000 rules / 10 rules as whole processes: ${checkRatio.toFixed(2)}× wall, ${(cpuMs[1]! / cpuMs[0]!).toFixed(2)}× CPU (target ≤ 3×): ${checkRatio <= 3 ? 'met' : 'MISSED'}`);
 
 // --- ward policy generate --from-dpkg against the same work done with standard tools:
-// md5sum (dpkg's record, as debsums checks it) and fsverity digest over the same files.
+// md5sum (dpkg's record, as debsums checks it) and fsverity digest over the same files;
+// and against fapolicyd's own Debian trust backend (trust = debdb), which builds its trust
+// database from dpkg's records too, in the same interleaved rounds.
 const genRows: Array<Array<string | number>> = [];
+const debdbRows: Array<Array<string | number>> = [];
+const debdbNotes: string[] = [];
 let genNote = 'no dpkg database here: generation not measured.';
 if (existsSync('/var/lib/dpkg/status')) {
-  const out = join(dir, 'dpkg.pol');
-  const gen = () => {
+  type Summary = { files: number; rules: number; packages: number; bytes: number; skipped: unknown[] };
+  const policyPaths = (file: string) => readFileSync(file, 'utf8').split('\n').flatMap((l) => /^# (?:\S+(?:, \S+)*: )?(\/.*)$/.exec(l)?.[1] ?? []);
+  const genWith = (out: string, extra: string[]) => () => {
     const t = process.hrtime.bigint();
-    const r = spawnSync(process.execPath, [WARD, 'policy', 'generate', '--from-dpkg', '-o', out, '--json'], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    const r = spawnSync(process.execPath, [WARD, 'policy', 'generate', '--from-dpkg', ...extra, '-o', out, '--json'], { encoding: 'utf8', maxBuffer: 64 << 20 });
     if (r.status !== 0 && r.status !== 1) throw new Error(`generate: ${r.stderr}`);
-    return { ms: Number(process.hrtime.bigint() - t) / 1e6, s: JSON.parse(r.stdout) as { files: number; rules: number; packages: number; bytes: number; skipped: unknown[] } };
+    return { ms: Number(process.hrtime.bigint() - t) / 1e6, s: JSON.parse(r.stdout) as Summary };
   };
+  const out = join(dir, 'dpkg.pol');
+  const outLib = join(dir, 'dpkg-lib.pol');
+  const gen = genWith(out, []);
+  const genLib = genWith(outLib, ['--libraries']);
   gen(); // warm the page cache: every run below reads from memory
-  const policyFiles = readFileSync(out, 'utf8').split('\n').flatMap((l) => /^# (?:\S+(?:, \S+)*: )?(\/.*)$/.exec(l)?.[1] ?? []);
+  const policyFiles = policyPaths(out);
   const list = join(dir, 'files.list');
   writeFileSync(list, policyFiles.join('\0'));
   const tool = (cmd: string) => {
@@ -143,11 +154,20 @@ if (existsSync('/var/lib/dpkg/status')) {
     return Number(process.hrtime.bigint() - t) / 1e6;
   };
   const haveFsverity = spawnSync('fsverity', ['--version']).status === 0;
-  // Interleaved rounds, so a change in the machine's load falls on all three alike.
+  const peer = debdbPeer();
+  const debdb = 'bin' in peer ? peer : undefined;
+  const dbDir = join(dir, 'fapolicyd-db');
+  if (debdb) {
+    genLib(); // warm: the shared objects too
+    runDebdb(debdb.bin, dbDir); // warm: every file dpkg has an MD5 for
+  }
+  // Interleaved rounds, so a change in the machine's load falls on all of them alike.
   const runs: Array<ReturnType<typeof gen>> = [];
+  const libRuns: Array<ReturnType<typeof gen>> = [];
   const md5Runs: number[] = [];
   const verityRuns: number[] = [];
-  const cpuOf = { gen: 0, md5: 0, verity: 0 };
+  const debdbRuns: Array<ReturnType<typeof runDebdb>> = [];
+  const cpuOf = { gen: 0, genLib: 0, md5: 0, verity: 0, debdb: 0 };
   const timed = <T>(key: keyof typeof cpuOf, fn: () => T): T => {
     const c = childCpuMs();
     const v = fn();
@@ -158,6 +178,10 @@ if (existsSync('/var/lib/dpkg/status')) {
     runs.push(timed('gen', gen));
     md5Runs.push(timed('md5', () => tool('md5sum')));
     if (haveFsverity) verityRuns.push(timed('verity', () => tool('fsverity digest')));
+    if (debdb) {
+      libRuns.push(timed('genLib', genLib));
+      debdbRuns.push(timed('debdb', () => runDebdb(debdb.bin, dbDir)));
+    }
   }
   const g = runs[0]!.s;
   const genMs = median(runs.map((r) => r.ms));
@@ -170,12 +194,48 @@ if (existsSync('/var/lib/dpkg/status')) {
     genRows.push(['fsverity digest, one process per 256 files', verityMs.toFixed(0), cpuOf.verity.toFixed(0), (mib / (verityMs / 1000)).toFixed(0), `${(verityMs / genMs).toFixed(2)}×`]);
     genRows.push(['md5sum + fsverity digest (the same two hashes, serially)', (md5Ms + verityMs).toFixed(0), (cpuOf.md5 + cpuOf.verity).toFixed(0), (mib / ((md5Ms + verityMs) / 1000)).toFixed(0), `${((md5Ms + verityMs) / genMs).toFixed(2)}×`]);
   }
-  genNote = `fapolicyd's own Debian trust backend cannot be the peer: Debian's fapolicyd (1.1.7-5) is built without one (its \`trust=\` backends are \`rpmdb\` and \`file\`; \`debdb\` came later upstream), so the peers do the same hashing with standard tools. This host: ${g.files.toLocaleString('en-US')} executables from ${g.packages} packages, ${mib.toFixed(0)} MiB, ${g.rules.toLocaleString('en-US')} rules (identical contents share one), ${g.skipped.length} files left out as modified (they do not match dpkg's record). Page cache warm; medians of 3 interleaved rounds. The peers hash the same file list.`;
+  genNote = `the peers do the same hashing as ward with standard tools over the same file list. This host: ${g.files.toLocaleString('en-US')} executables from ${g.packages} packages, ${mib.toFixed(0)} MiB, ${g.rules.toLocaleString('en-US')} rules (identical contents share one), ${g.skipped.length} files left out as modified (they do not match dpkg's record). Page cache warm; medians of 3 interleaved rounds.`;
   verdicts.push(
     haveFsverity
       ? `generate --from-dpkg (both hashes, verified, written) takes ${(genMs / (md5Ms + verityMs)).toFixed(2)}× the time of md5sum + fsverity digest of the same files`
       : 'generate --from-dpkg: fsverity-utils missing, no peer time',
   );
+  if (debdb) {
+    const db = countDebdb(debdb.bin, dbDir, join(dir, 'debdb.list'));
+    const listed = dpkgMd5sumPaths();
+    const inListed = [...db.paths].filter((f) => listed.has(f)).length;
+    const l = libRuns[0]!.s;
+    const libFiles = policyPaths(outLib);
+    const libMs = median(libRuns.map((r) => r.ms));
+    const dbMs = median(debdbRuns.map((r) => r.ms));
+    const dbMib = db.bytes / 2 ** 20;
+    const libMib = l.bytes / 2 ** 20;
+    const row = (what: string, files: number, m: number, ms: number, cpu: number) =>
+      [what, files.toLocaleString('en-US'), m.toFixed(0), ms.toFixed(0), cpu.toFixed(0), (m / (ms / 1000)).toFixed(0), `${(ms / genMs).toFixed(2)}×`];
+    debdbRows.push(row('ward policy generate --from-dpkg (executables; both cores)', g.files, mib, genMs, cpuOf.gen));
+    debdbRows.push(row('ward policy generate --from-dpkg --libraries (+ shared objects)', l.files, libMib, libMs, cpuOf.genLib));
+    debdbRows.push(row(`fapolicyd ${debdb.version} trust=debdb (every file with an MD5; one thread)`, db.entries, dbMib, dbMs, cpuOf.debdb));
+    // Where ward trusts a file debdb does not: dpkg keeps no md5sums line for it.
+    const outside = (files: string[]) => {
+      const miss = files.filter((f) => !db.paths.has(f));
+      const etc = miss.filter((f) => f.startsWith('/etc/')).length;
+      const maint = miss.filter((f) => f.startsWith('/var/lib/dpkg/info/')).length;
+      return { inDb: files.length - miss.length, miss: miss.length, etc, maint, other: miss.length - etc - maint };
+    };
+    const ex = outside(policyFiles);
+    const lib = outside(libFiles);
+    const pct = (a: number, b: number) => `${((a / b) * 100).toFixed(1)}%`;
+    debdbNotes.push(
+      `fapolicyd's own Debian trust backend, built from Debian's fapolicyd ${debdb.version} source (\`--with-deb\`; Debian 12's 1.1.7 has no such backend) by scripts/bench-deps/fapolicyd-debdb.sh, timed as the daemon's trust-database build (libdpkg reads the package database and each package's md5sums; for each listed file: open, MD5 of the whole file checked against dpkg's, SHA-256 of the whole file, then one LMDB write per entry) run without the daemon, so no fanotify listener. Its database holds the SHA-256 and size of the file, not an fs-verity digest.`,
+      `Files covered: dpkg records an MD5 for ${listed.size.toLocaleString('en-US')} paths; debdb's database holds ${db.entries.toLocaleString('en-US')} paths, ${inListed.toLocaleString('en-US')} of them among those (${pct(inListed, listed.size)} of dpkg's; ${debdbRuns[0]!.mismatches.toLocaleString('en-US')} were left out as modified, the other ${(listed.size - inListed - debdbRuns[0]!.mismatches).toLocaleString('en-US')} are missing, symlinks or not regular files), executables or not. ward trusts what can be executed: ${g.files.toLocaleString('en-US')} executables (${pct(g.files, db.entries)} of debdb's count), ${l.files.toLocaleString('en-US')} with --libraries (${pct(l.files, db.entries)}).`,
+      `Of ward's ${g.files.toLocaleString('en-US')} executables ${ex.inDb.toLocaleString('en-US')} are in debdb's database; the other ${ex.miss} have no md5sums line, so debdb does not trust them: ${ex.etc} executable conffiles under /etc (init scripts, cron jobs; dpkg keeps their hashes in its status file), ${ex.maint} maintainer scripts under /var/lib/dpkg/info, ${ex.other} other (e.g. diverted files). With --libraries: ${lib.inDb.toLocaleString('en-US')} of ${l.files.toLocaleString('en-US')} in debdb's database.`,
+    );
+    verdicts.push(
+      `generate --from-dpkg takes ${(genMs / dbMs).toFixed(2)}× the time of fapolicyd's debdb build (${(libMs / dbMs).toFixed(2)}× with --libraries) and trusts ${pct(g.files, db.entries)} (${pct(l.files, db.entries)}) as many files; per MiB hashed, ward ${(mib / (genMs / 1000)).toFixed(0)} MiB/s, debdb ${(dbMib / (dbMs / 1000)).toFixed(0)} MiB/s`,
+    );
+  } else {
+    debdbNotes.push(`fapolicyd's own Debian trust backend (trust=debdb): ${'missing' in peer ? peer.missing : ''}.`);
+  }
 }
 rmSync(dir, { recursive: true, force: true });
 
@@ -194,6 +254,8 @@ const body = [
   '',
   genRows.length ? table(['what', 'wall ms (median)', 'CPU ms (mean)', 'MiB/s', 'time × ward'], genRows) : '',
   '',
+  ...debdbNotes.flatMap((n) => [n, '']),
+  debdbRows.length ? table(['what', 'files trusted', 'MiB hashed', 'wall ms (median)', 'CPU ms (mean)', 'MiB/s', 'time × ward'], debdbRows) + '\n' : '',
   ...verdicts.map((v) => `- ${v}`),
 ].join('\n');
 console.log(body);
