@@ -183,7 +183,9 @@ if (existsSync('/var/lib/dpkg/status')) {
       debdbRuns.push(timed('debdb', () => runDebdb(debdb.bin, dbDir)));
     }
   }
-  const g = runs[0]!.s;
+  // Counts from the last round: the policy files, dpkg's records and debdb's database are read
+  // after it, so all describe the same state of a host whose packages may change meanwhile.
+  const g = runs.at(-1)!.s;
   const genMs = median(runs.map((r) => r.ms));
   const md5Ms = median(md5Runs);
   const verityMs = haveFsverity ? median(verityRuns) : NaN;
@@ -204,8 +206,9 @@ if (existsSync('/var/lib/dpkg/status')) {
     const db = countDebdb(debdb.bin, dbDir, join(dir, 'debdb.list'));
     const listed = dpkgMd5sumPaths();
     const inListed = [...db.paths].filter((f) => listed.has(f)).length;
-    const l = libRuns[0]!.s;
+    const l = libRuns.at(-1)!.s;
     const libFiles = policyPaths(outLib);
+    const exeFiles = policyPaths(out);
     const libMs = median(libRuns.map((r) => r.ms));
     const dbMs = median(debdbRuns.map((r) => r.ms));
     const dbMib = db.bytes / 2 ** 20;
@@ -222,12 +225,12 @@ if (existsSync('/var/lib/dpkg/status')) {
       const maint = miss.filter((f) => f.startsWith('/var/lib/dpkg/info/')).length;
       return { inDb: files.length - miss.length, miss: miss.length, etc, maint, other: miss.length - etc - maint };
     };
-    const ex = outside(policyFiles);
+    const ex = outside(exeFiles);
     const lib = outside(libFiles);
     const pct = (a: number, b: number) => `${((a / b) * 100).toFixed(1)}%`;
     debdbNotes.push(
       `fapolicyd's own Debian trust backend, built from Debian's fapolicyd ${debdb.version} source (\`--with-deb\`; Debian 12's 1.1.7 has no such backend) by scripts/bench-deps/fapolicyd-debdb.sh, timed as the daemon's trust-database build (libdpkg reads the package database and each package's md5sums; for each listed file: open, MD5 of the whole file checked against dpkg's, SHA-256 of the whole file, then one LMDB write per entry) run without the daemon, so no fanotify listener. Its database holds the SHA-256 and size of the file, not an fs-verity digest.`,
-      `Files covered: dpkg records an MD5 for ${listed.size.toLocaleString('en-US')} paths; debdb's database holds ${db.entries.toLocaleString('en-US')} paths, ${inListed.toLocaleString('en-US')} of them among those (${pct(inListed, listed.size)} of dpkg's; ${debdbRuns[0]!.mismatches.toLocaleString('en-US')} were left out as modified, the other ${(listed.size - inListed - debdbRuns[0]!.mismatches).toLocaleString('en-US')} are missing, symlinks or not regular files), executables or not. ward trusts what can be executed: ${g.files.toLocaleString('en-US')} executables (${pct(g.files, db.entries)} of debdb's count), ${l.files.toLocaleString('en-US')} with --libraries (${pct(l.files, db.entries)}).`,
+      `Files covered: dpkg records an MD5 for ${listed.size.toLocaleString('en-US')} paths; debdb's database holds ${db.entries.toLocaleString('en-US')} paths, ${inListed.toLocaleString('en-US')} of them among those (${pct(inListed, listed.size)} of dpkg's; ${debdbRuns.at(-1)!.mismatches.toLocaleString('en-US')} were left out as modified, the other ${(listed.size - inListed - debdbRuns.at(-1)!.mismatches).toLocaleString('en-US')} are missing, symlinks or not regular files), executables or not. ward trusts what can be executed: ${g.files.toLocaleString('en-US')} executables (${pct(g.files, db.entries)} of debdb's count), ${l.files.toLocaleString('en-US')} with --libraries (${pct(l.files, db.entries)}).`,
       `Of ward's ${g.files.toLocaleString('en-US')} executables ${ex.inDb.toLocaleString('en-US')} are in debdb's database; the other ${ex.miss} have no md5sums line, so debdb does not trust them: ${ex.etc} executable conffiles under /etc (init scripts, cron jobs; dpkg keeps their hashes in its status file), ${ex.maint} maintainer scripts under /var/lib/dpkg/info, ${ex.other} other (e.g. diverted files). With --libraries: ${lib.inDb.toLocaleString('en-US')} of ${l.files.toLocaleString('en-US')} in debdb's database.`,
     );
     verdicts.push(
