@@ -67,6 +67,22 @@ function readTarget(path: string): string {
 
 const q = (p: string) => (/^[\w@%+=:,./-]+$/.test(p) ? p : `'${p.replace(/'/g, `'\\''`)}'`);
 
+/**
+ * `FLAG PATH`, or a sentence (not starting with "--", so it stays off the "to allow these:" line)
+ * when no flag should be suggested: the line is meant to be pasted, and CMD chooses the paths it
+ * is denied. ward run splits every path flag's value at commas (landrun's PATH,PATH… form, quoted
+ * or not), so a denial on /tmp/x,/etc — a directory "x," CMD or any local user can make — would
+ * paste as --rw /tmp/x --rw /etc. And `touch /f` is denied on "/", where the flag would open the
+ * whole filesystem.
+ */
+function pathFlag(flag: '--ro' | '--rox' | '--rw' | '--unix', path: string): string {
+  if (path === '/') return `only ${flag} / would allow it, which opens the whole filesystem: not suggested`;
+  if (path.includes(',')) {
+    return `no flag can name ${q(path)}: ward run splits ${flag}'s value at commas; if it is to be allowed, list it under "${flag.slice(2)}" in a --profile file`;
+  }
+  return `${flag} ${q(path)}`;
+}
+
 /** The flag that would allow this denial, or a sentence when no ward run flag does. */
 export function hintFor(d: Denial): string {
   const b = d.blockers;
@@ -79,16 +95,16 @@ export function hintFor(d: Denial): string {
   if (has('scope.signal')) return '--allow-signals-out';
   if (has('scope.abstract_unix_socket')) return '--allow-abstract-unix-out';
   if (has('fs.refer')) return 'moving or linking files between directories (refer) is not granted by ward run: copy instead';
-  if (has('fs.resolve_unix')) return d.path ? `--unix ${q(d.path)}` : '--unix PATH';
+  if (has('fs.resolve_unix')) return d.path ? pathFlag('--unix', d.path) : '--unix PATH';
   const p = d.path;
   if (!p) return `a right ward run does not grant by path (${b.join(', ')})`;
   const writes = ['fs.make_reg', 'fs.make_dir', 'fs.make_sym', 'fs.make_fifo', 'fs.make_sock', 'fs.make_char', 'fs.make_block', 'fs.remove_file', 'fs.remove_dir'];
-  if (b.some((x) => writes.includes(x))) return `--rw ${q(p)}`; // creation and removal are checked on the directory
-  if (has('fs.write_file') || has('fs.truncate') || has('fs.ioctl_dev')) return `--rw ${q(p)}`;
-  if (has('fs.execute')) return `--rox ${q(readTarget(p) === p ? p : readTarget(p))}`;
-  if (has('fs.read_dir')) return `--ro ${q(readTarget(p + '/') === p + '/' ? p : readTarget(p + '/'))}`;
-  if (has('fs.read_file')) return `--ro ${q(readTarget(p))}`;
-  return `--rw ${q(dirOf(p))}`;
+  if (b.some((x) => writes.includes(x))) return pathFlag('--rw', p); // creation and removal are checked on the directory
+  if (has('fs.write_file') || has('fs.truncate') || has('fs.ioctl_dev')) return pathFlag('--rw', p);
+  if (has('fs.execute')) return pathFlag('--rox', readTarget(p));
+  if (has('fs.read_dir')) return pathFlag('--ro', readTarget(p + '/') === p + '/' ? p : readTarget(p + '/'));
+  if (has('fs.read_file')) return pathFlag('--ro', readTarget(p));
+  return pathFlag('--rw', dirOf(p));
 }
 
 /** One line per denial: what, the missing right, the flag. */

@@ -203,3 +203,43 @@ test('the summary counts each distinct denial once and names the flags that allo
   assert.ok(lines.includes('to allow these: --connect-tcp 443 --rw /srv/a --allow-sysv-ipc'));
   assert.deepEqual(formatSummary(summarizeDenials([], [])), ['no Landlock denials']);
 });
+
+// The "to allow these:" line is pasted onto a ward run command line, whose path flags split their
+// value at commas, and CMD (or any local user, in /tmp) chooses the names it is denied: a
+// directory "x," holding "etc" made --rox /tmp/…/x,/etc — pasted, --rox /etc. A denial on "/"
+// (touch /f, ls /) made --rw / and --ro /: the whole filesystem.
+test('no suggested flag names a path with a comma or the root directory', () => {
+  const rec = (x: string) => parseAccessRecord(`audit(1:2): domain=1 ${x}`)!;
+  const hex = (p: string) => Buffer.from(p).toString('hex').toUpperCase();
+  const risky = [
+    rec('blockers=fs.execute path="/tmp/w/x,/etc"'),
+    rec('blockers=fs.make_reg path="/tmp/a,/etc"'),
+    rec(`blockers=fs.write_file path=${hex('/tmp/a b,/root')}`),
+    rec('blockers=fs.read_file path="/srv/a,/home"'),
+    rec('blockers=fs.resolve_unix path="/run/a,/run/b.sock"'),
+    rec('blockers=fs.make_reg path="/"'),
+    rec('blockers=fs.read_dir path="/"'),
+  ];
+  for (const d of risky) assert.ok(!hintFor(d).startsWith('--'), `${describeDenial(d)}`);
+  assert.match(hintFor(risky[0]!), /no flag can name \/tmp\/w\/x,\/etc: .*splits --rox's value at commas.*"rox" in a --profile file/);
+  assert.match(hintFor(risky[5]!), /only --rw \/ would allow it, which opens the whole filesystem: not suggested/);
+  const s = summarizeDenials([...risky, rec('blockers=fs.read_file path="/srv/ok"')], []);
+  assert.deepEqual(s.flags, ['--ro /srv/ok']);
+  assert.equal(s.withoutFlag, risky.length);
+});
+
+test('--explain: CMD naming its own denials cannot make the suggested flags open /etc or /', async (t) => {
+  if (!requires(t, canRun, 'root and Landlock ABI 7+ (audit records)')) return;
+  const work = s.dir('comma-work');
+  const r = await run(
+    ['run', '--explain', '--rox', '/usr', '--ro', '/lib,/lib64,/etc/ld.so.cache', '--rw', work, '--', '/bin/sh', '-c', `mkdir "${work}/x,"; cp /bin/true "${work}/x,/etc"; "${work}/x,/etc"; touch /ward-denials-test; true`],
+    work,
+  );
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, new RegExp(`^ward:   1× denied execute on ${work}/x,/etc — allow with: no flag can name`, 'm'));
+  assert.match(r.stderr, /^ward:   1× denied make_reg on \/ — allow with: only --rw \/ would allow it/m);
+  // Split as ward run splits a pasted value: no path but those CMD was denied.
+  const line = /^ward: to allow these: (.*)$/m.exec(r.stderr)?.[1] ?? '';
+  const paths = line.split(' ').filter((w) => !w.startsWith('--')).flatMap((v) => v.split(','));
+  for (const p of paths) assert.ok(p !== '/' && p !== '/etc', `${p} suggested: ${r.stderr}`);
+});
