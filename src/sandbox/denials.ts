@@ -49,6 +49,61 @@ export function parseDomainRecord(text: string): { domain: string; pid: number }
   return { domain: f.get('domain')!, pid: Number(f.get('pid')) };
 }
 
+/**
+ * The denials of one Landlock domain — the one a given pid created — from the audit stream, which
+ * carries every process's. The kernel writes a domain's AUDIT_LANDLOCK_DOMAIN record ("allocated",
+ * with the creating pid) once, right after that domain's first AUDIT_LANDLOCK_ACCESS record
+ * (security/landlock/audit.c, landlock_log_denial then log_domain): until the child's arrives,
+ * denials are held. Held denials of a domain announced for another pid are dropped, and that
+ * domain's later ones are never held: any local user can make denials in a sandbox of their own,
+ * and holding them all grew a root `ward run --explain` by ~50 MB/s while CMD was not denied.
+ */
+export class DomainFilter {
+  readonly #pid: number;
+  #domain: string | undefined;
+  #held: Denial[] = [];
+  readonly #foreign = new Set<string>();
+  static readonly MAX_HELD = 10_000;
+  /** Held denials dropped because more than MAX_HELD waited for their domain's record. */
+  dropped = 0;
+
+  constructor(pid: number) {
+    this.#pid = pid;
+  }
+
+  /** An AUDIT_LANDLOCK_DOMAIN record: the held denials it shows to be the child's, in order. */
+  domainRecord(text: string): Denial[] {
+    const dom = parseDomainRecord(text);
+    if (!dom) return [];
+    if (dom.pid !== this.#pid) {
+      this.#foreign.add(dom.domain);
+      this.#held = this.#held.filter((d) => d.domain !== dom.domain);
+      return [];
+    }
+    this.#domain = dom.domain;
+    const mine = this.#held.filter((d) => d.domain === dom.domain);
+    this.#held = [];
+    return mine;
+  }
+
+  /** An AUDIT_LANDLOCK_ACCESS record's denial: it, if it is the child's; held while that is unknown. */
+  access(d: Denial): Denial[] {
+    if (this.#domain !== undefined) return d.domain === this.#domain ? [d] : [];
+    if (this.#foreign.has(d.domain)) return [];
+    if (this.#held.length >= DomainFilter.MAX_HELD) {
+      this.#held.shift();
+      this.dropped++;
+    }
+    this.#held.push(d);
+    return [];
+  }
+
+  /** How many denials wait for their domain's record. */
+  get held(): number {
+    return this.#held.length;
+  }
+}
+
 // Trees whose files come as a set: a hint names the package directory, not each file.
 const TREES = [/^(\/usr\/(?:local\/)?lib\/[^/]+)\//, /^(\/usr\/(?:local\/)?share\/[^/]+)\//, /^(\/opt\/[^/]+)\//, /^(\/etc\/ssl)\//, /^(\/usr\/lib64\/[^/]+)\//];
 
