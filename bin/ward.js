@@ -13,6 +13,14 @@ if (major < needMajor || (major === needMajor && minor < needMinor)) {
   process.exit(1);
 }
 
+// ward daemon runs as root: SIGUSR1 must never open Node's inspector (code execution for whoever
+// reaches 127.0.0.1:9229). The launchers start its Node with --disable-sigusr1; started as
+// `node bin/ward.js daemon` it has only the listener service.ts installs once running, and Node's
+// handler opened the inspector while the daemon loaded its modules and read its configuration. A
+// listener here replaces Node's handler from ward's first line (Node's own start-up, before it,
+// is covered only by the flag).
+if (process.argv[2] === 'daemon') process.on('SIGUSR1', () => {});
+
 // import.meta.dirname, not node:url's fileURLToPath: loading node:url costs every launch ~3 ms.
 const here = import.meta.dirname;
 // node:fs through process.getBuiltinModule (Node ≥ 22.3): an ESM import of node:fs builds its

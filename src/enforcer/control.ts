@@ -52,7 +52,10 @@ const MAX_REQUEST = 64 * 1024 * 1024;
  * a connection and its buffers for as long as it liked; the admin group is not root. idleMs: a
  * connection with no bytes for that long while its request is incomplete is closed (reset by
  * every chunk, so a large policy on a slow link still arrives; not applied while ward works on
- * the answer). maxConnections: connections beyond it are closed at once (Node's net.Server).
+ * the answer). maxConnections: connections from clients other than root beyond it are answered
+ * EAGAIN and closed. Root's are not counted: with a net.Server-wide limit an admin-group client
+ * holding that many connections locked root out (its request failed with a bare EPIPE), so root
+ * could not even switch enforcement back on.
  */
 export interface ControlLimits {
   readonly idleMs: number;
@@ -67,6 +70,8 @@ export class ControlServer {
   readonly #handle: (req: ControlRequest, peer: Peer) => Promise<ControlResponse>;
   #server: Server | undefined;
   readonly #limits: ControlLimits;
+  #nonRoot = 0; // open connections from peers other than root
+  #refused = 0; // of those beyond the limit, still closing
 
   constructor(path: string, adminGroup: string | undefined, handle: (req: ControlRequest, peer: Peer) => Promise<ControlResponse>, limits: ControlLimits = CONTROL_LIMITS) {
     this.path = path;
@@ -83,7 +88,6 @@ export class ControlServer {
     mkdirSync(dirname(this.path), { recursive: true, mode: 0o755 });
     if (existsSync(this.path)) unlinkSync(this.path);
     const server = createServer((c) => this.#serve(c));
-    server.maxConnections = this.#limits.maxConnections;
     this.#server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -100,6 +104,24 @@ export class ControlServer {
     } catch {
       c.end(JSON.stringify({ ok: false, errno: 'EPERM', message: 'cannot identify the client' }) + '\n');
       return;
+    }
+    if (peer.uid !== 0) {
+      if (this.#nonRoot >= this.#limits.maxConnections) {
+        // Refused with an answer, up to as many again (then, like net.Server's own limit, closed
+        // at once). The request is read and dropped before closing: a unix socket closed with
+        // unread bytes resets its peer (ECONNRESET, unix_release_sock), losing the answer; one
+        // second for the client to close its side.
+        if (this.#refused >= this.#limits.maxConnections) return void c.destroy();
+        this.#refused++;
+        c.once('close', () => this.#refused--);
+        c.on('error', () => c.destroy());
+        c.setTimeout(1000, () => c.destroy());
+        c.resume();
+        c.end(JSON.stringify({ ok: false, errno: 'EAGAIN', message: `ward daemon: ${this.#limits.maxConnections} connections from clients other than root are open; try again later` }) + '\n');
+        return;
+      }
+      this.#nonRoot++;
+      c.once('close', () => this.#nonRoot--);
     }
     // The request line, then (for a policy sent raw) exactly the byte count it names. A request
     // can be tens of MB: keep the chunks and look for the newline only in each new one

@@ -87,7 +87,7 @@ export class IpeBackend implements EnforcementBackend {
     const given = pkcs7 ?? this.#opts.signatureOf?.(p.rawName);
     if (given) return given;
     if (!this.#signer) {
-      throw new WardError('ENOKEY', `policy "${displayText(p.name)}" is not signed and no signing key is configured: the kernel's IPE takes only signed policies (set ipeSigningKey and ipeSigningCert, or load it with --signed)`);
+      throw new WardError('ENOKEY', `policy "${displayText(p.rawName)}" is not signed and no signing key is configured: the kernel's IPE takes only signed policies (set ipeSigningKey and ipeSigningCert, or load it with --signed)`);
     }
     return signPkcs7(p.text, this.#signer);
   }
@@ -106,8 +106,8 @@ export class IpeBackend implements EnforcementBackend {
     const there = this.#k.list().find((x) => x.rawName === p.rawName);
     if (there && Buffer.compare(this.#k.show(p.rawName), Buffer.from(p.text)) === 0) return;
     const blob = this.#blob(p, pkcs7);
-    if (there) this.#call(`update "${displayText(p.name)}" to ${versionString(p.version)}`, () => this.#k.update(p.rawName, blob));
-    else this.#call(`load "${displayText(p.name)}"`, () => this.#k.load(blob));
+    if (there) this.#call(`update "${displayText(p.rawName)}" to ${versionString(p.version)}`, () => this.#k.update(p.rawName, blob));
+    else this.#call(`load "${displayText(p.rawName)}"`, () => this.#k.load(blob));
   }
 
   /**
@@ -119,8 +119,8 @@ export class IpeBackend implements EnforcementBackend {
       // IPE refuses to activate a version older than the active policy's (security/ipe/policy.c,
       // ipe_set_active_pol) — whoever activated it. Say so before ward's store moves.
       const active = this.#k.list().find((x) => x.active);
-      if (active && active.name !== p.rawName && older(versionString(p.version), active.version)) {
-        throw new WardError('EINVAL', `the kernel's active IPE policy "${displayText(active.name)}" has version ${active.version}: IPE refuses to activate the older ${versionString(p.version)}`);
+      if (active && active.rawName !== p.rawName && older(versionString(p.version), active.version)) {
+        throw new WardError('EINVAL', `the kernel's active IPE policy "${displayText(active.rawName)}" has version ${active.version}: IPE refuses to activate the older ${versionString(p.version)}`);
       }
     }
     this.#deploy(p, pkcs7);
@@ -137,11 +137,11 @@ export class IpeBackend implements EnforcementBackend {
     if (!p) {
       const left = this.#k.list().find((x) => x.active);
       // IPE has no "deactivate": a policy activated earlier keeps enforcing. Say it, never hide it.
-      if (left) this.#events?.log(`no active policy in ward's store, but the kernel's IPE keeps enforcing "${displayText(left.name)}" ${left.version} (IPE cannot deactivate a policy; activate another to replace it)`);
+      if (left) this.#events?.log(`no active policy in ward's store, but the kernel's IPE keeps enforcing "${displayText(left.rawName)}" ${left.version} (IPE cannot deactivate a policy; activate another to replace it)`);
       return;
     }
     this.#deploy(p);
-    if (!this.#k.list().find((x) => x.rawName === p.rawName)?.active) this.#call(`activate "${displayText(p.name)}"`, () => this.#k.activate(p.rawName));
+    if (!this.#k.list().find((x) => x.rawName === p.rawName)?.active) this.#call(`activate "${displayText(p.rawName)}"`, () => this.#k.activate(p.rawName));
     const w = verityWarning(p);
     if (w) this.#events?.log(`warning: ${w}`);
   }
@@ -167,7 +167,7 @@ export class IpeBackend implements EnforcementBackend {
   }
 
   status(): BackendStatus {
-    let active: { name: string; version: string } | undefined;
+    let active: { name: string; rawName: string; version: string } | undefined;
     let enforcing = false;
     let readable = false;
     try {
@@ -184,11 +184,12 @@ export class IpeBackend implements EnforcementBackend {
     // securityfs behind the daemon (enforce=0, another policy activated). Status says so.
     const drift: string[] = [];
     if (readable && this.#mode.enforce && !enforcing) drift.push('the kernel\'s IPE is permissive (enforce=0, set outside ward): it denies nothing; `ward enforce on` sets it back');
-    if (readable && (active?.name ?? null) !== (this.#policy?.rawName ?? null)) {
-      drift.push(`the kernel's active IPE policy is ${active ? `"${displayText(active.name)}" ${active.version}` : 'none'}, not ward's ${this.#policy ? `"${displayText(this.#policy.name)}"` : '(none)'}: the kernel enforces its own`);
+    // Names compared as bytes: `name` is for display (invalid UTF-8 replaced), `rawName` the bytes.
+    if (readable && (active?.rawName ?? null) !== (this.#policy?.rawName ?? null)) {
+      drift.push(`the kernel's active IPE policy is ${active ? `"${displayText(active.rawName)}" ${active.version}` : 'none'}, not ward's ${this.#policy ? `"${displayText(this.#policy.rawName)}"` : '(none)'}: the kernel enforces its own`);
     } else if (readable && active && this.#policy && active.version !== versionString(this.#policy.version)) {
       // Same name, another version: updated in securityfs behind ward (ward's store has not moved).
-      drift.push(`the kernel's active IPE policy "${displayText(active.name)}" is at version ${active.version}, not ward's ${versionString(this.#policy.version)}: the kernel enforces a text ward does not hold`);
+      drift.push(`the kernel's active IPE policy "${displayText(active.rawName)}" is at version ${active.version}, not ward's ${versionString(this.#policy.version)}: the kernel enforces a text ward does not hold`);
     }
     return {
       backend: 'ipe',
@@ -206,6 +207,6 @@ export class IpeBackend implements EnforcementBackend {
     // Deliberately nothing: the kernel keeps enforcing the active policy (documented in
     // docs/daemon.md). Turning enforce off here would open the host at every daemon restart.
     const a = this.#k.present() ? this.#k.list().find((x) => x.active) : undefined;
-    this.#events?.log(a ? `the kernel's IPE keeps enforcing "${displayText(a.name)}" ${a.version} after the daemon stops` : 'the kernel\'s IPE has no active policy');
+    this.#events?.log(a ? `the kernel's IPE keeps enforcing "${displayText(a.rawName)}" ${a.version} after the daemon stops` : 'the kernel\'s IPE has no active policy');
   }
 }

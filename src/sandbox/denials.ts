@@ -49,6 +49,61 @@ export function parseDomainRecord(text: string): { domain: string; pid: number }
   return { domain: f.get('domain')!, pid: Number(f.get('pid')) };
 }
 
+/**
+ * The denials of one Landlock domain — the one a given pid created — from the audit stream, which
+ * carries every process's. The kernel writes a domain's AUDIT_LANDLOCK_DOMAIN record ("allocated",
+ * with the creating pid) once, right after that domain's first AUDIT_LANDLOCK_ACCESS record
+ * (security/landlock/audit.c, landlock_log_denial then log_domain): until the child's arrives,
+ * denials are held. Held denials of a domain announced for another pid are dropped, and that
+ * domain's later ones are never held: any local user can make denials in a sandbox of their own,
+ * and holding them all grew a root `ward run --explain` by ~50 MB/s while CMD was not denied.
+ */
+export class DomainFilter {
+  readonly #pid: number;
+  #domain: string | undefined;
+  #held: Denial[] = [];
+  readonly #foreign = new Set<string>();
+  static readonly MAX_HELD = 10_000;
+  /** Held denials dropped because more than MAX_HELD waited for their domain's record. */
+  dropped = 0;
+
+  constructor(pid: number) {
+    this.#pid = pid;
+  }
+
+  /** An AUDIT_LANDLOCK_DOMAIN record: the held denials it shows to be the child's, in order. */
+  domainRecord(text: string): Denial[] {
+    const dom = parseDomainRecord(text);
+    if (!dom) return [];
+    if (dom.pid !== this.#pid) {
+      this.#foreign.add(dom.domain);
+      this.#held = this.#held.filter((d) => d.domain !== dom.domain);
+      return [];
+    }
+    this.#domain = dom.domain;
+    const mine = this.#held.filter((d) => d.domain === dom.domain);
+    this.#held = [];
+    return mine;
+  }
+
+  /** An AUDIT_LANDLOCK_ACCESS record's denial: it, if it is the child's; held while that is unknown. */
+  access(d: Denial): Denial[] {
+    if (this.#domain !== undefined) return d.domain === this.#domain ? [d] : [];
+    if (this.#foreign.has(d.domain)) return [];
+    if (this.#held.length >= DomainFilter.MAX_HELD) {
+      this.#held.shift();
+      this.dropped++;
+    }
+    this.#held.push(d);
+    return [];
+  }
+
+  /** How many denials wait for their domain's record. */
+  get held(): number {
+    return this.#held.length;
+  }
+}
+
 // Trees whose files come as a set: a hint names the package directory, not each file.
 const TREES = [/^(\/usr\/(?:local\/)?lib\/[^/]+)\//, /^(\/usr\/(?:local\/)?share\/[^/]+)\//, /^(\/opt\/[^/]+)\//, /^(\/etc\/ssl)\//, /^(\/usr\/lib64\/[^/]+)\//];
 
@@ -67,6 +122,22 @@ function readTarget(path: string): string {
 
 const q = (p: string) => (/^[\w@%+=:,./-]+$/.test(p) ? p : `'${p.replace(/'/g, `'\\''`)}'`);
 
+/**
+ * `FLAG PATH`, or a sentence (not starting with "--", so it stays off the "to allow these:" line)
+ * when no flag should be suggested: the line is meant to be pasted, and CMD chooses the paths it
+ * is denied. ward run splits every path flag's value at commas (landrun's PATH,PATH… form, quoted
+ * or not), so a denial on /tmp/x,/etc — a directory "x," CMD or any local user can make — would
+ * paste as --rw /tmp/x --rw /etc. And `touch /f` is denied on "/", where the flag would open the
+ * whole filesystem.
+ */
+function pathFlag(flag: '--ro' | '--rox' | '--rw' | '--unix', path: string): string {
+  if (path === '/') return `only ${flag} / would allow it, which opens the whole filesystem: not suggested`;
+  if (path.includes(',')) {
+    return `no flag can name ${q(path)}: ward run splits ${flag}'s value at commas; if it is to be allowed, list it under "${flag.slice(2)}" in a --profile file`;
+  }
+  return `${flag} ${q(path)}`;
+}
+
 /** The flag that would allow this denial, or a sentence when no ward run flag does. */
 export function hintFor(d: Denial): string {
   const b = d.blockers;
@@ -79,16 +150,16 @@ export function hintFor(d: Denial): string {
   if (has('scope.signal')) return '--allow-signals-out';
   if (has('scope.abstract_unix_socket')) return '--allow-abstract-unix-out';
   if (has('fs.refer')) return 'moving or linking files between directories (refer) is not granted by ward run: copy instead';
-  if (has('fs.resolve_unix')) return d.path ? `--unix ${q(d.path)}` : '--unix PATH';
+  if (has('fs.resolve_unix')) return d.path ? pathFlag('--unix', d.path) : '--unix PATH';
   const p = d.path;
   if (!p) return `a right ward run does not grant by path (${b.join(', ')})`;
   const writes = ['fs.make_reg', 'fs.make_dir', 'fs.make_sym', 'fs.make_fifo', 'fs.make_sock', 'fs.make_char', 'fs.make_block', 'fs.remove_file', 'fs.remove_dir'];
-  if (b.some((x) => writes.includes(x))) return `--rw ${q(p)}`; // creation and removal are checked on the directory
-  if (has('fs.write_file') || has('fs.truncate') || has('fs.ioctl_dev')) return `--rw ${q(p)}`;
-  if (has('fs.execute')) return `--rox ${q(readTarget(p) === p ? p : readTarget(p))}`;
-  if (has('fs.read_dir')) return `--ro ${q(readTarget(p + '/') === p + '/' ? p : readTarget(p + '/'))}`;
-  if (has('fs.read_file')) return `--ro ${q(readTarget(p))}`;
-  return `--rw ${q(dirOf(p))}`;
+  if (b.some((x) => writes.includes(x))) return pathFlag('--rw', p); // creation and removal are checked on the directory
+  if (has('fs.write_file') || has('fs.truncate') || has('fs.ioctl_dev')) return pathFlag('--rw', p);
+  if (has('fs.execute')) return pathFlag('--rox', readTarget(p));
+  if (has('fs.read_dir')) return pathFlag('--ro', readTarget(p + '/') === p + '/' ? p : readTarget(p + '/'));
+  if (has('fs.read_file')) return pathFlag('--ro', readTarget(p));
+  return pathFlag('--rw', dirOf(p));
 }
 
 /** One line per denial: what, the missing right, the flag. */

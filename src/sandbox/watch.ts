@@ -11,7 +11,7 @@ import { WardError } from '../errors.ts';
 import { AUDIT_LANDLOCK_ACCESS, AUDIT_LANDLOCK_DOMAIN, AUDIT_SECCOMP, AuditReader, auditEnabled, setAuditEnabled } from '../kernel/audit.ts';
 import { sys } from '../kernel/arch.ts';
 import { landlockAbi } from '../kernel/landlock.ts';
-import { auditFields, describeDenial, formatSummary, parseAccessRecord, parseDomainRecord, seccompHint, summarizeDenials, type Denial } from './denials.ts';
+import { DomainFilter, auditFields, describeDenial, formatSummary, parseAccessRecord, seccompHint, summarizeDenials, type Denial } from './denials.ts';
 
 const WARD_BIN = fileURLToPath(new URL('../../bin/ward.js', import.meta.url));
 
@@ -60,8 +60,7 @@ export async function runWithDenialLog(log: DenialLog, args: readonly string[], 
   const marker = 0x7d000000 + (process.pid & 0xffffff);
   const child = spawn(process.execPath, [WARD_BIN, 'run', '--log-new-exec', '--audit-marker', String(marker), ...args], { stdio: 'inherit' });
   const names = new Map(Object.entries(sys()).map(([n, nr]) => [nr, n]));
-  let domain: string | undefined;
-  const pending: Array<{ denial: Denial }> = [];
+  const filter = new DomainFilter(child.pid ?? -1);
   const seen: Denial[] = [];
   const refused: string[] = [];
   const shown = new Set<string>();
@@ -76,11 +75,7 @@ export async function runWithDenialLog(log: DenialLog, args: readonly string[], 
     for (const r of log.reader.poll()) {
       n++;
       if (r.type === AUDIT_LANDLOCK_DOMAIN) {
-        const dom = parseDomainRecord(r.text);
-        if (dom && dom.pid === child.pid) {
-          domain = dom.domain;
-          for (const p of pending.splice(0)) if (p.denial.domain === domain) show(p.denial);
-        }
+        for (const d of filter.domainRecord(r.text)) show(d);
       } else if (r.type === AUDIT_SECCOMP) {
         const f = auditFields(r.text);
         if (f.get('auid') !== String(marker)) continue;
@@ -91,9 +86,7 @@ export async function runWithDenialLog(log: DenialLog, args: readonly string[], 
         refused.push(name);
       } else if (r.type === AUDIT_LANDLOCK_ACCESS) {
         const d = parseAccessRecord(r.text);
-        if (!d) continue;
-        if (domain === undefined) pending.push({ denial: d });
-        else if (d.domain === domain) show(d);
+        if (d) for (const mine of filter.access(d)) show(mine);
       }
     }
     return n;
@@ -110,6 +103,8 @@ export async function runWithDenialLog(log: DenialLog, args: readonly string[], 
       await new Promise((r) => setTimeout(r, 50));
       quiet = drain() > 0 ? 0 : quiet + 50;
     }
+    if (log.reader.overflows) print(`ward: the kernel's audit stream overflowed ${log.reader.overflows} time(s) (records came faster than they were read): the summary may miss some denials`);
+    if (filter.dropped) print(`ward: ${filter.dropped} denial record(s) were dropped while this run's sandbox was not yet known (other sandboxes were denied much meanwhile): the summary may miss some`);
     for (const line of formatSummary(summarizeDenials(seen, refused))) print(`ward: ${line}`);
     return code ?? 128 + (signal ? (process.getBuiltinModule('node:os').constants.signals[signal] ?? 0) : 0);
   } finally {

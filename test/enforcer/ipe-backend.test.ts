@@ -21,6 +21,8 @@ import { PolicyState } from '../../src/enforcer/state.ts';
 import { ControlServer } from '../../src/enforcer/control.ts';
 import type { kernelIpe } from '../../src/enforcer/securityfs.ts';
 import { allowRulesNaming } from '../../src/policy/property-rules.ts';
+import { displayText } from '../../src/policy/model.ts';
+import { parsePolicyOrThrow } from '../../src/policy/parser.ts';
 
 let dir = '';
 const hasOpenssl = spawnSync('openssl', ['version']).status === 0;
@@ -117,7 +119,7 @@ test('allowRulesNaming counts ALLOW rules on a property as the kernel tokenizes 
 });
 
 /** securityfs as the backend uses it; a signed blob carries its text verbatim (content attached). */
-function fakeKernel(): typeof kernelIpe {
+function fakeKernel(o: { displayNames?: boolean } = {}): typeof kernelIpe {
   const policies = new Map<string, { text: ReturnType<typeof kernelIpe.show>; version: string; active: boolean }>();
   const put = (blob: Uint8Array) => {
     const b = Buffer.from(blob);
@@ -135,7 +137,8 @@ function fakeKernel(): typeof kernelIpe {
     delete: (name: string) => void policies.delete(name),
     enforce: () => {},
     auditSuccess: () => {},
-    list: () => [...policies].map(([name, p]) => ({ name, rawName: name, version: p.version, active: p.active })),
+    // As securityfs.ts lists them: name for display (UTF-8, invalid bytes replaced), rawName the bytes.
+    list: () => [...policies].map(([name, p]) => ({ name: o.displayNames ? displayText(name) : name, rawName: name, version: p.version, active: p.active })),
     show: (name: string) => policies.get(name)!.text,
     present: () => true,
     enforcing: () => true,
@@ -214,4 +217,21 @@ test('the kernel\'s IPE matches fsverity_digest only on fs-verity files: a gener
   assert.doesNotMatch(other.stderr, /warning/);
   assert.equal((await wardAsync(['policy', 'activate', 'deny', '--socket', socket])).status, 0);
   assert.ok(!backend.status().gaps.some((g) => /fsverity_digest/.test(g)), backend.status().gaps.join('\n'));
+});
+
+// securityfs.ts lists each kernel policy with a display name and its bytes (rawName); the
+// backend compared the display name with ward's raw name, so a policy named in non-ASCII UTF-8
+// was "not ward's" in daemon-status while the kernel enforced exactly it.
+test('a policy with a non-ASCII name, active in the kernel as in ward, is no drift in status and is named as written', async (t) => {
+  if (!needOpenssl(t)) return;
+  const p = parsePolicyOrThrow(Buffer.from('policy_name=pólicy policy_version=1.0.0\nDEFAULT action=ALLOW\n'));
+  assert.notEqual(p.rawName, displayText(p.rawName), 'the name has bytes above 0x7f');
+  const logs: string[] = [];
+  const backend = new IpeBackend({ signingKey: join(dir, 'rsa.key'), signingCert: join(dir, 'rsa.crt'), kernel: fakeKernel({ displayNames: true }) });
+  await backend.start(p, { enforce: true, auditSuccess: false }, { audit: () => {}, log: (l) => void logs.push(l), failed: () => {} });
+  const gaps = backend.status().gaps;
+  assert.ok(!gaps.some((g) => /the kernel's active IPE policy/.test(g)), gaps.join('\n'));
+  // Messages name it as written (a display name decoded once more turned "ó" into U+FFFD).
+  await backend.swapPolicy(undefined);
+  assert.ok(logs.some((l) => l.includes('keeps enforcing "pólicy" 1.0.0')), logs.join('\n'));
 });

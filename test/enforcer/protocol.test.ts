@@ -6,7 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { connect, createServer } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ControlServer } from '../../src/enforcer/control.ts';
@@ -141,14 +142,17 @@ test('against a daemon from before the raw form, ward policy load falls back to 
   }
 });
 
-test('a client that sends nothing, or half a request, is disconnected after the idle time; a slow answer is not cut; connections beyond the limit are closed at once', async (t) => {
-  if (!requires(t, IS_ROOT, 'root (the control socket admits root)')) return;
+test('a client that sends nothing, or half a request, is disconnected after the idle time; a slow answer is not cut; non-root connections beyond the limit are refused, root is still answered', async (t) => {
+  if (!requires(t, IS_ROOT, 'root (the control socket admits root; the holder runs as nobody)')) return;
   const dir = mkdtempSync(join(tmpdir(), 'ward-proto-'));
+  chmodSync(dir, 0o755);
   // Answers after longer than the first server's idle time: the client waits for ward, not the other way round.
   const slow = async (): Promise<ControlResponse> => (await new Promise((r) => setTimeout(r, 600)), { ok: true, slow: true });
   const idle = new ControlServer(join(dir, 'idle.sock'), undefined, slow, { idleMs: 150, maxConnections: 64 });
   // No idle limit within the test's time: only the connection limit can close a connection here.
-  const few = new ControlServer(join(dir, 'few.sock'), undefined, slow, { idleMs: 600_000, maxConnections: 3 });
+  // An admin group by number (the holder's primary group), so nobody can connect.
+  const adminGid = 65533;
+  const few = new ControlServer(join(dir, 'few.sock'), String(adminGid), slow, { idleMs: 600_000, maxConnections: 3 });
   await idle.listen();
   await few.listen();
   /** Connects, writes `text`, and resolves with what came back before the server closed it. */
@@ -160,32 +164,34 @@ test('a client that sends nothing, or half a request, is disconnected after the 
       c.on('error', () => {});
       c.on('close', () => resolve(got));
     });
-  const held: ReturnType<typeof connect>[] = [];
+  // An admin-group client (nobody, gid adminGid) holds three connections, one after the other
+  // (accepted in that order), then sends a request on a fourth and prints the answer.
+  const holderScript = `const n = require('net'); const p = ${JSON.stringify(few.path)};
+    const open = () => new Promise((r) => { const c = n.connect(p, () => r(c)); c.on('error', () => {}); });
+    (async () => { for (let i = 0; i < 3; i++) await open();
+      const c = n.connect(p, () => c.write('{"verb":"list"}\\n')); let got = ''; c.on('data', (d) => (got += d));
+      c.on('error', () => {}); c.on('close', () => process.stdout.write(got + '\\n')); })();`;
+  const holder = spawn('setpriv', ['--reuid', '65534', '--regid', String(adminGid), '--clear-groups', process.execPath, '-e', holderScript], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     // Without the idle limit these two would stay open until the test's own timeout.
     assert.equal(await session(idle.path, ''), '', 'silent client closed with no answer');
     assert.equal(await session(idle.path, '{"verb":"li'), '', 'half a request closed with no answer');
     assert.deepEqual(JSON.parse(await session(idle.path, '{"verb":"list"}\n')), { ok: true, slow: true });
-    // Three connections open (and answered once the fourth is refused): a fourth complete request
-    // is closed unanswered by the limit.
-    for (let i = 0; i < 3; i++) {
-      const c = connect(few.path);
-      c.on('error', () => {});
-      await new Promise((r) => c.once('connect', r));
-      held.push(c);
-    }
-    assert.equal(await session(few.path, '{"verb":"list"}\n'), '', 'the connection over the limit got no answer');
-    for (const c of held) c.destroy();
-    held.length = 0;
-    // Under the limit again (once the server has seen those three close): answered.
-    let again = '';
-    for (let i = 0; i < 100 && again === ''; i++) {
-      again = await session(few.path, '{"verb":"list"}\n');
-      if (again === '') await new Promise((r) => setTimeout(r, 50));
-    }
-    assert.deepEqual(JSON.parse(again), { ok: true, slow: true });
+    let out = '';
+    holder.stdout.on('data', (d: Buffer) => (out += d));
+    // The holder prints the answer and stays (its three connections keep its event loop alive).
+    await new Promise<void>((resolve, reject) => {
+      holder.stdout.on('data', () => out.includes('\n') && resolve());
+      holder.on('exit', (code) => reject(new Error(`the holder exited (${code}) before an answer: ${out}`)));
+    });
+    const refused = JSON.parse(out) as ControlResponse;
+    assert.equal(refused.ok, false, out);
+    assert.equal((refused as { errno?: string }).errno, 'EAGAIN', out);
+    // The holder's three are still open (it has not exited): root is answered all the same.
+    assert.equal(holder.exitCode, null);
+    assert.deepEqual(JSON.parse(await session(few.path, '{"verb":"list"}\n')), { ok: true, slow: true });
   } finally {
-    for (const c of held) c.destroy();
+    holder.kill('SIGKILL');
     await idle.close();
     await few.close();
     rmSync(dir, { recursive: true, force: true });

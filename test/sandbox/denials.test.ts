@@ -12,7 +12,8 @@ import { createServer, type Server } from 'node:net';
 import { IS_ROOT, PROBE, Scratch, requires } from '../helpers/kernel.ts';
 import { WARD_BIN } from '../helpers/cli.ts';
 import { landlockAbi } from '../../src/kernel/landlock.ts';
-import { auditFields, describeDenial, formatSummary, hintFor, parseAccessRecord, parseDomainRecord, summarizeDenials } from '../../src/sandbox/denials.ts';
+import { AUDIT_LANDLOCK_ACCESS, AuditReader, auditEnabled, setAuditEnabled } from '../../src/kernel/audit.ts';
+import { DomainFilter, auditFields, describeDenial, formatSummary, hintFor, parseAccessRecord, parseDomainRecord, summarizeDenials } from '../../src/sandbox/denials.ts';
 
 const abi = landlockAbi();
 const canRun = IS_ROOT && abi >= 7;
@@ -202,4 +203,102 @@ test('the summary counts each distinct denial once and names the flags that allo
   assert.equal(lines[1], '  2× denied read_file on /srv/a — allow with: --ro /srv/a');
   assert.ok(lines.includes('to allow these: --connect-tcp 443 --rw /srv/a --allow-sysv-ipc'));
   assert.deepEqual(formatSummary(summarizeDenials([], [])), ['no Landlock denials']);
+});
+
+// The "to allow these:" line is pasted onto a ward run command line, whose path flags split their
+// value at commas, and CMD (or any local user, in /tmp) chooses the names it is denied: a
+// directory "x," holding "etc" made --rox /tmp/…/x,/etc — pasted, --rox /etc. A denial on "/"
+// (touch /f, ls /) made --rw / and --ro /: the whole filesystem.
+test('no suggested flag names a path with a comma or the root directory', () => {
+  const rec = (x: string) => parseAccessRecord(`audit(1:2): domain=1 ${x}`)!;
+  const hex = (p: string) => Buffer.from(p).toString('hex').toUpperCase();
+  const risky = [
+    rec('blockers=fs.execute path="/tmp/w/x,/etc"'),
+    rec('blockers=fs.make_reg path="/tmp/a,/etc"'),
+    rec(`blockers=fs.write_file path=${hex('/tmp/a b,/root')}`),
+    rec('blockers=fs.read_file path="/srv/a,/home"'),
+    rec('blockers=fs.resolve_unix path="/run/a,/run/b.sock"'),
+    rec('blockers=fs.make_reg path="/"'),
+    rec('blockers=fs.read_dir path="/"'),
+  ];
+  for (const d of risky) assert.ok(!hintFor(d).startsWith('--'), `${describeDenial(d)}`);
+  assert.match(hintFor(risky[0]!), /no flag can name \/tmp\/w\/x,\/etc: .*splits --rox's value at commas.*"rox" in a --profile file/);
+  assert.match(hintFor(risky[5]!), /only --rw \/ would allow it, which opens the whole filesystem: not suggested/);
+  const s = summarizeDenials([...risky, rec('blockers=fs.read_file path="/srv/ok"')], []);
+  assert.deepEqual(s.flags, ['--ro /srv/ok']);
+  assert.equal(s.withoutFlag, risky.length);
+});
+
+test('--explain: CMD naming its own denials cannot make the suggested flags open /etc or /', async (t) => {
+  if (!requires(t, canRun, 'root and Landlock ABI 7+ (audit records)')) return;
+  const work = s.dir('comma-work');
+  const r = await run(
+    ['run', '--explain', '--rox', '/usr', '--ro', '/lib,/lib64,/etc/ld.so.cache', '--rw', work, '--', '/bin/sh', '-c', `mkdir "${work}/x,"; cp /bin/true "${work}/x,/etc"; "${work}/x,/etc"; touch /ward-denials-test; true`],
+    work,
+  );
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, new RegExp(`^ward:   1× denied execute on ${work}/x,/etc — allow with: no flag can name`, 'm'));
+  assert.match(r.stderr, /^ward:   1× denied make_reg on \/ — allow with: only --rw \/ would allow it/m);
+  // Split as ward run splits a pasted value: no path but those CMD was denied.
+  const line = /^ward: to allow these: (.*)$/m.exec(r.stderr)?.[1] ?? '';
+  const paths = line.split(' ').filter((w) => !w.startsWith('--')).flatMap((v) => v.split(','));
+  for (const p of paths) assert.ok(p !== '/' && p !== '/etc', `${p} suggested: ${r.stderr}`);
+});
+
+// Every process's Landlock denials share the audit stream; a local user's sandbox can make them
+// by the hundred thousand a second. Until the child's domain is known they were all kept.
+test('denials of other domains are not held while the child\'s domain is unknown', () => {
+  const child = 4242;
+  const f = new DomainFilter(child);
+  const access = (dom: string, path: string) => parseAccessRecord(`audit(1:2): domain=${dom} blockers=fs.read_file path="${path}"`)!;
+  const announce = (dom: string, pid: number) => f.domainRecord(`audit(1:3): domain=${dom} status=allocated mode=enforcing pid=${pid} uid=65534 exe="/bin/sh" comm="sh"`);
+  // A foreign domain: its first denial is held until its record names another pid, then dropped,
+  // and its later denials are not held at all.
+  assert.deepEqual(f.access(access('f00', '/etc/a')), []);
+  assert.equal(f.held, 1);
+  assert.deepEqual(announce('f00', 77), []);
+  assert.equal(f.held, 0);
+  for (let i = 0; i < 50_000; i++) assert.deepEqual(f.access(access('f00', `/etc/${i}`)), []);
+  assert.equal(f.held, 0);
+  // The child's: held, then released in order when its record comes; later ones pass at once.
+  f.access(access('c01', '/srv/1'));
+  f.access(access('f00', '/etc/x'));
+  f.access(access('c01', '/srv/2'));
+  assert.deepEqual(announce('c01', child).map((d) => d.path), ['/srv/1', '/srv/2']);
+  assert.deepEqual(f.access(access('c01', '/srv/3')).map((d) => d.path), ['/srv/3']);
+  assert.deepEqual(f.access(access('f00', '/etc/y')), []);
+  // Unannounced domains are held up to a bound, the oldest dropped and counted.
+  const g = new DomainFilter(child);
+  for (let i = 0; i < DomainFilter.MAX_HELD + 5; i++) g.access(access(`d${i}`, '/x'));
+  assert.equal(g.held, DomainFilter.MAX_HELD);
+  assert.equal(g.dropped, 5);
+});
+
+// The audit stream is every process's, and any local user can make records faster than they are
+// read: AuditReader.poll read "until none is left", which under such a flood never returned (2.7
+// million records, 660 MB, in one call). It now takes at most maxReads datagrams a call.
+test('AuditReader.poll returns at most maxReads records a call, the rest on later calls', async (t) => {
+  if (!requires(t, canRun, 'root and Landlock ABI 7+ (audit records)')) return;
+  const reader = new AuditReader();
+  const wasOn = auditEnabled();
+  if (wasOn === 0) setAuditEnabled(true);
+  try {
+    // 300 denials (one domain, logged after the exec), all made before the first poll.
+    const r = await run(['run', '--log-enable-subprocesses', '--rox', '/usr', '--ro', '/etc/ld.so.cache', '--rw', '/dev/null', '--', '/bin/sh', '-c', 'i=0; while [ $i -lt 300 ]; do read x < /etc/hostname; i=$((i+1)); done 2>/dev/null; true'], s.root);
+    assert.equal(r.status, 0, r.stderr);
+    let denials = 0;
+    let calls = 0;
+    // kauditd delivers asynchronously: poll until all 300 came (the test's own timeout bounds it).
+    while (denials < 300) {
+      const got = reader.poll(10);
+      assert.ok(got.length <= 10, `one call returned ${got.length} records`);
+      calls++;
+      denials += got.filter((x) => x.type === AUDIT_LANDLOCK_ACCESS && x.text.includes('path="/etc/hostname"')).length;
+      if (got.length === 0) await new Promise((res) => setTimeout(res, 20));
+    }
+    assert.ok(calls >= 30, `${calls} calls`);
+  } finally {
+    reader.close();
+    if (wasOn === 0) setAuditEnabled(false);
+  }
 });
