@@ -41,6 +41,11 @@ const script = (name: string, text = '#!/bin/sh\necho hi\n') => {
 test('terminalSafe: controls as \\xHH, the kept ones kept, the rest untouched', () => {
   assert.equal(terminalSafe(`a${ESC}b\n\t\u009b\u007f\u00ffé`), 'a\\x1b[31mb\\x0a\\x09\\x9b\\x7f\u00ffé');
   assert.equal(terminalSafe('a\nb\tc\u001b', '\n\t'), 'a\nb\tc\\x1b');
+  // Bidirectional formatting characters reorder what a terminal shows ("Trojan Source"): a name
+  // ending in RLO displays "exe.txt" as "txt.exe". Each is shown as \uHHHH; other letters stay.
+  assert.equal(terminalSafe('invoice\u202Etxt.exe'), 'invoice\\u202etxt.exe');
+  assert.equal(terminalSafe('\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u2066\u2067\u2068\u2069'), '\\u061c\\u200e\\u200f\\u202a\\u202b\\u202c\\u202d\\u2066\\u2067\\u2068\\u2069');
+  assert.equal(terminalSafe('\u2065\u2070\u202f\u200d'), '\u2065\u2070\u202f\u200d');
 });
 
 test('policy check: a name, a comment and a file name with ESC, a line break and a non-UTF-8 byte', () => {
