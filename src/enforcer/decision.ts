@@ -127,7 +127,7 @@ export class Decider {
     const big = Number(identity.size) > this.options.inlineDigestBytes && (identity.mode & 0o170000) === 0o100000;
     let d: Decision;
     try {
-      const digest = fresh && fresh.identity.key === identity.key ? fresh.digest : undefined;
+      const digest = fresh && this.#sameContent(fd, fresh.identity, identity) ? fresh.digest : undefined;
       d = compiled.decide('EXECUTE', new EventContext(this.reader.contextForFd(fd), big, (i) => this.#digestCached(i), digest));
     } catch (e) {
       if (e instanceof NeedsDigest) return { kind: 'digest', identity };
@@ -150,10 +150,23 @@ export class Decider {
   #settle(fd: number, identity: FileIdentity, key: string, d: Decision, cacheable: boolean): Verdict {
     // The content hashed must be the content that runs: same identity, and no writer opened it
     // while we looked (an open for writing breaks the lease).
-    const unchanged = identityOfFd(fd).key === identity.key && (!this.#leased.has(fd) || readLeaseIntact(fd));
+    const unchanged = this.#sameContent(fd, identity, identityOfFd(fd));
     if (!unchanged) return { kind: 'decided', decision: DENY, reason: 'changed_during_decision', cached: false };
     if (cacheable) this.#decisions.set(key, d);
     return { kind: 'decided', decision: d, cached: false };
+  }
+
+  /**
+   * Whether `now` is still the content `before` described. With ward's read lease held and intact,
+   * no one opened the file for writing or truncated it meanwhile (either breaks the lease), so only
+   * the inode, size and mtime are compared: the ctime also moves when the inode gains or loses a
+   * link (dpkg links the old file as a backup and renames the new one over it during an upgrade),
+   * which says nothing about its content and made such an exec fail. Without a lease, the ctime
+   * counts too.
+   */
+  #sameContent(fd: number, before: FileIdentity, now: FileIdentity): boolean {
+    if (!this.#leased.has(fd)) return now.key === before.key;
+    return readLeaseIntact(fd) && now.dev === before.dev && now.ino === before.ino && now.size === before.size && now.mtimeNs === before.mtimeNs;
   }
 
   /** true while decide() holds a read lease on fd. */

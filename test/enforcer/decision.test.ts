@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync, truncateSync, writeFileSync, appendFileSync } from 'node:fs';
+import { closeSync, linkSync, mkdtempSync, openSync, rmSync, truncateSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requires } from '../helpers/kernel.ts';
@@ -121,11 +121,13 @@ test('big files are handed off; the digest job honours its deadline; the result 
   try {
     const v = d.decide(fd2, 'BPRM_CHECK');
     assert.ok(v.kind === 'decided' && v.cached, 'cached after the first decision');
+    // The identity and digest of the content as it was when the decision began.
+    const before = identityOfFd(fd2);
+    const oldDigest = fsverity(big);
     // (Our own write would wait for our own lease: release it first.)
     d.release(fd2);
     appendFileSync(big, 'y');
-    const id = identityOfFd(fd2);
-    assert.deepEqual(action(d.withDigest(fd2, { ...id, key: 'stale' }, fsverity(big), 'BPRM_CHECK')), ['DENY', 'changed_during_decision', false]);
+    assert.deepEqual(action(d.withDigest(fd2, before, oldDigest, 'BPRM_CHECK')), ['DENY', 'changed_during_decision', false]);
   } finally {
     d.release(fd2);
     closeSync(fd2);
@@ -140,6 +142,30 @@ test('big files are handed off; the digest job honours its deadline; the result 
     assert.deepEqual(r, { type: 'digest', job: 3, error: 'timeout' });
   } finally {
     closeSync(hf);
+  }
+});
+
+test('a link made or removed while a file is decided (dpkg backs up and renames over during an upgrade) changes only its ctime: still allowed', (t) => {
+  if (!requires(t, HAVE_TOOL, 'fsverity-utils')) return;
+  const big = file('linked', 'z'.repeat(100_000));
+  const d = new Decider({ inlineDigestBytes: 4096 });
+  d.setPolicy(activePolicy(policy(`policy_name=p policy_version=1.0.0\nDEFAULT action=DENY\nop=EXECUTE fsverity_digest=${fsverity(big)} action=ALLOW\n`), 1));
+  const fd = openSync(big, 'r');
+  try {
+    const v = d.decide(fd, 'BPRM_CHECK');
+    assert.equal(v.kind, 'digest');
+    assert.ok(d.holdsLease(fd), 'the lease is what vouches for the content meanwhile');
+    const identity = identityOfFd(fd);
+    // The upgrade's hardlink backup: the inode's link count, and so its ctime, change; its content does not.
+    linkSync(big, `${big}.dpkg-tmp`);
+    assert.notEqual(identityOfFd(fd).ctimeNs, identity.ctimeNs, 'the link moved the ctime (the oracle: the kernel)');
+    const r = runDigestJob(new PropertyReader(), { type: 'job', job: 1, fd, identity, deadline: Date.now() + 60_000 });
+    assert.ok('digest' in r);
+    // Before: DENY changed_during_decision, and the exec failed in the middle of an upgrade.
+    assert.deepEqual(action(d.withDigest(fd, identity, r.digest, 'BPRM_CHECK')), ['ALLOW', null, false]);
+  } finally {
+    d.release(fd);
+    closeSync(fd);
   }
 });
 
