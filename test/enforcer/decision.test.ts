@@ -96,11 +96,17 @@ test('writers: an exec of a file open for writing or mapped shared-writable is r
   });
 });
 
-test('big files are handed off; the digest job honours its deadline; the result completes the decision', (t) => {
-  if (!requires(t, HAVE_TOOL, 'fsverity-utils')) return;
-  const big = file('big', 'x'.repeat(100_000));
+/** A 100 kB file (over the inline digest limit: its digest is handed off) and a Decider whose policy allows exactly it. */
+function bigFileDecider(name: string, fill: string): { big: string; d: Decider } {
+  const big = file(name, fill.repeat(100_000));
   const d = new Decider({ inlineDigestBytes: 4096 });
   d.setPolicy(activePolicy(policy(`policy_name=p policy_version=1.0.0\nDEFAULT action=DENY\nop=EXECUTE fsverity_digest=${fsverity(big)} action=ALLOW\n`), 1));
+  return { big, d };
+}
+
+test('big files are handed off; the digest job honours its deadline; the result completes the decision', (t) => {
+  if (!requires(t, HAVE_TOOL, 'fsverity-utils')) return;
+  const { big, d } = bigFileDecider('big', 'x');
   const fd = openSync(big, 'r');
   try {
     const v = d.decide(fd, 'BPRM_CHECK');
@@ -147,9 +153,7 @@ test('big files are handed off; the digest job honours its deadline; the result 
 
 test('a link made or removed while a file is decided (dpkg backs up and renames over during an upgrade) changes only its ctime: still allowed', (t) => {
   if (!requires(t, HAVE_TOOL, 'fsverity-utils')) return;
-  const big = file('linked', 'z'.repeat(100_000));
-  const d = new Decider({ inlineDigestBytes: 4096 });
-  d.setPolicy(activePolicy(policy(`policy_name=p policy_version=1.0.0\nDEFAULT action=DENY\nop=EXECUTE fsverity_digest=${fsverity(big)} action=ALLOW\n`), 1));
+  const { big, d } = bigFileDecider('linked', 'z');
   const fd = openSync(big, 'r');
   try {
     const v = d.decide(fd, 'BPRM_CHECK');
